@@ -1,0 +1,10 @@
+// Everything a C++ program needs: definitions, the catalogue and batches.
+#pragma once
+
+#include "boxlcd/batch.hpp"
+#include "boxlcd/catalogue.hpp"
+#include "boxlcd/error.hpp"
+#include "boxlcd/layout.hpp"
+#include "boxlcd/raster.hpp"
+#include "boxlcd/rng.hpp"
+#include "boxlcd/world_def.hpp"

@@ -1,0 +1,82 @@
+// Which body each state value and action belongs to, in the spec's sorted key order.
+#include "boxlcd/layout.hpp"
+
+#include <algorithm>
+#include <map>
+
+namespace boxlcd {
+
+Layout make_layout(const WorldDef& def) {
+  Layout out;
+  for (size_t i = 0; i < def.objects.size(); ++i) {
+    BodySlot s;
+    s.name = "object" + std::to_string(i);
+    s.object = static_cast<int>(i);
+    out.bodies.push_back(s);
+  }
+  std::map<std::string, int> robots_of_type;
+  std::vector<std::pair<std::string, int>> actions;
+  for (size_t r = 0; r < def.robots.size(); ++r) {
+    const RobotDef& robot = def.robots[r];
+    const std::string prefix = robot.type + std::to_string(robots_of_type[robot.type]++);
+    const int root = static_cast<int>(out.bodies.size());
+    std::map<std::string, int> slot_of{{"root", root}};
+    BodySlot s;
+    s.name = prefix + ":root";
+    s.robot = static_cast<int>(r);
+    s.root = root;
+    out.bodies.push_back(s);
+    for (size_t l = 0; l < robot.limbs.size(); ++l) {
+      const LimbDef& limb = robot.limbs[l];
+      BodySlot b;
+      b.name = prefix + ":" + limb.body.name;
+      b.robot = static_cast<int>(r);
+      b.limb = static_cast<int>(l);
+      b.parent = slot_of.at(limb.joint.parent);
+      b.root = root;
+      slot_of[limb.body.name] = static_cast<int>(out.bodies.size());
+      const int joint = static_cast<int>(out.joint_body.size());
+      out.joint_body.push_back(static_cast<int>(out.bodies.size()));
+      if (limb.joint.actuated()) actions.push_back({b.name + ":speed", joint});
+      out.bodies.push_back(b);
+    }
+  }
+  for (size_t b = 0; b < out.bodies.size(); ++b) {
+    const std::string& name = out.bodies[b].name;
+    const int slot = static_cast<int>(b);
+    out.state.push_back({name + ":x:p", slot, Component::X});
+    out.state.push_back({name + ":y:p", slot, Component::Y});
+    out.state.push_back({name + ":cos", slot, Component::Cos});
+    out.state.push_back({name + ":sin", slot, Component::Sin});
+  }
+  std::sort(out.state.begin(), out.state.end(),
+            [](const StateEntry& a, const StateEntry& b) { return a.key < b.key; });
+  for (size_t i = 0; i < out.state.size(); ++i)
+    if (out.bodies[out.state[i].body].object < 0) out.proprio.push_back(static_cast<int>(i));
+  std::sort(actions.begin(), actions.end());
+  for (const auto& a : actions) {
+    out.action_keys.push_back(a.first);
+    out.action_joint.push_back(a.second);
+  }
+  return out;
+}
+
+std::vector<std::string> Layout::state_keys() const {
+  std::vector<std::string> keys;
+  for (const auto& e : state) keys.push_back(e.key);
+  return keys;
+}
+
+std::vector<std::string> Layout::proprio_keys() const {
+  if (proprio.empty()) return {"zero"};
+  std::vector<std::string> keys;
+  for (int i : proprio) keys.push_back(state[i].key);
+  return keys;
+}
+
+std::vector<std::string> Layout::action_names() const {
+  if (action_keys.empty()) return {"ignored"};
+  return action_keys;
+}
+
+}  // namespace boxlcd

@@ -1,0 +1,27 @@
+"""boxlcd: batched Box2D worlds rendered to tiny binary LCD frames."""
+from boxlcd._core import (
+    AutoresetMode,
+    Batch,
+    BodyDef,
+    JointDef,
+    LimbDef,
+    ObjectDef,
+    RasterRule,
+    RobotDef,
+    Shape,
+    Vec2,
+    WorldDef,
+    apply_override,
+    env_def,
+    override_names,
+    robot_def,
+    validate,
+)
+from boxlcd.env import Env, envs, make
+
+__all__ = [
+    "AutoresetMode", "Batch", "BodyDef", "Env", "JointDef", "LimbDef", "ObjectDef", "RasterRule",
+    "RobotDef", "Shape", "Vec2", "WorldDef", "apply_override", "env_def", "envs", "make",
+    "override_names", "robot_def", "validate",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,124 @@
+"""make() and Env: a batch of worlds with numpy views of its outputs."""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from boxlcd import _core
+
+AUTORESET_MODES = {
+    "next_step": _core.AutoresetMode.NextStep,
+    "same_step": _core.AutoresetMode.SameStep,
+    "disabled": _core.AutoresetMode.Disabled,
+}
+
+
+def envs() -> list[str]:
+    """Names of the built-in envs."""
+    return list(_core.env_names())
+
+
+def make(
+    env: str | _core.WorldDef,
+    num_envs: int = 1,
+    num_threads: int = 1,
+    seed: int = 0,
+    autoreset_mode: str = "next_step",
+    **overrides,
+) -> "Env":
+    """A batch of `num_envs` worlds of a built-in env (by name) or of a WorldDef.
+
+    Keyword overrides change the definition's settings (ep_len, fps, lcd_base, wh_ratio, walls,
+    use_speed, iterations, raster, ...; see boxlcd.override_names()). Env i starts from seed
+    seed + i, so a batch equals num_envs single envs seeded seed, seed + 1, ...
+    """
+    if isinstance(env, str):
+        definition = _core.env_def(env)
+    elif isinstance(env, _core.WorldDef):
+        definition = env.copy()
+    else:
+        raise TypeError(f"env must be an env name or a WorldDef, got {type(env).__name__}")
+    for key, value in overrides.items():
+        if isinstance(value, (bool, numbers.Real)):
+            value = float(value)
+        elif not isinstance(value, str):
+            raise ValueError(f"option {key} takes a number or a string, got {type(value).__name__}")
+        _core.apply_override(definition, key, value)
+    if autoreset_mode not in AUTORESET_MODES:
+        raise ValueError(f"autoreset_mode must be one of {sorted(AUTORESET_MODES)}, got {autoreset_mode!r}")
+    for name, value in (("num_envs", num_envs), ("num_threads", num_threads)):
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+            raise ValueError(f"{name} must be an int, got {value!r}")
+    batch = _core.Batch(definition, int(num_envs), int(num_threads), seed, AUTORESET_MODES[autoreset_mode])
+    return Env(batch, autoreset_mode)
+
+
+class Env:
+    """num_envs worlds stepped together in C++.
+
+    The arrays that reset() and step() return are views of buffers the C++ batch owns: no
+    copies, and every later reset() or step() rewrites them in place. Copy what you keep.
+    """
+
+    def __init__(self, batch: _core.Batch, autoreset_mode: str = "next_step"):
+        self.batch = batch
+        self.autoreset_mode = autoreset_mode
+        self.num_envs = batch.num_envs
+        self.num_threads = batch.num_threads
+        self.frame_shape = tuple(batch.frame_shape)
+        self.state_keys = list(batch.state_keys)
+        self.proprio_keys = list(batch.proprio_keys)
+        self.action_keys = list(batch.action_keys)
+        self.definition = batch.definition
+        # Views made once: the buffers never move, so these stay current.
+        self._obs = {"lcd": batch.frames, "full_state": batch.full_state, "proprio": batch.proprio}
+        self._final_obs = {
+            "lcd": batch.final_frames,
+            "full_state": batch.final_full_state,
+            "proprio": batch.final_proprio,
+        }
+        self._reward, self._terminated, self._truncated = batch.reward, batch.terminated, batch.truncated
+        self._info = {"episode_step": batch.episode_step}
+        if autoreset_mode == "same_step":
+            self._info["final_obs"] = self._final_obs
+            self._info["_final_obs"] = batch.has_final
+
+    @property
+    def action_size(self) -> int:
+        return len(self.action_keys)
+
+    def reset(self, seed: int | None = None, mask=None, full_state=None) -> dict[str, np.ndarray]:
+        """Resets the envs in `mask` (all by default). With a seed, env i is reseeded seed + i.
+        With full_state (num_envs, D), the envs are placed in those poses at rest."""
+        if full_state is None:
+            self.batch.reset(seed, mask)
+        else:
+            if seed is not None:
+                self.batch.reset(seed, mask)
+            self.batch.reset_to_state(full_state, mask)
+        return self._obs
+
+    def step(self, actions):
+        """actions: (num_envs, A) floats in [-1, 1] (clipped). Returns obs, reward, terminated,
+        truncated, info; in same_step mode info["final_obs"] holds ended episodes' last obs."""
+        self.batch.step(actions)
+        return self._obs, self._reward, self._terminated, self._truncated, self._info
+
+    def render_rgb(self, env: int = 0, rows: int | None = None, cols: int | None = None) -> np.ndarray:
+        """An RGB picture of one env; by default 16 pixels per LCD pixel."""
+        fr, fc = self.frame_shape
+        rows = rows if rows is not None else 16 * fr
+        cols = cols if cols is not None else round(rows * fc / fr)
+        return self.batch.render_rgb(env, rows, cols)
+
+    def unpacked_frames(self) -> np.ndarray:
+        """The current frames as (num_envs, H, W) uint8 0/1 (a copy)."""
+        return np.unpackbits(self._obs["lcd"], axis=-1, count=self.frame_shape[1])
+
+    def close(self) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        return (f"Env({self.definition.name!r}, num_envs={self.num_envs}, num_threads={self.num_threads}, "
+                f"frame={self.frame_shape}, state={len(self.state_keys)}, actions={self.action_size})")
