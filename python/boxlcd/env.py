@@ -50,6 +50,8 @@ def make(
     for name, value in (("num_envs", num_envs), ("num_threads", num_threads)):
         if not isinstance(value, numbers.Integral) or isinstance(value, bool):
             raise ValueError(f"{name} must be an int, got {value!r}")
+        if not 0 <= value < 2**31:
+            raise ValueError(f"{name} must be in [0, 2**31), got {value}")
     batch = _core.Batch(definition, int(num_envs), int(num_threads), seed, AUTORESET_MODES[autoreset_mode])
     return Env(batch, autoreset_mode)
 

@@ -1,0 +1,150 @@
+"""Bad input gets a ValueError naming the problem, never a crash."""
+import numpy as np
+import pytest
+
+import boxlcd
+
+
+@pytest.fixture
+def env():
+    return boxlcd.make("Urchin", num_envs=2)
+
+
+def test_unknown_env_and_option():
+    with pytest.raises(ValueError, match="unknown env 'Urchn'.*Urchin"):
+        boxlcd.make("Urchn")
+    with pytest.raises(ValueError, match="unknown option 'eplen'"):
+        boxlcd.make("Urchin", eplen=5)
+    with pytest.raises(ValueError, match="ep_len must be a whole number"):
+        boxlcd.make("Urchin", ep_len=2.5)
+    with pytest.raises(ValueError, match="ep_len must be"):
+        boxlcd.make("Urchin", ep_len=0)
+    with pytest.raises(ValueError, match="raster must be"):
+        boxlcd.make("Urchin", raster="pretty")
+    with pytest.raises(ValueError, match="lcd_base"):
+        boxlcd.make("Urchin", lcd_base=-3)
+    with pytest.raises(ValueError, match="takes a number"):
+        boxlcd.make("Urchin", fps=[10])
+    with pytest.raises(ValueError, match="autoreset_mode"):
+        boxlcd.make("Urchin", autoreset_mode="sometimes")
+
+
+@pytest.mark.parametrize("num_envs", [0, -1, 2.0, 2**40])
+def test_bad_num_envs(num_envs):
+    with pytest.raises(ValueError, match="num_envs"):
+        boxlcd.make("Bounce", num_envs=num_envs)
+
+
+def test_num_envs_beyond_memory():
+    with pytest.raises(ValueError, match="num_envs .* needs about .* MiB"):
+        boxlcd.make("Bounce", num_envs=2**31 - 1)
+
+
+def test_bad_threads_and_seed():
+    with pytest.raises(ValueError, match="num_threads"):
+        boxlcd.make("Bounce", num_threads=-1)
+    with pytest.raises(ValueError, match="seed must be >= 0"):
+        boxlcd.make("Bounce", seed=-1)
+    with pytest.raises(ValueError, match="seed must be an int"):
+        boxlcd.make("Bounce").reset(seed=1.5)
+    with pytest.raises(ValueError, match="below 2\\*\\*64"):
+        boxlcd.make("Bounce").reset(seed=2**64)
+
+
+def test_bad_actions(env):
+    with pytest.raises(ValueError, match=r"actions must have shape \(2, 3\), got \(2, 2\)"):
+        env.step(np.zeros((2, 2), np.float32))
+    with pytest.raises(ValueError, match=r"shape \(2, 3\), got \(6,\)"):
+        env.step(np.zeros(6, np.float32))
+    with pytest.raises(ValueError, match="floating dtype"):
+        env.step(np.zeros((2, 3), np.int64))
+    with pytest.raises(ValueError, match="floating dtype"):
+        env.step([["a", "b", "c"], ["d", "e", "f"]])
+    before = env.batch.full_state.copy()
+    for bad in (np.nan, np.inf, -np.inf):
+        a = np.zeros((2, 3), np.float32)
+        a[1, 2] = bad
+        with pytest.raises(ValueError, match=r"action\[1, 2\] is not finite"):
+            env.step(a)
+    np.testing.assert_array_equal(env.batch.full_state, before)  # nothing stepped
+    assert list(env.batch.episode_step) == [0, 0]
+
+
+def test_bad_reset_arguments(env):
+    with pytest.raises(ValueError, match="mask must have shape"):
+        env.reset(mask=np.ones(3, bool))
+    with pytest.raises(ValueError, match="mask must be a boolean"):
+        env.reset(mask=np.ones(2, np.float32))
+    with pytest.raises(ValueError, match=r"full_state must have shape \(2, 16\)"):
+        env.reset(full_state=np.zeros((2, 15), np.float32))
+    state = np.zeros((2, 16), np.float32)
+    state[0, 3] = np.nan
+    with pytest.raises(ValueError, match=r"full_state\[0, 3\] \(urchin0:aleg:y:p\) is not finite"):
+        env.reset(full_state=state)
+
+
+def robot_world():
+    world = boxlcd.env_def("Urchin")
+    robot = world.robots[0]
+    return world, robot
+
+
+def with_robot(world, robot):
+    world.robots = [robot]
+    return world
+
+
+def test_invalid_world_definitions():
+    world, robot = robot_world()
+    limbs = robot.limbs
+    limbs[1].joint.parent = "nothing"
+    robot.limbs = limbs
+    with pytest.raises(ValueError, match="parent 'nothing' is not the root or an earlier limb"):
+        boxlcd.make(with_robot(world, robot))
+
+    world, robot = robot_world()
+    limbs = robot.limbs
+    limbs[2].body.name = "aleg"
+    robot.limbs = limbs
+    with pytest.raises(ValueError, match="duplicate body name"):
+        boxlcd.make(with_robot(world, robot))
+
+    world, robot = robot_world()
+    limbs = robot.limbs
+    limbs[0].body.half_extents = (0.0, 0.5)
+    robot.limbs = limbs
+    with pytest.raises(ValueError, match="half extents must be >= 0.01"):
+        boxlcd.make(with_robot(world, robot))
+
+    world, robot = robot_world()
+    root = robot.root
+    root.shape = boxlcd.Shape.Polygon
+    root.vertices = [(0, 0), (1, 0), (0.2, 0.2), (0, 1)]  # dented
+    robot.root = root
+    with pytest.raises(ValueError, match="not strictly convex"):
+        boxlcd.make(with_robot(world, robot))
+    root.vertices = [(np.cos(a), np.sin(a)) for a in np.linspace(0, 2 * np.pi, 10)[:-1]]
+    robot.root = root
+    with pytest.raises(ValueError, match="3 to 8 vertices"):
+        boxlcd.make(with_robot(world, robot))
+
+    world = boxlcd.env_def("Bounce")
+    objects = world.objects
+    objects[0].body.radius = 0.0
+    world.objects = objects
+    with pytest.raises(ValueError, match="circle radius"):
+        boxlcd.make(world)
+
+    world = boxlcd.env_def("Bounce")
+    objects = world.objects
+    objects[0].body.radius = 4.0
+    world.objects = objects
+    with pytest.raises(ValueError, match="does not fit"):
+        boxlcd.make(world)
+
+
+def test_render_arguments(env):
+    with pytest.raises(ValueError, match="env index 5"):
+        env.render_rgb(5)
+    with pytest.raises(ValueError, match="render size"):
+        env.render_rgb(0, 0, 10)
