@@ -176,3 +176,25 @@ def test_non_contiguous_and_float64_actions_are_accepted():
     a.step(wide[:, ::2])
     b.step(np.ascontiguousarray(wide[:, ::2]).astype(np.float64))
     np.testing.assert_array_equal(a.batch.full_state, b.batch.full_state)
+
+
+def test_step_releases_the_gil():
+    import threading
+
+    env = boxlcd.make("Crab", num_envs=1024, num_threads=1)
+    actions = np.zeros((1024, env.action_size), np.float32)
+    started, done = threading.Event(), threading.Event()
+
+    def step():
+        started.set()
+        env.step(actions)  # about 0.2 s of C++ work
+        done.set()
+
+    worker = threading.Thread(target=step)
+    worker.start()
+    started.wait()
+    counted = 0
+    while not done.is_set():
+        counted += 1  # runs only while the stepping thread has let go of the GIL
+    worker.join()
+    assert counted > 10000, counted

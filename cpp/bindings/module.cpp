@@ -207,6 +207,41 @@ PYBIND11_MODULE(_core, m) {
              b.step(a.data());
            },
            py::arg("actions"))
+      .def("send",
+           [](Batch& b, const py::object& actions, const py::object& env_ids) {
+             std::vector<int32_t> ids;
+             if (!env_ids.is_none()) {
+               py::array a = py::array::ensure(env_ids);
+               if (!a || (a.dtype().kind() != 'i' && a.dtype().kind() != 'u') || a.ndim() != 1)
+                 throw Error("env_ids must be a 1-d integer array");
+               auto i32 = py::array_t<int64_t, py::array::c_style | py::array::forcecast>::ensure(a);
+               for (py::ssize_t k = 0; k < i32.size(); ++k) {
+                 const int64_t v = i32.data()[k];
+                 if (v < 0 || v >= b.num_envs())
+                   throw Error("env id " + std::to_string(v) + " is outside [0, " + std::to_string(b.num_envs()) + ")");
+                 ids.push_back(static_cast<int32_t>(v));
+               }
+             }
+             const py::ssize_t count = env_ids.is_none() ? b.num_envs() : static_cast<py::ssize_t>(ids.size());
+             auto a = float_matrix(actions, "actions", count, b.action_size());
+             py::gil_scoped_release release;
+             b.send(a.data(), env_ids.is_none() ? nullptr : ids.data(), static_cast<int>(count));
+           },
+           py::arg("actions"), py::arg("env_ids") = py::none())
+      .def("recv",
+           [](Batch& b, const py::object& batch_size) {
+             const int want = batch_size.is_none() ? b.num_envs() : batch_size.cast<int>();
+             if (want < 1) throw Error("batch_size must be >= 1");
+             std::vector<int32_t> ids(static_cast<size_t>(std::min(want, b.num_envs())));
+             int got;
+             {
+               py::gil_scoped_release release;
+               got = b.recv(ids.data(), static_cast<int>(ids.size()));
+             }
+             return py::array_t<int32_t>(got, ids.data());
+           },
+           py::arg("batch_size") = py::none())
+      .def_property_readonly("in_flight", &Batch::in_flight)
       .def("render_rgb",
            [](Batch& b, int env, int rows, int cols) {
              if (rows < 1 || cols < 1) throw Error("render size must be positive");

@@ -8,6 +8,7 @@
 #include <thread>
 #include <unistd.h>
 
+#include "async_steps.hpp"
 #include "boxlcd/error.hpp"
 #include "thread_pool.hpp"
 #include "world.hpp"
@@ -62,6 +63,8 @@ Batch::Batch(WorldDef def, int num_envs, int num_threads, uint64_t seed, Autores
   has_final_.assign(n, 0);
   needs_reset_.assign(n, 0);
   episode_step_.assign(n, 0);
+  in_flight_.assign(n, 0);
+  async_actions_.assign(n * action_size(), 0.0f);
 
   warm_up_box2d();
   worlds_.reserve(n);
@@ -70,7 +73,9 @@ Batch::Batch(WorldDef def, int num_envs, int num_threads, uint64_t seed, Autores
   reset(seed);
 }
 
-Batch::~Batch() = default;
+Batch::~Batch() {
+  async_.reset();  // join its threads before the worlds they step go away
+}
 
 template <class Fn>
 void Batch::for_each_env(const uint8_t* mask, Fn&& fn) {
@@ -98,6 +103,7 @@ void Batch::keep_final_observation(int i) {
 }
 
 void Batch::reset(const uint8_t* mask) {
+  require_idle("reset");
   for_each_env(mask, [&](int i) {
     worlds_[i]->reset_random();
     needs_reset_[i] = terminated_[i] = truncated_[i] = has_final_[i] = 0;
@@ -107,11 +113,13 @@ void Batch::reset(const uint8_t* mask) {
 }
 
 void Batch::reset(uint64_t seed, const uint8_t* mask) {
+  require_idle("reset");
   for_each_env(mask, [&](int i) { worlds_[i]->seed(seed + static_cast<uint64_t>(i)); });
   reset(mask);
 }
 
 void Batch::reset_to_state(const float* full_state, const uint8_t* mask) {
+  require_idle("reset_to_state");
   const size_t d = state_size();
   for (int i = 0; i < num_envs_; ++i) {
     if (mask != nullptr && mask[i] == 0) continue;
@@ -133,41 +141,88 @@ void Batch::reset_to_state(const float* full_state, const uint8_t* mask) {
   });
 }
 
-void Batch::step(const float* actions) {
-  const int a = action_size();
-  for (int i = 0; i < num_envs_; ++i) {
-    if (autoreset_ == AutoresetMode::Disabled && needs_reset_[i])
-      throw Error("env " + std::to_string(i) +
-                  " has ended its episode and autoreset is disabled; reset it (with a mask) first");
-    for (int k = 0; k < a; ++k)
-      if (!std::isfinite(actions[static_cast<size_t>(i) * a + k]))
-        throw Error("action[" + std::to_string(i) + ", " + std::to_string(k) + "] is not finite");
-  }
-  pool_->parallel_for(num_envs_, [&](int i) {
-    World& w = *worlds_[i];
-    has_final_[i] = 0;
-    reward_[i] = 0.0f;
-    if (needs_reset_[i]) {  // NextStep: this step only resets; its action is ignored
-      w.reset_random();
-      needs_reset_[i] = terminated_[i] = truncated_[i] = 0;
-      write_observation(i);
-      return;
-    }
-    w.apply_action(actions + static_cast<size_t>(i) * a);
-    w.step_physics();
-    terminated_[i] = 0;
-    truncated_[i] = w.episode_step >= def_.ep_len;
-    write_observation(i);
-    if (!truncated_[i] && !terminated_[i]) return;
-    if (autoreset_ == AutoresetMode::SameStep) {
-      keep_final_observation(i);
-      w.reset_random();
-      write_observation(i);
-    } else {
-      needs_reset_[i] = 1;
-    }
-  });
+void Batch::check_action(int i, const float* action) const {
+  if (autoreset_ == AutoresetMode::Disabled && needs_reset_[i])
+    throw Error("env " + std::to_string(i) +
+                " has ended its episode and autoreset is disabled; reset it (with a mask) first");
+  for (int k = 0; k < action_size(); ++k)
+    if (!std::isfinite(action[k]))
+      throw Error("action[" + std::to_string(i) + ", " + std::to_string(k) + "] is not finite");
 }
+
+void Batch::require_idle(const char* what) const {
+  if (async_ && async_->outstanding() > 0)
+    throw Error(std::string(what) + ": " + std::to_string(async_->outstanding()) +
+                " envs are still stepping asynchronously; recv them first");
+}
+
+void Batch::step_env(int i, const float* action) {
+  World& w = *worlds_[i];
+  has_final_[i] = 0;
+  reward_[i] = 0.0f;
+  if (needs_reset_[i]) {  // NextStep: this step only resets; its action is ignored
+    w.reset_random();
+    needs_reset_[i] = terminated_[i] = truncated_[i] = 0;
+    write_observation(i);
+    return;
+  }
+  w.apply_action(action);
+  w.step_physics();
+  terminated_[i] = 0;
+  truncated_[i] = w.episode_step >= def_.ep_len;
+  write_observation(i);
+  if (!truncated_[i] && !terminated_[i]) return;
+  if (autoreset_ == AutoresetMode::SameStep) {
+    keep_final_observation(i);
+    w.reset_random();
+    write_observation(i);
+  } else {
+    needs_reset_[i] = 1;
+  }
+}
+
+void Batch::step(const float* actions) {
+  require_idle("step");
+  const size_t a = action_size();
+  for (int i = 0; i < num_envs_; ++i) check_action(i, actions + i * a);
+  pool_->parallel_for(num_envs_, [&](int i) { step_env(i, actions + i * a); });
+}
+
+void Batch::send(const float* actions, const int32_t* envs, int count) {
+  const size_t a = action_size();
+  std::vector<int> ids(count);
+  std::vector<uint8_t> sent(num_envs_, 0);
+  for (int k = 0; k < count; ++k) {
+    const int i = envs != nullptr ? envs[k] : k;
+    if (i < 0 || i >= num_envs_)
+      throw Error("env id " + std::to_string(i) + " is outside [0, " + std::to_string(num_envs_) + ")");
+    if (sent[i]++ || in_flight_[i]) throw Error("env " + std::to_string(i) + " is already stepping; recv it first");
+    check_action(i, actions + k * a);
+    ids[k] = i;
+  }
+  // Actions are copied, so the caller may reuse its buffer at once.
+  for (int k = 0; k < count; ++k) {
+    std::copy(actions + k * a, actions + (k + 1) * a, async_actions_.begin() + ids[k] * a);
+    in_flight_[ids[k]] = 1;
+  }
+  if (!async_)
+    async_ = std::make_unique<AsyncSteps>(num_threads_, [this](int i) {
+      step_env(i, async_actions_.data() + static_cast<size_t>(i) * action_size());
+    });
+  async_->post(ids);
+}
+
+int Batch::recv(int32_t* envs_out, int batch_size) {
+  if (!async_) return 0;
+  const std::vector<int> done = async_->take(batch_size);
+  for (size_t k = 0; k < done.size(); ++k) {
+    envs_out[k] = done[k];
+    in_flight_[done[k]] = 0;
+  }
+  return static_cast<int>(done.size());
+}
+
+int Batch::in_flight() const { return async_ ? async_->outstanding() : 0; }
 
 void Batch::render_rgb(int env, int rows, int cols, uint8_t* out) {
   if (env < 0 || env >= num_envs_)
@@ -175,6 +230,7 @@ void Batch::render_rgb(int env, int rows, int cols, uint8_t* out) {
   if (rows < 1 || cols < 1 || rows > 16384 || cols > 16384)
     throw Error("render size must be in [1, 16384] on each side, got " + std::to_string(rows) + " x " +
                 std::to_string(cols));
+  if (in_flight_[env]) throw Error("render_rgb: env " + std::to_string(env) + " is stepping; recv it first");
   worlds_[env]->render_rgb(rows, cols, out);
 }
 

@@ -107,6 +107,23 @@ class Env:
         self.batch.step(actions)
         return self._obs, self._reward, self._terminated, self._truncated, self._info
 
+    def send(self, actions, env_ids=None) -> None:
+        """Starts stepping envs `env_ids` (all by default) with `actions` (len(env_ids), A) and
+        returns at once; the actions are copied. Collect them with recv()."""
+        self.batch.send(actions, env_ids)
+
+    def recv(self, batch_size: int | None = None):
+        """Waits for min(batch_size, in flight) envs to finish (all in flight by default) and
+        returns obs, reward, terminated, truncated, info for them, rows in info["env_id"] order
+        (copies). Env ids come in finishing order, which varies; each env's results do not."""
+        ids = self.batch.recv(batch_size)
+        obs = {k: v[ids] for k, v in self._obs.items()}
+        info = {"env_id": ids, "episode_step": self._info["episode_step"][ids]}
+        if self.autoreset_mode == "same_step":
+            info["final_obs"] = {k: v[ids] for k, v in self._final_obs.items()}
+            info["_final_obs"] = self.batch.has_final[ids]
+        return obs, self._reward[ids], self._terminated[ids], self._truncated[ids], info
+
     def render_rgb(self, env: int = 0, rows: int | None = None, cols: int | None = None) -> np.ndarray:
         """An RGB picture of one env; by default 16 pixels per LCD pixel."""
         fr, fc = self.frame_shape

@@ -12,6 +12,7 @@ namespace boxlcd {
 
 class World;
 class ThreadPool;
+class AsyncSteps;
 
 // Outputs live in buffers the batch owns; every reset and step rewrites them in place,
 // so callers copy what they want to keep. Shapes: frames (N, rows, row_bytes), full_state
@@ -36,6 +37,17 @@ class Batch {
   void reset_to_state(const float* full_state, const uint8_t* mask = nullptr);
   // actions: N x A, clipped to [-1, 1]; NaN or inf throws before anything changes.
   void step(const float* actions);
+
+  // Asynchronous stepping (EnvPool style), so a policy can run while envs step.
+  // send() copies the actions (count x A; row k for env envs[k], or env k when envs is null),
+  // starts stepping those envs on background threads and returns at once. recv() waits until
+  // min(batch_size, in flight) of them have finished, writes their ids (in finishing order)
+  // and returns how many; their output rows are then final until they are sent again.
+  // Rows of envs still in flight are being written: read only the ids recv returned.
+  // step/reset/reset_to_state throw while envs are in flight.
+  void send(const float* actions, const int32_t* envs, int count);
+  int recv(int32_t* envs_out, int batch_size);
+  int in_flight() const;
 
   // An RGB picture (rows x cols x 3) of one env at any size, for viewing.
   void render_rgb(int env, int rows, int cols, uint8_t* out);
@@ -67,6 +79,9 @@ class Batch {
 
  private:
   void write_observation(int env);
+  void step_env(int env, const float* action);
+  void check_action(int env, const float* action) const;
+  void require_idle(const char* what) const;
   void keep_final_observation(int env);
   template <class Fn>
   void for_each_env(const uint8_t* mask, Fn&& fn);
@@ -78,6 +93,9 @@ class Batch {
   AutoresetMode autoreset_;
   std::vector<std::unique_ptr<World>> worlds_;
   std::unique_ptr<ThreadPool> pool_;
+  std::unique_ptr<AsyncSteps> async_;  // started by the first send()
+  std::vector<float> async_actions_;
+  std::vector<uint8_t> in_flight_;
   std::vector<uint8_t> frames_, terminated_, truncated_, has_final_, final_frames_;
   std::vector<uint8_t> needs_reset_;
   std::vector<float> full_state_, proprio_, reward_, final_full_state_, final_proprio_;
