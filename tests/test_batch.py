@@ -198,3 +198,15 @@ def test_step_releases_the_gil():
         counted += 1  # runs only while the stepping thread has let go of the GIL
     worker.join()
     assert counted > 10000, counted
+
+
+def test_frames_off_gives_the_same_states_and_blank_frames():
+    on = boxlcd.make("UrchinCube", num_envs=4, seed=6)
+    off = boxlcd.make("UrchinCube", num_envs=4, seed=6, frames=False)
+    actions = random_actions(on, 20)
+    frames_on, states_on = rollout(on, actions)
+    frames_off, states_off = rollout(off, actions)
+    assert states_on.tobytes() == states_off.tobytes()
+    assert frames_on.any() and not frames_off.any()
+    off.batch.frames_enabled = True  # switching back draws the current poses at once
+    np.testing.assert_array_equal(off.batch.frames, on.batch.frames)

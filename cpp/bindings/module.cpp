@@ -242,6 +242,7 @@ PYBIND11_MODULE(_core, m) {
            },
            py::arg("batch_size") = py::none())
       .def_property_readonly("in_flight", &Batch::in_flight)
+      .def_property("frames_enabled", &Batch::frames_enabled, &Batch::set_frames_enabled)
       .def("render_rgb",
            [](Batch& b, int env, int rows, int cols) {
              if (rows < 1 || cols < 1) throw Error("render size must be positive");

@@ -88,7 +88,7 @@ void Batch::write_observation(int i) {
   World& w = *worlds_[i];
   w.write_state(full_state_.data() + static_cast<size_t>(i) * state_size(),
                 proprio_.data() + static_cast<size_t>(i) * proprio_size());
-  w.render(frames_.data() + static_cast<size_t>(i) * frame_bytes());
+  if (frames_enabled_) w.render(frames_.data() + static_cast<size_t>(i) * frame_bytes());
   episode_step_[i] = w.episode_step;
 }
 
@@ -223,6 +223,19 @@ int Batch::recv(int32_t* envs_out, int batch_size) {
 }
 
 int Batch::in_flight() const { return async_ ? async_->outstanding() : 0; }
+
+void Batch::set_frames_enabled(bool on) {
+  require_idle("set_frames_enabled");
+  frames_enabled_ = on;
+  if (!on) {
+    std::fill(frames_.begin(), frames_.end(), 0);
+    std::fill(final_frames_.begin(), final_frames_.end(), 0);
+  } else {
+    pool_->parallel_for(num_envs_, [&](int i) {
+      worlds_[i]->render(frames_.data() + static_cast<size_t>(i) * frame_bytes());
+    });
+  }
+}
 
 void Batch::render_rgb(int env, int rows, int cols, uint8_t* out) {
   if (env < 0 || env >= num_envs_)

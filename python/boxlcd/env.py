@@ -25,6 +25,7 @@ def make(
     num_threads: int = 1,
     seed: int = 0,
     autoreset_mode: str = "next_step",
+    frames: bool = True,
     **overrides,
 ) -> "Env":
     """A batch of `num_envs` worlds of a built-in env (by name) or of a WorldDef.
@@ -32,6 +33,7 @@ def make(
     Keyword overrides change the definition's settings (ep_len, fps, lcd_base, wh_ratio, walls,
     use_speed, iterations, raster, ...; see boxlcd.override_names()). Env i starts from seed
     seed + i, so a batch equals num_envs single envs seeded seed, seed + 1, ...
+    frames=False skips rasterizing: obs["lcd"] then stays all zeros.
     """
     if isinstance(env, str):
         definition = _core.env_def(env)
@@ -53,6 +55,7 @@ def make(
         if not 0 <= value < 2**31:
             raise ValueError(f"{name} must be in [0, 2**31), got {value}")
     batch = _core.Batch(definition, int(num_envs), int(num_threads), seed, AUTORESET_MODES[autoreset_mode])
+    batch.frames_enabled = bool(frames)
     return Env(batch, autoreset_mode)
 
 

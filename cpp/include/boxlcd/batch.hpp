@@ -49,6 +49,11 @@ class Batch {
   int recv(int32_t* envs_out, int batch_size);
   int in_flight() const;
 
+  // Frames off: the frame buffers are zeroed and steps write state only (for state-only
+  // training, and to measure the rasterizer's share).
+  void set_frames_enabled(bool on);
+  bool frames_enabled() const { return frames_enabled_; }
+
   // An RGB picture (rows x cols x 3) of one env at any size, for viewing.
   void render_rgb(int env, int rows, int cols, uint8_t* out);
 
@@ -91,6 +96,7 @@ class Batch {
   int num_envs_;
   int num_threads_;
   AutoresetMode autoreset_;
+  bool frames_enabled_ = true;
   std::vector<std::unique_ptr<World>> worlds_;
   std::unique_ptr<ThreadPool> pool_;
   std::unique_ptr<AsyncSteps> async_;  // started by the first send()
