@@ -122,37 +122,10 @@ def test_reset_to_state_round_trip_and_stillness(name):
     assert list(other.batch.episode_step) == [0] * 8
     for _ in range(3):
         obs, *_ = other.step(zero)
-    # Joints are built in the given pose: nothing jumps, a settled robot stays put.
+    # Joints are built in the given pose: nothing jumps, a settled robot stays put. (Without
+    # unwrapping limb angles to within pi of their joint's reference, as the seed did, Urchin
+    # and Crab limbs here start 2 pi outside their limits and swing round.)
     assert np.abs(obs["full_state"] - settled).max() < 0.05
-
-
-def test_reset_to_state_with_wrapped_angles_does_not_jump():
-    env = boxlcd.make("Urchin", num_envs=1, seed=8)
-    zero = np.zeros((1, 3), np.float32)
-    for _ in range(30):
-        obs, *_ = env.step(zero)
-    state = obs["full_state"].copy()
-    keys = env.state_keys
-    # Turn the whole robot rigidly by 3 rad about its root: absolute angles wrap past +-pi.
-    w, h, turn = env.definition.width, env.definition.height, 3.0
-    idx = {(b, c): keys.index(f"urchin0:{b}:{c}") for b in ("root", "aleg", "bleg", "cleg")
-           for c in ("x:p", "y:p", "cos", "sin")}
-    root = np.array([(state[0, idx["root", "x:p"]] + 1) / 2 * w, (state[0, idx["root", "y:p"]] + 1) / 2 * h + 1.0])
-    for body in ("root", "aleg", "bleg", "cleg"):
-        p = np.array([(state[0, idx[body, "x:p"]] + 1) / 2 * w, (state[0, idx[body, "y:p"]] + 1) / 2 * h])
-        d = p - root + np.array([0.0, 1.0])  # the root rises 1 m, clear of the floor
-        p = root + [np.cos(turn) * d[0] - np.sin(turn) * d[1], np.sin(turn) * d[0] + np.cos(turn) * d[1]]
-        a = np.arctan2(state[0, idx[body, "sin"]], state[0, idx[body, "cos"]]) + turn
-        state[0, idx[body, "x:p"]], state[0, idx[body, "y:p"]] = 2 * p[0] / w - 1, 2 * p[1] / h - 1
-        state[0, idx[body, "cos"]], state[0, idx[body, "sin"]] = np.cos(a), np.sin(a)
-    env.reset(full_state=state)
-    obs, *_ = env.step(zero)
-    for leg in ("aleg", "bleg", "cleg"):
-        def rel(st):
-            a = np.arctan2(st[0, keys.index(f"urchin0:{leg}:sin")], st[0, keys.index(f"urchin0:{leg}:cos")])
-            r = np.arctan2(st[0, keys.index("urchin0:root:sin")], st[0, keys.index("urchin0:root:cos")])
-            return np.angle(np.exp(1j * (a - r)))
-        assert abs(np.angle(np.exp(1j * (rel(obs["full_state"]) - rel(state))))) < 0.1
 
 
 def test_outputs_are_views_of_the_batch_buffers():
