@@ -25,4 +25,8 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q cmake ninja
 extras="${1:-}"
+if [ "$extras" = test ]; then
+  # The tests cover the optional torch and Ray paths too; torch pinned to its CPU build.
+  .venv/bin/python -m pip install -q "torch==2.13.0" "ray>=2.9"
+fi
 .venv/bin/python -m pip install -q ".${extras:+[$extras]}"

@@ -1,0 +1,197 @@
+"""collect(): episodes from the engine into a sharded dataset, locally or on a Ray cluster.
+
+Episode e of a dataset starts from env seed `seed + e`, and shard i's actions come from a
+generator seeded (seed, i), so the files depend only on the arguments: the same call gives
+the same bytes, and so does a resumed run or a Ray run.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+import boxlcd
+from boxlcd.dataset.store import (FORMAT, FORMAT_VERSION, MANIFEST, read_shard_entry, shard_name,
+                                  write_json_atomically, write_shard)
+
+Policy = Callable[[dict, np.random.Generator], np.ndarray]
+
+
+def random_policy(obs: dict, rng: np.random.Generator, action_size: int) -> np.ndarray:
+    return rng.uniform(-1.0, 1.0, (len(obs["full_state"]), action_size)).astype(np.float32)
+
+
+def zero_policy(obs: dict, rng: np.random.Generator, action_size: int) -> np.ndarray:
+    return np.zeros((len(obs["full_state"]), action_size), np.float32)
+
+
+def resolve_policy(policy: str | Callable) -> Callable:
+    """'random', 'zero', 'module:callable', or a callable(obs, rng, action_size) -> (n, A)."""
+    if callable(policy):
+        return policy
+    if policy == "random":
+        return random_policy
+    if policy == "zero":
+        return zero_policy
+    if isinstance(policy, str) and ":" in policy:
+        module, _, name = policy.partition(":")
+        try:
+            fn = getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError) as e:
+            raise ValueError(f"policy {policy!r} cannot be loaded: {e}") from e
+        if not callable(fn):
+            raise ValueError(f"policy {policy!r} is not callable")
+        return fn
+    raise ValueError(f"policy must be 'random', 'zero' or 'module:callable', got {policy!r}")
+
+
+def collect_shard(plan: dict, index: int, policy: str | Callable = "random") -> dict[str, np.ndarray]:
+    """The arrays of shard `index` of a plan (see collect); runs anywhere boxlcd is installed."""
+    first = index * plan["shard_size"]
+    n = min(plan["shard_size"], plan["episodes"] - first)
+    seed = plan["seed"]
+    env = boxlcd.make(plan["env"], num_envs=n, num_threads=plan["num_threads"], seed=seed + first,
+                      autoreset_mode="disabled", **plan["overrides"])
+    act = resolve_policy(policy)
+    rng = np.random.default_rng([seed, index])
+    T = env.definition.ep_len
+    frames = np.empty((n, T + 1) + env.batch.frames.shape[1:], np.uint8)
+    full_state = np.empty((n, T + 1, len(env.state_keys)), np.float32)
+    proprio = np.empty((n, T + 1, len(env.proprio_keys)), np.float32)
+    actions = np.empty((n, T, env.action_size), np.float32)
+    obs = env.reset(seed=seed + first)
+    for t in range(T + 1):
+        frames[:, t], full_state[:, t], proprio[:, t] = obs["lcd"], obs["full_state"], obs["proprio"]
+        if t == T:
+            break
+        a = np.asarray(act(obs, rng, env.action_size), dtype=np.float32)
+        if a.shape != (n, env.action_size):
+            raise ValueError(f"policy returned shape {a.shape}, expected {(n, env.action_size)}")
+        actions[:, t] = a
+        obs, *_ = env.step(a)
+    seeds = seed + first + np.arange(n, dtype=np.int64)
+    return {"frames": frames, "actions": actions, "full_state": full_state, "proprio": proprio, "seeds": seeds}
+
+
+def collect(
+    env: str,
+    episodes: int,
+    out: str | os.PathLike,
+    policy: str | Callable = "random",
+    seed: int = 0,
+    shard_size: int = 1000,
+    resume: bool = False,
+    num_threads: int = 0,
+    ray: str | bool | None = None,
+    progress: bool = True,
+    **overrides,
+) -> Path:
+    """Collects `episodes` episodes of `env` into the folder `out`; returns the manifest path.
+
+    Episodes last the env's ep_len (override it like any setting) under the policy: 'random'
+    (uniform in [-1, 1], as the seed's datasets), 'zero', 'module:callable' or a callable
+    (obs, rng, action_size) -> actions. resume=True continues an interrupted run, keeping its
+    finished shards. ray=True (or an address) spreads shards over a Ray cluster; the files
+    are the same as a local run's.
+    """
+    if not isinstance(env, str) or env not in boxlcd.envs():
+        raise ValueError(f"env must be a built-in env name ({', '.join(boxlcd.envs())}), got {env!r}")
+    for name, value in (("episodes", episodes), ("shard_size", shard_size)):
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be an int >= 0, got {seed!r}")
+    policy_name = policy if isinstance(policy, str) else f"{policy.__module__}:{policy.__qualname__}"
+    resolve_policy(policy)
+    probe = boxlcd.make(env, num_envs=1, **overrides)  # checks the overrides before any writing
+    root = Path(out)
+    plan = {"env": env, "overrides": overrides, "episodes": int(episodes), "shard_size": int(shard_size),
+            "seed": int(seed), "policy": policy_name, "num_threads": num_threads}
+    num_shards = -(-plan["episodes"] // plan["shard_size"])
+    manifest = {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "boxlcd_version": boxlcd.__version__,
+        "env": env, "overrides": overrides, "episodes": plan["episodes"], "shard_size": plan["shard_size"],
+        "seed": plan["seed"], "policy": policy_name, "ep_len": probe.definition.ep_len,
+        "fps": probe.definition.fps, "frame_shape": list(probe.frame_shape),
+        "frame_row_bytes": int(probe.batch.frames.shape[-1]), "state_keys": probe.state_keys,
+        "proprio_keys": probe.proprio_keys, "action_keys": probe.action_keys,
+        "definition": definition_summary(probe.definition), "complete": False, "shards": [],
+    }
+    try:
+        prepare_folder(root, manifest, resume)
+    except PermissionError as e:
+        raise PermissionError(f"cannot write the dataset folder {root}: {e.strerror}") from e
+    todo = [i for i in range(num_shards) if read_shard_entry(root, i) is None]
+    bar = make_bar(progress, plan, num_shards - len(todo), probe.definition.ep_len + 1)
+    try:
+        for index, arrays in shard_results(plan, todo, policy, ray):
+            write_shard(root, index, arrays)
+            bar.update(arrays["frames"].shape[0] * arrays["frames"].shape[1])
+    except OSError as e:
+        raise OSError(e.errno, f"writing the dataset in {root} failed ({e.strerror}); "
+                      f"finished shards are kept, continue with resume=True") from e
+    finally:
+        bar.close()
+    manifest["shards"] = [read_shard_entry(root, i) for i in range(num_shards)]
+    manifest["complete"] = True
+    write_json_atomically(root / MANIFEST, manifest)
+    return root / MANIFEST
+
+
+def definition_summary(d) -> dict:
+    return {k: getattr(d, k) for k in ("name", "height", "wh_ratio", "walls", "fps", "substeps", "lcd_base",
+                                       "ep_len", "use_speed", "velocity_iterations", "position_iterations")} | {
+        "raster": str(d.raster), "gravity": [d.gravity.x, d.gravity.y]}
+
+
+def prepare_folder(root: Path, manifest: dict, resume: bool) -> None:
+    """Creates `root`, or checks that an existing one is the same collection when resuming."""
+    path = root / MANIFEST
+    if path.exists():
+        if not resume:
+            raise FileExistsError(f"{root} already holds a dataset; pass resume=True to continue it")
+        with open(path) as f:
+            old = json.load(f)
+        same = ("env", "overrides", "episodes", "shard_size", "seed", "policy", "format_version")
+        changed = [k for k in same if old.get(k) != manifest[k]]
+        if changed:
+            raise ValueError(f"{root} was collected with other settings ({', '.join(changed)}); "
+                             "resume needs the same arguments")
+    elif root.exists() and any(p for p in root.iterdir() if not p.name.startswith(".")):
+        raise FileExistsError(f"{root} exists and is not an empty folder")
+    root.mkdir(parents=True, exist_ok=True)
+    for stale in root.glob(".shard-*.tmp-*"):  # left by an interrupted run
+        shutil.rmtree(stale, ignore_errors=True)
+    write_json_atomically(path, manifest)
+
+
+def shard_results(plan: dict, todo: list[int], policy, ray):
+    """Yields (index, arrays) for each shard to do, from this process or from Ray tasks."""
+    if not ray:
+        for index in todo:
+            yield index, collect_shard(plan, index, policy)
+        return
+    import ray as ray_lib  # optional extra: pip install boxlcd[ray]
+
+    if not ray_lib.is_initialized():
+        ray_lib.init(address=None if ray is True else ray)
+    remote = ray_lib.remote(collect_shard)
+    pending = {remote.remote(plan, index, policy): index for index in todo}
+    while pending:
+        done, _ = ray_lib.wait(list(pending), num_returns=1)
+        for ref in done:
+            yield pending.pop(ref), ray_lib.get(ref)
+
+
+def make_bar(progress: bool, plan: dict, shards_done: int, frames_per_episode: int):
+    """A progress bar counting frames, so its rate reads in frames/s."""
+    from tqdm import tqdm
+
+    done = min(plan["episodes"], shards_done * plan["shard_size"]) * frames_per_episode
+    return tqdm(total=plan["episodes"] * frames_per_episode, initial=done, unit="frame", unit_scale=True,
+                disable=not progress, desc=f"collect {plan['env']}")
