@@ -3,7 +3,7 @@
 A dataset is a folder: manifest.json plus one folder per shard holding .npy arrays
 (frames stay packed, exactly the engine's layout) that load memory-mapped.
 """
-from boxlcd.dataset.collect import collect
+from boxlcd.dataset.collector import collect
 from boxlcd.dataset.store import CorruptShardError, Episodes
 
 __all__ = ["CorruptShardError", "Episodes", "collect"]
