@@ -183,3 +183,12 @@ def test_frames_off_gives_the_same_states_and_blank_frames():
     assert frames_on.any() and not frames_off.any()
     off.batch.frames_enabled = True  # switching back draws the current poses at once
     np.testing.assert_array_equal(off.batch.frames, on.batch.frames)
+
+
+def test_reset_with_a_seed_repeats_the_episode_whatever_came_before():
+    env = boxlcd.make("UrchinCube", num_envs=3, seed=5)
+    actions = random_actions(env, 40, seed=8)
+    first = rollout(env, actions)
+    env.reset(seed=5)
+    again = rollout(env, actions)
+    assert first[0].tobytes() == again[0].tobytes() and first[1].tobytes() == again[1].tobytes()

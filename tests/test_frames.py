@@ -66,6 +66,31 @@ def test_seed_look_matches_reference_frames(seed_frames):
         theirs = np.unpackbits(frames, axis=-1)
         agreement = (ours == theirs).mean()
         assert agreement >= 0.995, f"{name}: {agreement:.4f} of pixels agree with the seed"
+        # The seed rule follows Pillow's fill exactly: every reference frame matches.
+        exact = (ours == theirs).all(axis=(1, 2)).mean()
+        assert exact == 1.0, f"{name}: {exact:.3f} of frames match exactly"
+
+
+def test_seed_rule_matches_pillow_on_random_shapes():
+    from PIL import Image, ImageDraw
+
+    rng = np.random.default_rng(0)
+    mismatched = 0
+    env = boxlcd.make("Dropbox")  # a 0.7 m box: 4.48 px across at 3.2 px/m
+    for _ in range(300):
+        x, y, a = rng.uniform(0.5, 4.5), rng.uniform(0.5, 4.5), rng.uniform(-np.pi, np.pi)
+        state = np.array([[np.cos(a), np.sin(a), 2 * x / 5 - 1, 2 * y / 5 - 1]], np.float32)
+        ours = np.unpackbits(env.reset(full_state=state)["lcd"][0], axis=-1)
+        # The same box drawn by PIL from the body's float32 corners, y up, then flipped.
+        c, s = np.float32(np.cos(a)), np.float32(np.sin(a))
+        px, py = np.float32((state[0, 2] + 1) / 2 * 5), np.float32((state[0, 3] + 1) / 2 * 5)
+        corners = [(-0.7, -0.7), (0.7, -0.7), (0.7, 0.7), (-0.7, 0.7)]
+        xy = [(float(px + c * np.float32(u) - s * np.float32(v)) * 3.2,
+               float(py + s * np.float32(u) + c * np.float32(v)) * 3.2) for u, v in corners]
+        image = Image.new("1", (16, 16), 0)
+        ImageDraw.Draw(image).polygon(xy, fill=1)
+        mismatched += int((np.flipud(np.array(image)).astype(np.uint8) != ours).sum() > 0)
+    assert mismatched <= 3, f"{mismatched} of 300 boxes differ from Pillow's drawing"
 
 
 def test_lit_fraction_near_seed_statistics():

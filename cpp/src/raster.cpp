@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 
@@ -40,65 +41,210 @@ void push_span(int row, double first, double last, int cols, std::vector<Span>& 
   if (first <= last) out.push_back({row, static_cast<int>(first), static_cast<int>(last)});
 }
 
+// ---- Seed rule: PIL's ImageDraw fill in mode '1', as the seed's frames show it ----------------
+// PIL works on integer vertices (C casts, so truncation towards zero) and keeps edge slopes and
+// crossings in float; the float arithmetic below is deliberate, so that crossings landing on a
+// half or a whole pixel round the way PIL's did. Coordinates are clamped first so that a
+// far-away body can neither overflow the casts nor lose the float's integer precision.
+constexpr double seed_coord_limit = 1 << 20;
+
+int seed_coord(double v) {
+  return static_cast<int>(std::trunc(std::clamp(v, -seed_coord_limit, seed_coord_limit)));
+}
+
+// A crossing's first lit pixel rounds halves away from zero, its last lit pixel rounds halves
+// towards zero (so a crossing at exactly k.5 lights neither neighbour beyond the span).
+int seed_first(float f) {
+  return f >= 0 ? static_cast<int>(std::floor(f + 0.5f)) : -static_cast<int>(std::floor(-f + 0.5f));
+}
+int seed_last(float f) {
+  return f >= 0 ? static_cast<int>(std::ceil(f - 0.5f)) : -static_cast<int>(std::ceil(-f - 0.5f));
+}
+
+void push_seed_span(int row, int first, int last, int rows, int cols, std::vector<Span>& out) {
+  if (row < 0 || row >= rows) return;
+  first = std::max(first, 0);
+  last = std::min(last, cols - 1);
+  if (first <= last) out.push_back({row, first, last});
+}
+
+// A sloped polygon edge between integer end points.
+struct SeedEdge {
+  int x0, y0;    // the end point it was drawn from
+  int ylo, yhi;  // its row range, inclusive
+  float dx;      // x step per row, in float
+  // PIL's float (y - y0) * dx + x0. The product is exact in double and then rounded to float,
+  // which also keeps a compiler from fusing it with the add (an FMA would round only once).
+  float at(int y) const {
+    const float step = static_cast<float>(static_cast<double>(y - y0) * dx);
+    return step + static_cast<float>(x0);
+  }
+  bool ends_on(int y) const { return y == ylo || y == yhi; }
+};
+
+// At a row where edge e starts or ends at a corner shared with an earlier edge o (their crossings
+// round to the same pixel), PIL pulls the crossing to within one pixel of the neighbouring row's
+// crossings, so a thin sliver stays one connected run of pixels instead of a lone corner pixel.
+float seed_corner(const SeedEdge* table, int i, int y, float x) {
+  const SeedEdge& e = table[i];
+  for (int k = 0; k < i; ++k) {
+    const SeedEdge& o = table[k];
+    if (!o.ends_on(y) || o.dx == 0) continue;
+    if (std::round(x) != std::round(o.at(y))) continue;
+    const int ny = y == e.yhi ? y - 1 : y + 1;  // the row beyond the corner, inside e
+    if (ny < o.ylo || ny > o.yhi) continue;
+    const float xe = e.at(ny), xo = o.at(ny);
+    if (x > xe + 1 && x > xo + 1) return std::round(std::max(xe, xo)) + 1;
+    if (x < xe - 1 && x < xo - 1) return std::round(std::min(xe, xo)) - 1;
+    return x;
+  }
+  return x;
+}
+
+// Even-odd scanline fill at integer rows. Truncation can make a convex body's outline
+// non-convex or self-crossing (a thin leg), so every crossing is kept, not just min and max.
+void seed_polygon_spans(const double* xs, const double* ys, int n, int rows, int cols,
+                        std::vector<Span>& out) {
+  constexpr int max_vertices = 16;
+  int vx[max_vertices], vy[max_vertices];
+  n = std::min(n, max_vertices);
+  for (int i = 0; i < n; ++i) {
+    vx[i] = seed_coord(xs[i]);
+    vy[i] = seed_coord(ys[i]);
+  }
+  SeedEdge table[max_vertices];
+  int sloped = 0;
+  int ymin = std::numeric_limits<int>::max(), ymax = std::numeric_limits<int>::min();
+  for (int i = 0; i < n; ++i) {
+    const int j = i + 1 == n ? 0 : i + 1;
+    // The closing edge is left out when the outline already ends where it began.
+    if (j == 0 && vx[i] == vx[0] && vy[i] == vy[0]) break;
+    const int ylo = std::min(vy[i], vy[j]), yhi = std::max(vy[i], vy[j]);
+    ymin = std::min(ymin, ylo);
+    ymax = std::max(ymax, yhi);
+    if (ylo == yhi) {
+      // Horizontal edges are drawn as they are, end points included.
+      push_seed_span(ylo, std::min(vx[i], vx[j]), std::max(vx[i], vx[j]), rows, cols, out);
+      continue;
+    }
+    table[sloped++] = {vx[i], vy[i], ylo, yhi,
+                       static_cast<float>(vx[j] - vx[i]) / static_cast<float>(vy[j] - vy[i])};
+  }
+  if (sloped == 0) return;
+  const int first_row = std::max(ymin, 0), last_row = std::min(ymax, rows - 1);
+  for (int y = first_row; y <= last_row; ++y) {
+    float xx[2 * max_vertices];
+    int m = 0;
+    for (int i = 0; i < sloped; ++i) {
+      const SeedEdge& e = table[i];
+      if (y < e.ylo || y > e.yhi) continue;
+      float x = e.at(y);
+      if (y == e.yhi && y < ymax) {
+        // An edge's top end counts twice (below the polygon's top row): with the next edge's
+        // bottom end that keeps the even-odd pairing right at a vertex.
+        xx[m++] = x;
+      } else if (e.ends_on(y) && e.dx != 0) {
+        x = seed_corner(table, i, y, x);
+      }
+      xx[m++] = x;
+    }
+    std::sort(xx, xx + m);
+    for (int k = 1; k < m; k += 2)
+      push_seed_span(y, seed_first(xx[k - 1]), seed_last(xx[k]), rows, cols, out);
+  }
+}
+
+// PIL's filled ellipse over the truncated box: a Bresenham walk along the top-right quarter on a
+// doubled grid (X = 2 x - a, Y = 2 y - b, so the box is [-a, a] x [-b, b]) picks, row by row,
+// the grid point nearest the curve a^2 Y^2 + b^2 X^2 = a^2 b^2; each row Y then fills [-r, r]
+// with r the walk's first (largest) X on that row, mirrored to -Y.
+void seed_ellipse_spans(double x0, double y0, double x1, double y1, int rows, int cols,
+                        std::vector<Span>& out) {
+  if (!std::isfinite(x0) || !std::isfinite(y0) || !std::isfinite(x1) || !std::isfinite(y1)) return;
+  const int ix0 = seed_coord(x0), iy0 = seed_coord(y0), ix1 = seed_coord(x1), iy1 = seed_coord(y1);
+  const int a = ix1 - ix0, b = iy1 - iy0;
+  // PIL draws nothing for an inverted box or a single-point one.
+  if (a < 0 || b < 0 || a + b < 1) return;
+  // Every lit pixel lies inside the box; skip boxes out of view, and absurd sizes whose walk
+  // would be long (and whose squares would overflow below).
+  if (ix1 < 0 || ix0 >= cols || iy1 < 0 || iy0 >= rows) return;
+  constexpr int max_axis = 1 << 15;
+  if (a > max_axis || b > max_axis) return;
+  const int64_t a2 = int64_t{a} * a, b2 = int64_t{b} * b, a2b2 = a2 * b2;
+  auto miss = [&](int64_t x, int64_t y) {
+    const int64_t d = a2 * y * y + b2 * x * x - a2b2;
+    return d < 0 ? -d : d;
+  };
+  auto emit = [&](int y_grid, int r) {
+    const int first = ix0 + (a - r) / 2, last = ix0 + (a + r) / 2;
+    push_seed_span(iy0 + (b + y_grid) / 2, first, last, rows, cols, out);
+    if (y_grid > 0) push_seed_span(iy0 + (b - y_grid) / 2, first, last, rows, cols, out);
+  };
+  int x = a, y = b % 2;
+  const int end_x = a % 2, end_y = b;
+  emit(y, x);
+  while (x != end_x || y != end_y) {
+    // Up first; a diagonal or left step only where it lands strictly nearer the curve.
+    int nx = x, ny = y + 2;
+    int64_t best = miss(nx, ny);
+    if (x > 1) {
+      const int64_t diagonal = miss(x - 2, y + 2);
+      if (diagonal < best) {
+        nx = x - 2;
+        best = diagonal;
+      }
+      if (miss(x - 2, y) < best) {
+        nx = x - 2;
+        ny = y;
+      }
+    }
+    const bool new_row = ny != y;
+    x = nx;
+    y = ny;
+    if (new_row) emit(y, x);
+  }
+}
+
 }  // namespace
 
 void polygon_spans(const double* xs, const double* ys, int n, int rows, int cols, RasterRule rule,
                    std::vector<Span>& out) {
   constexpr int max_vertices = 16;
-  double tx[max_vertices], ty[max_vertices];
   n = std::min(n, max_vertices);
+  if (n <= 0) return;
+  for (int i = 0; i < n; ++i)
+    if (!std::isfinite(xs[i]) || !std::isfinite(ys[i])) return;
+  if (rule == RasterRule::Seed) return seed_polygon_spans(xs, ys, n, rows, cols, out);
+  // Area: pixel centres (y + 0.5, x + 0.5) inside the exact polygon.
   double ymin = ys[0], ymax = ys[0];
   for (int i = 0; i < n; ++i) {
-    if (!std::isfinite(xs[i]) || !std::isfinite(ys[i])) return;
-    // PIL truncates vertices to integers; the area rule keeps them exact.
-    tx[i] = rule == RasterRule::Seed ? std::trunc(xs[i]) : xs[i];
-    ty[i] = rule == RasterRule::Seed ? std::trunc(ys[i]) : ys[i];
-    ymin = std::min(ymin, ty[i]);
-    ymax = std::max(ymax, ty[i]);
+    ymin = std::min(ymin, ys[i]);
+    ymax = std::max(ymax, ys[i]);
   }
-  // Seed rows sit at integer y; area rows sample pixel centres at y + 0.5.
-  const double centre = rule == RasterRule::Seed ? 0.0 : 0.5;
-  const int first_row = std::max(0, clamp_to_rows(std::ceil(ymin - centre), rows));
-  const int last_row = std::min(rows - 1, clamp_to_rows(std::floor(ymax - centre), rows));
+  const int first_row = std::max(0, clamp_to_rows(std::ceil(ymin - 0.5), rows));
+  const int last_row = std::min(rows - 1, clamp_to_rows(std::floor(ymax - 0.5), rows));
   for (int row = first_row; row <= last_row; ++row) {
     double lo, hi;
-    if (!row_crossings(tx, ty, n, row + centre, lo, hi)) continue;
-    if (rule == RasterRule::Seed)
-      push_span(row, std::floor(lo + 0.5), std::floor(hi), cols, out);
-    else
-      push_span(row, std::ceil(lo - 0.5), std::floor(hi - 0.5), cols, out);
+    if (!row_crossings(xs, ys, n, row + 0.5, lo, hi)) continue;
+    push_span(row, std::ceil(lo - 0.5), std::floor(hi - 0.5), cols, out);
   }
 }
 
 void ellipse_spans(double x0, double y0, double x1, double y1, int rows, int cols, RasterRule rule,
                    std::vector<Span>& out) {
-  // Seed: PIL works on the integer box, pixel centres at integers, edges inclusive.
+  if (rule == RasterRule::Seed) return seed_ellipse_spans(x0, y0, x1, y1, rows, cols, out);
   // Area: pixel centres at half-integers inside the exact ellipse.
-  double cx, cy, a, b, centre;
-  if (rule == RasterRule::Seed) {
-    const double ix0 = std::trunc(x0), iy0 = std::trunc(y0);
-    const double ix1 = std::trunc(x1), iy1 = std::trunc(y1);
-    cx = (ix0 + ix1) / 2;
-    cy = (iy0 + iy1) / 2;
-    a = (ix1 - ix0) / 2 + 0.5;
-    b = (iy1 - iy0) / 2 + 0.5;
-    centre = 0.0;
-  } else {
-    cx = (x0 + x1) / 2;
-    cy = (y0 + y1) / 2;
-    a = (x1 - x0) / 2;
-    b = (y1 - y0) / 2;
-    centre = 0.5;
-  }
+  const double cx = (x0 + x1) / 2, cy = (y0 + y1) / 2;
+  const double a = (x1 - x0) / 2, b = (y1 - y0) / 2;
   if (!(a > 0 && b > 0) || !std::isfinite(cx) || !std::isfinite(cy)) return;
-  const int first_row = std::max(0, clamp_to_rows(std::ceil(cy - b - centre), rows));
-  const int last_row = std::min(rows - 1, clamp_to_rows(std::floor(cy + b - centre), rows));
+  const int first_row = std::max(0, clamp_to_rows(std::ceil(cy - b - 0.5), rows));
+  const int last_row = std::min(rows - 1, clamp_to_rows(std::floor(cy + b - 0.5), rows));
   for (int row = first_row; row <= last_row; ++row) {
-    const double dy = (row + centre - cy) / b;
+    const double dy = (row + 0.5 - cy) / b;
     const double q = 1.0 - dy * dy;
     if (q < 0) continue;
     const double half = a * std::sqrt(q);
-    push_span(row, std::ceil(cx - half - centre), std::floor(cx + half - centre), cols, out);
+    push_span(row, std::ceil(cx - half - 0.5), std::floor(cx + half - 0.5), cols, out);
   }
 }
 

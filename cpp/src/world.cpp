@@ -69,24 +69,7 @@ void warm_up_box2d() {
   });
 }
 
-World::World(const WorldDef& def, const Layout& layout)
-    : def_(def), layout_(layout), world_(std::make_unique<b2World>(b2Vec2(
-                                      static_cast<float>(def.gravity.x), static_cast<float>(def.gravity.y)))) {
-  const float w = static_cast<float>(def.width()), h = static_cast<float>(def.height);
-  b2BodyDef bd;
-  b2Body* walls = world_->CreateBody(&bd);
-  b2EdgeShape edge;
-  if (def.walls) {
-    const b2Vec2 corners[4] = {{0, 0}, {w, 0}, {w, h}, {0, h}};
-    for (int i = 0; i < 4; ++i) {
-      edge.SetTwoSided(corners[i], corners[(i + 1) % 4]);
-      walls->CreateFixture(&edge, 0);
-    }
-  } else {
-    edge.SetTwoSided(b2Vec2(static_cast<float>(-floor_half_length), 0),
-                     b2Vec2(static_cast<float>(def.width() + floor_half_length), 0));
-    walls->CreateFixture(&edge, 0);
-  }
+World::World(const WorldDef& def, const Layout& layout) : def_(def), layout_(layout) {
   for (const BodySlot& slot : layout.bodies) shapes_.push_back(body_def_of(slot).shape);
 }
 
@@ -165,8 +148,30 @@ void World::reset_to_state(const float* full_state) {
   build(poses);
 }
 
+void World::make_empty_world() {
+  world_ = std::make_unique<b2World>(b2Vec2(static_cast<float>(def_.gravity.x), static_cast<float>(def_.gravity.y)));
+  const float w = static_cast<float>(def_.width()), h = static_cast<float>(def_.height);
+  b2BodyDef bd;
+  b2Body* walls = world_->CreateBody(&bd);
+  b2EdgeShape edge;
+  if (def_.walls) {
+    const b2Vec2 corners[4] = {{0, 0}, {w, 0}, {w, h}, {0, h}};
+    for (int i = 0; i < 4; ++i) {
+      edge.SetTwoSided(corners[i], corners[(i + 1) % 4]);
+      walls->CreateFixture(&edge, 0);
+    }
+  } else {
+    edge.SetTwoSided(b2Vec2(static_cast<float>(-floor_half_length), 0),
+                     b2Vec2(static_cast<float>(def_.width() + floor_half_length), 0));
+    walls->CreateFixture(&edge, 0);
+  }
+}
+
 void World::build(const std::vector<Pose>& poses) {
-  for (b2Body* b : bodies_) world_->DestroyBody(b);  // also destroys its joints and contacts
+  // A new b2World each episode: reusing one would carry its broad-phase tree (and so the
+  // order contacts are solved in) from episode to episode, and the same seed would no
+  // longer give the same episode.
+  make_empty_world();
   bodies_.clear();
   joints_.clear();
   for (size_t i = 0; i < poses.size(); ++i) {

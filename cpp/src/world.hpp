@@ -34,6 +34,7 @@ class World {
   struct Pose {
     double x, y, angle;
   };
+  void make_empty_world();
   void build(const std::vector<Pose>& poses);
   // Calls emit(spans, colour) for each body, in pixels of a rows x cols view.
   template <class Emit>

@@ -15,14 +15,17 @@ struct Span {
   int x1;   // last lit column (inclusive)
 };
 
-// A convex polygon's spans. Seed: vertices truncated to integers, rows at integer y, each row
-// from the rounded left crossing to the floored right crossing (PIL's fill). Area: pixel
-// centres inside the polygon. Spans are clipped to [0, rows) x [0, cols).
+// A convex polygon's spans. Seed: PIL's polygon fill (ImageDraw, mode '1'): vertices truncated
+// to integers, horizontal edges drawn whole, even-odd crossings at integer rows from the first
+// crossing rounded half away from zero to the next rounded half towards zero, with PIL's
+// corner joins; a row may hold several (possibly overlapping) spans. Area: pixel centres
+// inside the polygon. Spans are clipped to [0, rows) x [0, cols).
 void polygon_spans(const double* xs, const double* ys, int n, int rows, int cols, RasterRule rule,
                    std::vector<Span>& out);
 
 // An ellipse inside the box [x0, x1] x [y0, y1] (a circle is (c - r, c + r)).
-// Seed: PIL's ellipse over that box; Area: pixel centres inside the ellipse.
+// Seed: PIL's filled ellipse over the truncated box (its integer Bresenham walk); Area: pixel
+// centres inside the ellipse.
 void ellipse_spans(double x0, double y0, double x1, double y1, int rows, int cols, RasterRule rule,
                    std::vector<Span>& out);
 
