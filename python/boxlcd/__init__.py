@@ -18,6 +18,7 @@ from boxlcd._core import (
     validate,
 )
 from boxlcd.env import Env, envs, make
+from boxlcd.registration import register_on_import as _register_on_import
 
 __all__ = [
     "AutoresetMode", "Batch", "BodyDef", "Env", "JointDef", "LimbDef", "ObjectDef", "RasterRule",
@@ -25,3 +26,5 @@ __all__ = [
     "override_names", "robot_def", "validate",
 ]
 __version__ = "0.1.0"
+
+_register_on_import()
