@@ -18,12 +18,13 @@ from boxlcd._core import (
     validate,
 )
 from boxlcd.env import Env, envs, make
+from boxlcd.frames import unpack
 from boxlcd.registration import register_on_import as _register_on_import
 
 __all__ = [
     "AutoresetMode", "Batch", "BodyDef", "Env", "JointDef", "LimbDef", "ObjectDef", "RasterRule",
     "RobotDef", "Shape", "Vec2", "WorldDef", "apply_override", "env_def", "envs", "make",
-    "override_names", "robot_def", "validate",
+    "override_names", "robot_def", "unpack", "validate",
 ]
 __version__ = "0.1.0"
 

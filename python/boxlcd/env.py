@@ -136,7 +136,9 @@ class Env:
 
     def unpacked_frames(self) -> np.ndarray:
         """The current frames as (num_envs, H, W) uint8 0/1 (a copy)."""
-        return np.unpackbits(self._obs["lcd"], axis=-1, count=self.frame_shape[1])
+        from boxlcd.frames import unpack
+
+        return unpack(self._obs["lcd"], cols=self.frame_shape[1])
 
     def close(self) -> None:
         pass

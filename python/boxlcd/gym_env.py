@@ -22,6 +22,7 @@ from gymnasium.vector.utils import batch_space
 
 from boxlcd import _core
 from boxlcd.env import make as make_batch
+from boxlcd.frames import unpack
 from boxlcd.render import Window, side_by_side
 
 LCD_FORMATS = ("packed", "unpacked")
@@ -73,7 +74,7 @@ def action_space(batch: _core.Batch) -> spaces.Box:
 
 
 def _unpack(packed: np.ndarray, cols: int) -> np.ndarray:
-    return np.unpackbits(packed, axis=-1, count=cols)
+    return unpack(packed, cols=cols)
 
 
 class _Rendering:

@@ -6,13 +6,15 @@ import sys
 
 import numpy as np
 
+from boxlcd.frames import unpack
+
 # Lit LCD pixels are drawn dark on a light background, as on a real LCD.
 GAP = 4  # grey columns between the LCD and the render
 
 
 def lcd_picture(packed: np.ndarray, cols: int, scale: int) -> np.ndarray:
     """One packed frame (H, ceil(W/8)) as an (H*scale, W*scale, 3) uint8 picture."""
-    bits = np.unpackbits(packed, axis=-1, count=cols)
+    bits = unpack(packed, cols=cols)
     grey = (255 - 255 * bits).astype(np.uint8)
     grey = grey.repeat(scale, axis=0).repeat(scale, axis=1)
     return np.repeat(grey[:, :, None], 3, axis=2)
