@@ -186,7 +186,8 @@ class GymVectorEnv(_Rendering, gymnasium.vector.VectorEnv):
     SAME_STEP puts the ended episodes' last observations in info["final_obs"] (an object
     array, None for envs that did not end) with info["final_info"], masks "_final_obs" and
     "_final_info", as SyncVectorEnv does. copy=False returns views of the C++ buffers instead
-    of fresh arrays (no copy; the next step or reset rewrites them). render() returns a tuple
+    of fresh arrays (no copy; the next step or reset rewrites them; unpacked frames are always
+    a fresh array). render() returns a tuple
     of pictures, one per env; render_mode "human" shows env 0.
     """
 
