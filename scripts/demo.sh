@@ -5,4 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh demo
 if [ $# -eq 0 ]; then set -- Urchin Bounce; fi
-.venv/bin/python -m boxlcd.demo "$@" --out demo
+.venv/bin/boxlcd demo "$@" --out demo
+.venv/bin/boxlcd bench "$@"

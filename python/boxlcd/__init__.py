@@ -18,10 +18,15 @@ from boxlcd._core import (
     validate,
 )
 from boxlcd.env import Env, envs, make
+from boxlcd.frames import unpack
+from boxlcd.worlds import Body, Joint, Limb, Robot, World, WorldObject
+from boxlcd.registration import register_on_import as _register_on_import
 
 __all__ = [
-    "AutoresetMode", "Batch", "BodyDef", "Env", "JointDef", "LimbDef", "ObjectDef", "RasterRule",
-    "RobotDef", "Shape", "Vec2", "WorldDef", "apply_override", "env_def", "envs", "make",
-    "override_names", "robot_def", "validate",
+    "AutoresetMode", "Batch", "Body", "BodyDef", "Env", "Joint", "JointDef", "Limb", "LimbDef", "ObjectDef",
+    "RasterRule", "Robot", "RobotDef", "Shape", "Vec2", "World", "WorldDef", "WorldObject", "apply_override",
+    "env_def", "envs", "make", "override_names", "robot_def", "unpack", "validate",
 ]
 __version__ = "0.1.0"
+
+_register_on_import()

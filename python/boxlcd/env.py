@@ -6,6 +6,7 @@ import numbers
 import numpy as np
 
 from boxlcd import _core
+from boxlcd.worlds import World
 
 AUTORESET_MODES = {
     "next_step": _core.AutoresetMode.NextStep,
@@ -20,7 +21,7 @@ def envs() -> list[str]:
 
 
 def make(
-    env: str | _core.WorldDef,
+    env: str | _core.WorldDef | World,
     num_envs: int = 1,
     num_threads: int = 1,
     seed: int = 0,
@@ -28,7 +29,7 @@ def make(
     frames: bool = True,
     **overrides,
 ) -> "Env":
-    """A batch of `num_envs` worlds of a built-in env (by name) or of a WorldDef.
+    """A batch of `num_envs` worlds of a built-in env (by name), a boxlcd.worlds.World or a WorldDef.
 
     Keyword overrides change the definition's settings (ep_len, fps, lcd_base, wh_ratio, walls,
     use_speed, iterations, raster, ...; see boxlcd.override_names()). Env i starts from seed
@@ -39,8 +40,10 @@ def make(
         definition = _core.env_def(env)
     elif isinstance(env, _core.WorldDef):
         definition = env.copy()
+    elif isinstance(env, World):
+        definition = env.to_def()
     else:
-        raise TypeError(f"env must be an env name or a WorldDef, got {type(env).__name__}")
+        raise TypeError(f"env must be an env name, a boxlcd.worlds.World or a WorldDef, got {type(env).__name__}")
     for key, value in overrides.items():
         if isinstance(value, (bool, numbers.Real)):
             value = float(value)
@@ -136,7 +139,9 @@ class Env:
 
     def unpacked_frames(self) -> np.ndarray:
         """The current frames as (num_envs, H, W) uint8 0/1 (a copy)."""
-        return np.unpackbits(self._obs["lcd"], axis=-1, count=self.frame_shape[1])
+        from boxlcd.frames import unpack
+
+        return unpack(self._obs["lcd"], cols=self.frame_shape[1])
 
     def close(self) -> None:
         pass

@@ -7,4 +7,5 @@
 #include "boxlcd/layout.hpp"
 #include "boxlcd/raster.hpp"
 #include "boxlcd/rng.hpp"
+#include "boxlcd/unpack.hpp"
 #include "boxlcd/world_def.hpp"

@@ -1,0 +1,170 @@
+"""The `boxlcd` command: list, info, demo, bench, play.
+
+    boxlcd list                          the built-in envs with their sizes
+    boxlcd info Urchin                   spaces, key names and settings of one env
+    boxlcd demo Urchin --out urchin.gif  an episode as a GIF (LCD beside a high-resolution render)
+    boxlcd bench Urchin Bounce           env steps per second
+    boxlcd play Urchin                   a window: ESC quit, SPACE pause, RIGHT step, 0 reset
+
+Every command that makes an env takes settings as --set KEY=VALUE (ep_len, walls, lcd_base, ...).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import boxlcd
+from boxlcd import demo
+
+
+def _override(text: str) -> tuple[str, float | str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        return key, float(value)
+    except ValueError:
+        return key, value
+
+
+def _env_name(text: str) -> str:
+    if text not in boxlcd.envs():
+        raise argparse.ArgumentTypeError(f"unknown env {text!r}; envs: {', '.join(boxlcd.envs())}")
+    return text
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def cmd_list(args) -> None:
+    print(f"{'env':<12} {'frame':>7} {'state':>5} {'proprio':>7} {'actions':>7} {'ep_len':>6} {'fps':>3}")
+    for name in boxlcd.envs():
+        e = boxlcd.make(name)
+        rows, cols = e.frame_shape
+        print(f"{name:<12} {f'{rows}x{cols}':>7} {len(e.state_keys):>5} {len(e.proprio_keys):>7} "
+              f"{e.action_size:>7} {e.definition.ep_len:>6} {e.definition.fps:>3}")
+
+
+def cmd_info(args) -> None:
+    overrides = dict(args.set)
+    e = boxlcd.make(args.env, **overrides)
+    d = e.definition
+    print(f"{d.name}: {len(d.robots)} robot(s) {[r.type for r in d.robots]}, {len(d.objects)} object(s)")
+    print(f"  world {d.width:g} x {d.height:g} m, walls={d.walls}, fps={d.fps}, ep_len={d.ep_len}, "
+          f"lcd_base={d.lcd_base}, raster={d.raster.name.lower()}")
+    try:
+        from boxlcd.gym_env import GymEnv
+
+        g = GymEnv(args.env, **overrides)
+        print(f"  gymnasium id: boxlcd/{args.env}-v0")
+        print(f"  observation_space: {g.observation_space}")
+        print(f"  action_space: {g.action_space}")
+    except ImportError:
+        print(f"  frame {e.frame_shape} packed to {tuple(e.batch.frames.shape[1:])} bytes")
+    for title, keys in (("full_state", e.state_keys), ("proprio", e.proprio_keys), ("actions", e.action_keys)):
+        print(f"  {title} ({len(keys)}): {', '.join(keys)}")
+
+
+def cmd_demo(args) -> None:
+    overrides = dict(args.set)
+    to_folder = len(args.envs) > 1 or not args.out.lower().endswith(".gif")
+    if to_folder:
+        os.makedirs(args.out, exist_ok=True)
+    for name in args.envs:
+        path = os.path.join(args.out, f"{name}.gif") if to_folder else args.out
+        pictures = demo.episode_pictures(name, seed=args.seed, scale=args.scale, actions=args.actions,
+                                         progress=not args.quiet, **overrides)
+        fps = args.fps or boxlcd.make(name, **overrides).definition.fps
+        demo.write_gif(path, pictures, fps)
+        print(f"wrote {path} ({len(pictures)} frames, {os.path.getsize(path) / 1024:.0f} KiB)")
+
+
+def cmd_bench(args) -> None:
+    from tqdm import tqdm
+
+    overrides = dict(args.set)
+    runs = [(name, n, t) for name in args.envs for n in args.num_envs for t in args.threads]
+    results = []
+    for name, n, t in tqdm(runs, desc="bench", unit="run", disable=args.quiet):
+        results.append(demo.steps_per_second(name, n, t, args.seconds, frames=not args.no_frames, **overrides))
+    what = "state only" if args.no_frames else "frames + state"
+    print(f"env steps/s (random actions, {what}), {os.cpu_count()} cores")
+    print(f"{'env':<12} {'num_envs':>8} {'threads':>7} {'steps/s':>12}")
+    for (name, n, t), sps in zip(runs, results):
+        print(f"{name:<12} {n:>8} {t:>7} {sps:>12,.0f}")
+
+
+def cmd_play(args) -> int:
+    from boxlcd.render import has_display
+
+    if not has_display():
+        print("boxlcd play needs a display (DISPLAY or WAYLAND_DISPLAY is unset); "
+              "`boxlcd demo ENV --out env.gif` writes a GIF instead", file=sys.stderr)
+        return 1
+    steps = demo.play(args.env, seed=args.seed, scale=args.scale, actions=args.actions,
+                      max_steps=args.max_steps, **dict(args.set))
+    print(f"played {steps} steps")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="boxlcd", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"boxlcd {boxlcd.__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name, help_text, fn):
+        c = sub.add_parser(name, help=help_text, description=help_text)
+        c.set_defaults(fn=fn)
+        return c
+
+    def settings(c):
+        c.add_argument("-s", "--set", type=_override, action="append", default=[], metavar="KEY=VALUE",
+                       help="an env setting (ep_len, walls, lcd_base, wh_ratio, ...); repeatable")
+
+    command("list", "the built-in envs with their sizes", cmd_list)
+    c = command("info", "spaces, key names and settings of one env", cmd_info)
+    c.add_argument("env", type=_env_name)
+    settings(c)
+    c = command("demo", "episodes as GIFs: the LCD upscaled beside a high-resolution render", cmd_demo)
+    c.add_argument("envs", nargs="+", type=_env_name, metavar="ENV")
+    c.add_argument("--out", default="demo", help="a .gif file for one env, else a folder (default: demo)")
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--scale", type=_positive_int, default=8, help="screen pixels per LCD pixel (default 8)")
+    c.add_argument("--actions", choices=demo.ACTIONS, default="random")
+    c.add_argument("--fps", type=float, default=None, help="GIF frame rate (default: the env's)")
+    c.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    settings(c)
+    c = command("bench", "env steps per second under random actions", cmd_bench)
+    c.add_argument("envs", nargs="+", type=_env_name, metavar="ENV")
+    c.add_argument("--num-envs", type=_positive_int, nargs="+", default=[1, 256])
+    c.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="0: all cores")
+    c.add_argument("--seconds", type=float, default=1.0, help="time per figure")
+    c.add_argument("--no-frames", action="store_true", help="state only, no rasterizing")
+    c.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    settings(c)
+    c = command("play", "a window stepping one env: ESC quit, SPACE pause, RIGHT step, 0 reset", cmd_play)
+    c.add_argument("env", type=_env_name)
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--scale", type=_positive_int, default=16)
+    c.add_argument("--actions", choices=demo.ACTIONS, default="random")
+    c.add_argument("--max-steps", type=_positive_int, default=None, help="stop after this many steps")
+    settings(c)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.fn(args) or 0
+    except (ValueError, TypeError, ImportError, RuntimeError) as e:
+        print(f"boxlcd {args.command}: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""The boxlcd command: list, info, demo (GIFs), bench, play."""
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import boxlcd
+from boxlcd.cli import main
+
+
+def test_list(capsys):
+    assert main(["list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1 + len(boxlcd.envs())
+    assert lines[0].split() == ["env", "frame", "state", "proprio", "actions", "ep_len", "fps"]
+    assert "Crab           32x64    68      68      12    100  10" in lines
+
+
+def test_info(capsys):
+    assert main(["info", "UrchinCube", "--set", "ep_len=7"]) == 0
+    out = capsys.readouterr().out
+    assert "ep_len=7" in out and "boxlcd/UrchinCube-v0" in out
+    assert "actions (3): urchin0:aleg:speed, urchin0:bleg:speed, urchin0:cleg:speed" in out
+    assert "object0:x:p" in out
+
+
+def test_demo_writes_a_gif(tmp_path, capsys):
+    from PIL import Image
+
+    path = tmp_path / "urchin.gif"
+    assert main(["demo", "Urchin", "--out", str(path), "--scale", "4", "--set", "ep_len=12", "-q"]) == 0
+    assert "wrote" in capsys.readouterr().out
+    gif = Image.open(path)
+    assert gif.n_frames == 13 and gif.size == (128 + 4 + 128, 64)
+    # The first frame's LCD half is the env's first frame, upscaled; lit pixels are dark.
+    lcd = np.asarray(gif.convert("L"))[:, :128]
+    first = boxlcd.make("Urchin", seed=0).reset(seed=0)["lcd"][0]
+    np.testing.assert_array_equal(lcd[::4, ::4] < 128, np.unpackbits(first, axis=-1) == 1)
+
+
+def test_demo_several_envs_to_a_folder(tmp_path):
+    assert main(["demo", "Bounce", "Dropbox", "--out", str(tmp_path / "gifs"), "--actions", "zero", "-q"]) == 0
+    assert sorted(p.name for p in (tmp_path / "gifs").iterdir()) == ["Bounce.gif", "Dropbox.gif"]
+
+
+def test_bench(capsys):
+    assert main(["bench", "Bounce", "Urchin", "--num-envs", "4", "--threads", "1", "2", "--seconds", "0.05", "-q"]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()[2:]]
+    assert [r[:3] for r in rows] == [["Bounce", "4", "1"], ["Bounce", "4", "2"], ["Urchin", "4", "1"], ["Urchin", "4", "2"]]
+    assert all(float(r[3].replace(",", "")) > 0 for r in rows)
+
+
+def test_bad_arguments(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["demo", "Urchn"])
+    assert e.value.code == 2 and "unknown env 'Urchn'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["info", "Urchin", "--set", "ep_len"])
+    assert "expected KEY=VALUE" in capsys.readouterr().err
+    assert main(["info", "Urchin", "--set", "eplen=3"]) == 2
+    assert "unknown option 'eplen'" in capsys.readouterr().err
+
+
+def test_play_without_a_display(monkeypatch, capsys):
+    for var in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert main(["play", "Urchin"]) == 1
+    assert "needs a display" in capsys.readouterr().err
+
+
+def test_play_keys(monkeypatch, capsys):
+    pygame = pytest.importorskip("pygame")
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    assert main(["play", "Bounce", "--max-steps", "3", "--set", "fps=1000"]) == 0
+    assert "played 3 steps" in capsys.readouterr().out
+    # SPACE pauses, RIGHT steps once, 0 resets, ESC quits: one step in all.
+    pygame.display.init()
+    for key in (pygame.K_SPACE, pygame.K_RIGHT, pygame.K_0):
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key))
+    from boxlcd import demo
+
+    real_get = pygame.event.get
+    calls = {"n": 0}
+
+    def get():
+        calls["n"] += 1
+        if calls["n"] == 3:  # after a few frames, quit
+            return [pygame.event.Event(pygame.KEYDOWN, key=pygame.K_ESCAPE)]
+        return real_get()
+
+    monkeypatch.setattr(pygame.event, "get", get)
+    assert demo.play("Bounce", fps=1000) == 1
+
+
+def test_console_script_and_module():
+    script = shutil.which("boxlcd", path=str(__import__("pathlib").Path(sys.executable).parent))
+    assert script, "the boxlcd console script is not installed beside this Python"
+    out = subprocess.run([script, "--version"], check=True, capture_output=True, text=True).stdout
+    assert out.strip() == f"boxlcd {boxlcd.__version__}"
+    out = subprocess.run([sys.executable, "-m", "boxlcd", "list"], check=True, capture_output=True, text=True).stdout
+    assert "SpiderCube" in out
