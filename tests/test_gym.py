@@ -44,10 +44,7 @@ def test_import_boxlcd_registers_without_importing_gymnasium():
 def test_check_env(name, display):
     env = gymnasium.make(f"boxlcd/{name}-v0")
     with warnings.catch_warnings():
-        warnings.simplefilter("error")  # any complaint of the checker fails the test, but:
-        # the C++ core reuses each Box2D world across resets, so a seeded reset after a different
-        # history can step differently in the last bits (1e-7; a core issue, not this layer's).
-        warnings.filterwarnings("ignore", ".*Step observations are not equal although similar")
+        warnings.simplefilter("error")  # any complaint of the checker fails the test
         check_env(env.unwrapped)
     env.close()
 
