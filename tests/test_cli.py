@@ -102,3 +102,32 @@ def test_console_script_and_module():
     assert out.strip() == f"boxlcd {boxlcd.__version__}"
     out = subprocess.run([sys.executable, "-m", "boxlcd", "list"], check=True, capture_output=True, text=True).stdout
     assert "SpiderCube" in out
+
+
+def test_collect_and_dataset_commands(tmp_path, capsys):
+    from boxlcd.cli import main
+    from boxlcd.dataset import Episodes
+
+    out = tmp_path / "d"
+    assert main(["collect", "Dropbox", "--episodes", "5", "--out", str(out), "--shard-size", "2",
+                 "--seed", "3", "-q", "--set", "ep_len=6"]) == 0
+    data = Episodes(out)
+    assert len(data) == 5 and data.ep_len == 6 and int(data.episode(4)["seeds"]) == 7
+    assert main(["dataset", "info", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "Dropbox" in text and "5 episodes of 6 steps in 3 shards" in text and "checksums ok" in text
+    gif = tmp_path / "ep.gif"
+    assert main(["dataset", "show", str(out), "--episode", "2", "--out", str(gif), "--scale", "2"]) == 0
+    from PIL import Image
+    with Image.open(gif) as im:  # Pillow merges repeated frames (a box at rest), not their time
+        assert im.size == (32, 32)
+        total = 0
+        for k in range(im.n_frames):
+            im.seek(k)
+            total += im.info["duration"]
+        assert total == 7 * 100
+    # A second collect into the same folder needs --resume; errors are messages, not tracebacks.
+    assert main(["collect", "Dropbox", "--episodes", "5", "--out", str(out), "-q", "--set", "ep_len=6"]) == 2
+    assert "resume" in capsys.readouterr().err
+    assert main(["dataset", "show", str(out), "--episode", "9", "--out", str(gif)]) == 2
+    assert "episode 9 is outside" in capsys.readouterr().err

@@ -5,6 +5,9 @@
     boxlcd demo Urchin --out urchin.gif  an episode as a GIF (LCD beside a high-resolution render)
     boxlcd bench Urchin Bounce           env steps per second
     boxlcd play Urchin                   a window: ESC quit, SPACE pause, RIGHT step, 0 reset
+    boxlcd collect Bounce --episodes 10000 --out data/bounce   a dataset (see docs/datasets.md)
+    boxlcd dataset info data/bounce      what a dataset holds
+    boxlcd dataset show data/bounce --episode 3 --out ep.gif
 
 Every command that makes an env takes settings as --set KEY=VALUE (ep_len, walls, lcd_base, ...).
 """
@@ -13,6 +16,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+
+import numpy as np
 
 import boxlcd
 from boxlcd import demo
@@ -112,6 +117,42 @@ def cmd_play(args) -> int:
     return 0
 
 
+def cmd_collect(args) -> None:
+    from boxlcd.dataset import collect
+
+    ray = None if args.ray is None else (True if args.ray == "local" else args.ray)
+    path = collect(args.env, args.episodes, args.out, policy=args.policy, seed=args.seed,
+                   shard_size=args.shard_size, resume=args.resume, num_threads=args.threads, ray=ray,
+                   progress=not args.quiet, **dict(args.set))
+    print(f"wrote {path}")
+
+
+def cmd_dataset_info(args) -> None:
+    from boxlcd.dataset import Episodes
+
+    data = Episodes(args.path, verify=not args.no_verify)
+    m = data.manifest
+    size = sum(f.stat().st_size for f in data.path.rglob("*.npy"))
+    print(f"{data.path}: {m['env']} {m['overrides'] or ''}, {len(data)} episodes of {data.ep_len} steps "
+          f"in {data.num_shards} shards, {size / 2**20:.1f} MiB, checksums {'not checked' if args.no_verify else 'ok'}")
+    print(f"  policy {m['policy']}, seed {m['seed']}, boxlcd {m['boxlcd_version']}")
+    ep = data.episode(0)
+    for name in ("frames", "actions", "full_state", "proprio"):
+        print(f"  {name}: ({len(data)}, {', '.join(map(str, ep[name].shape))}) {ep[name].dtype}")
+    print(f"  frame {data.frame_shape[0]}x{data.frame_shape[1]}, packed {ep['frames'].shape[-1]} bytes per row")
+
+
+def cmd_dataset_show(args) -> None:
+    from boxlcd.dataset import Episodes
+    from boxlcd.render import lcd_picture
+
+    data = Episodes(args.path)
+    frames = data.episode(args.episode)["frames"]
+    pictures = [lcd_picture(np.asarray(f), data.frame_shape[1], args.scale) for f in frames]
+    demo.write_gif(args.out, pictures, data.manifest["fps"])
+    print(f"wrote {args.out} (episode {args.episode}, {len(pictures)} frames)")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="boxlcd", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"boxlcd {boxlcd.__version__}")
@@ -154,6 +195,31 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--actions", choices=demo.ACTIONS, default="random")
     c.add_argument("--max-steps", type=_positive_int, default=None, help="stop after this many steps")
     settings(c)
+    c = command("collect", "a dataset of episodes: packed frames, actions, states (docs/datasets.md)", cmd_collect)
+    c.add_argument("env", type=_env_name)
+    c.add_argument("--episodes", type=_positive_int, required=True)
+    c.add_argument("--out", required=True, help="the dataset folder")
+    c.add_argument("--policy", default="random", help="random, zero or module:callable (default random)")
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--shard-size", type=_positive_int, default=1000, help="episodes per shard (default 1000)")
+    c.add_argument("--threads", type=int, default=0, help="threads stepping the envs (0: all cores)")
+    c.add_argument("--resume", action="store_true", help="continue an interrupted collection")
+    c.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                   help="spread shards over a Ray cluster (a local one without ADDRESS)")
+    c.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    settings(c)
+    data = sub.add_parser("dataset", help="look at a dataset", description="look at a dataset")
+    data_sub = data.add_subparsers(dest="dataset_command", required=True, metavar="COMMAND")
+    c = data_sub.add_parser("info", help="what a dataset holds")
+    c.set_defaults(fn=cmd_dataset_info)
+    c.add_argument("path")
+    c.add_argument("--no-verify", action="store_true", help="skip the checksums")
+    c = data_sub.add_parser("show", help="one episode as a GIF")
+    c.set_defaults(fn=cmd_dataset_show)
+    c.add_argument("path")
+    c.add_argument("--episode", type=int, default=0)
+    c.add_argument("--out", default="episode.gif")
+    c.add_argument("--scale", type=_positive_int, default=8)
     return p
 
 
@@ -161,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.fn(args) or 0
-    except (ValueError, TypeError, ImportError, RuntimeError) as e:
+    except (ValueError, TypeError, ImportError, RuntimeError, OSError, IndexError) as e:
         print(f"boxlcd {args.command}: {e}", file=sys.stderr)
         return 2
 
