@@ -71,8 +71,9 @@ def load_model(path: str | os.PathLike, device: str = "cpu"):
 def train(model_name: str, data: str, out: str, steps: int = 10_000, batch: int = 64, device: str | None = None,
           seed: int = 0, lr: float = 3e-4, warmup: int = 200, window: int = 0, time_limit: float = 0.0,
           ckpt_every: int = 500, log_every: int = 50, grad_clip: float = 1.0, weight_decay: float = 0.01,
-          progress: bool = True, **model_config) -> Path:
-    """Trains (or resumes) a model; returns the checkpoint path."""
+          progress: bool = True, stop_after: int = 0, **model_config) -> Path:
+    """Trains (or resumes) a model; returns the checkpoint path. stop_after > 0 stops this call
+    after that many steps (as an interrupted job would; the next call resumes)."""
     from tqdm import tqdm
 
     device = device or default_device()
@@ -121,8 +122,9 @@ def train(model_name: str, data: str, out: str, steps: int = 10_000, batch: int 
     model.train()
     start = time.perf_counter() - elapsed
     bar = tqdm(total=steps, initial=step, disable=not progress, desc=f"train {model_name}", unit="step")
+    last = min(steps, step + stop_after) if stop_after else steps
     try:
-        while step < steps:
+        while step < last:
             elapsed = time.perf_counter() - start
             if time_limit and elapsed >= time_limit:
                 break
