@@ -14,7 +14,9 @@ error bottom; prompt frames tinted green, predicted frames red).
   pixel error rate, exact-frame rate, body IoU, and SSIM and PSNR per predicted frame as
   pytorch-ignite computes them (data_range 1; SSIM with an 11x11 Gaussian, sigma 1.5,
   k1 0.01, k2 0.03 on reflect-padded frames; PSNR adds 1e-10 to the MSE, so a perfect frame
-  scores 100 dB), averaged over frames, as the seed's paper did.
+  scores 100 dB), averaged over frames, as the seed's paper did. SSIM depends on polarity:
+  `ssim` is on boxlcd's frames (1 = body); `ssim_bg1` on inverted frames (1 = background), the
+  way the seed stored its frames and so, most likely, the way its paper's table was computed.
 """
 from __future__ import annotations
 
@@ -72,6 +74,8 @@ def rollout_metrics(pred: torch.Tensor, true: torch.Tensor) -> dict[str, np.ndar
         "iou": iou.sum(0).cpu().numpy(),
         "ssim": np.array([frame_ssim(pred[:, h], true[:, h]) * len(pred) for h in range(n)]),
         "psnr": np.array([frame_psnr(pred[:, h], true[:, h]) * len(pred) for h in range(n)]),
+        # The seed stored 1 for background; SSIM (not PSNR) changes when frames are inverted.
+        "ssim_bg1": np.array([frame_ssim(1 - pred[:, h], 1 - true[:, h]) * len(pred) for h in range(n)]),
     }
 
 
@@ -144,6 +148,7 @@ def write_gif(path: str | Path, truth: torch.Tensor, pred: torch.Tensor, prompt:
 
 
 COLUMNS = [("bits_per_dim", "bits/dim", 4), ("bits_per_dim_frame0", "bits/dim f0", 4), ("ssim", "SSIM", 3),
+           ("ssim_bg1", "SSIM bg=1", 3),
            ("psnr", "PSNR dB", 1), ("pixel_error", "pixel err", 4), ("exact_frame", "exact", 3), ("iou", "IoU", 3)]
 
 
