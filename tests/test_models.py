@@ -169,3 +169,16 @@ def test_results_table_and_gif(tmp_path, datasets):
             assert total == 11 * 150 and gif.size[1] == 6 * (3 * 16 + 4)
     copy = rows[1]
     assert copy["exact_frame"] >= 0 and 0 <= copy["ssim"] <= 1
+
+
+def test_results_reuse_earlier_rows(tmp_path, datasets):
+    train("frame_transformer", datasets["Bounce"], tmp_path / "ft", steps=2, batch=4, progress=False,
+          **TINY["frame_transformer"])
+    args = ([str(tmp_path / "ft")], {"Bounce": datasets["Bounce_test"]}, tmp_path / "res")
+    first = results(*args, episodes=4)
+    marked = json.loads((tmp_path / "res" / "Bounce-frame_transformer" / "eval.json").read_text())
+    marked["ssim"] = -1.0
+    (tmp_path / "res" / "Bounce-frame_transformer" / "eval.json").write_text(json.dumps(marked))
+    again = results(*args, reuse=True, episodes=4)
+    assert again[2]["ssim"] == -1.0 and again[0]["ssim"] == first[0]["ssim"]
+    assert results(*args, reuse=True, episodes=5)[2]["ssim"] != -1.0  # other settings: evaluated anew

@@ -23,7 +23,9 @@ BASELINES = ("marginal", "copy_last")
 
 
 def results(checkpoints: list[str], tests: dict[str, str], out: str | Path, device: str | None = None,
-            **eval_kwargs) -> list[dict]:
+            reuse: bool = False, **eval_kwargs) -> list[dict]:
+    """Evaluates every checkpoint (and the baselines) and writes the table; reuse=True keeps a
+    row's earlier eval.json when it was made from the same checkpoint step, data and settings."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     runs = []  # (env, model name, checkpoint)
@@ -39,11 +41,17 @@ def results(checkpoints: list[str], tests: dict[str, str], out: str | Path, devi
                 runs.append((env, name, path, train_data))
     rows = []
     order = {name: i for i, name in enumerate(BASELINES)}
+    used = set()
     for env, name, ckpt, _ in sorted(runs, key=lambda r: (r[0], order.get(r[1], 9), str(r[2]))):
         if env not in tests:
             raise ValueError(f"no test data for {env}: pass --test {env}=DIR")
-        folder = out / f"{env}-{name}-{len(rows)}"
-        row = evaluate_checkpoint(ckpt, tests[env], folder, device=device, **eval_kwargs)
+        folder = out / f"{env}-{name}"
+        while folder.name in used:
+            folder = folder.with_name(folder.name + "+")
+        used.add(folder.name)
+        row = reusable(folder, ckpt, tests[env], eval_kwargs) if reuse else None
+        if row is None:
+            row = evaluate_checkpoint(ckpt, tests[env], folder, device=device, **eval_kwargs)
         row["folder"] = str(folder)
         rows.append({k: v for k, v in row.items()})
     with open(out / "results.json", "w") as f:
@@ -56,6 +64,19 @@ def results(checkpoints: list[str], tests: dict[str, str], out: str | Path, devi
     return rows
 
 
+def reusable(folder: Path, ckpt: Path, test: str, eval_kwargs: dict) -> dict | None:
+    """A row's earlier result, if it was computed from this checkpoint's step with these settings."""
+    try:
+        old = json.loads((folder / "eval.json").read_text())
+    except (OSError, ValueError):
+        return None
+    _, state = load_model(ckpt, "cpu")
+    same = old.get("checkpoint") == str(ckpt) and old.get("steps") == state["step"] and old.get("test_data") == str(test)
+    same = same and all(old.get(k) == v for k, v in eval_kwargs.items() if k in ("episodes", "prompt", "temperature")
+                        and v is not None)
+    return old if same else None
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(prog="python -m boxlcd.models.results", description=__doc__.split("\n")[1])
     p.add_argument("checkpoints", nargs="+", help="ckpt.pt files or run folders")
@@ -64,10 +85,11 @@ def main(argv=None) -> None:
     p.add_argument("--episodes", type=int, default=512)
     p.add_argument("--device", default=None)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--reuse", action="store_true", help="keep rows already evaluated with the same settings")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     tests = dict(t.split("=", 1) for t in a.test)
-    rows = results(a.checkpoints, tests, a.out, device=a.device, episodes=a.episodes)
+    rows = results(a.checkpoints, tests, a.out, device=a.device, reuse=a.reuse, episodes=a.episodes)
     print((Path(a.out) / "results.md").read_text(), end="")
 
 
