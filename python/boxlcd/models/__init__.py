@@ -1,0 +1,26 @@
+"""World models of boxlcd data: calibration baselines, a frame-token transformer, a
+binary-latent autoencoder with a latent transformer, and a small RSSM. torch only.
+
+Train with `python -m boxlcd.models.train MODEL --data DIR`, evaluate with
+`python -m boxlcd.models.evaluate CKPT --data TESTDIR`; see docs/models.md.
+"""
+from __future__ import annotations
+
+from boxlcd.models.binary_ae import BinaryAE
+from boxlcd.models.copy_last import CopyLast
+from boxlcd.models.frame_transformer import FrameTransformer
+from boxlcd.models.marginal import Marginal
+from boxlcd.models.rssm import RSSM
+
+MODELS = {"marginal": Marginal, "copy_last": CopyLast, "frame_transformer": FrameTransformer,
+          "binary_ae": BinaryAE, "rssm": RSSM}
+
+
+def build(name: str, spec: dict, **config):
+    """A model by name, for data of the given spec (see common.data_spec)."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODELS)}")
+    return MODELS[name](spec, **config)
+
+
+__all__ = ["MODELS", "BinaryAE", "CopyLast", "FrameTransformer", "Marginal", "RSSM", "build"]

@@ -1,0 +1,132 @@
+"""Binary-latent autoencoder + causal transformer over latent tokens.
+
+A conv encoder maps each frame to `bits` binary units (straight-through: stochastic
+binarisation while training, a threshold otherwise), a conv decoder maps them back to pixel
+Bernoullis, and a causal transformer predicts each frame's code bits (independent Bernoullis)
+from the past codes, actions and proprio. Tokens stay one per frame however large the frame,
+so it scales to 32x64 (Crab) and beyond. Both parts train together; the prior sees the codes
+detached, so it models the encoder rather than steering it.
+
+Likelihood: -log p(x) <= -log p(z) - log p(x | z) for the encoder's code z, since
+p(x) = sum_z p(z) p(x | z). frame_nll reports that bound.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from boxlcd.models.common import CausalTransformer, bernoulli_nll, pick
+
+DEFAULTS = {"bits": 64, "channels": 64, "d_model": 256, "layers": 4, "heads": 4, "dropout": 0.0,
+            "proprio_weight": 1.0}
+
+
+class Encoder(nn.Module):
+    def __init__(self, H: int, W: int, c: int, bits: int):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(1, c, 3, padding=1), nn.GELU(),
+            nn.Conv2d(c, c, 4, stride=2, padding=1), nn.GELU(),
+            nn.Conv2d(c, c, 4, stride=2, padding=1), nn.GELU(),
+            nn.Flatten(), nn.Linear(c * (H // 4) * (W // 4), bits))
+
+    def forward(self, x):
+        return self.net(x * 2 - 1)
+
+
+class Decoder(nn.Module):
+    def __init__(self, H: int, W: int, c: int, bits: int):
+        super().__init__()
+        self.shape = (c, H // 4, W // 4)
+        self.fc = nn.Linear(bits, c * (H // 4) * (W // 4))
+        self.net = nn.Sequential(
+            nn.GELU(), nn.ConvTranspose2d(c, c, 4, stride=2, padding=1),
+            nn.GELU(), nn.ConvTranspose2d(c, c, 4, stride=2, padding=1),
+            nn.GELU(), nn.Conv2d(c, 1, 3, padding=1))
+
+    def forward(self, z):
+        return self.net(self.fc(z * 2 - 1).reshape(-1, *self.shape)).squeeze(1)
+
+
+class BinaryAE(nn.Module):
+    closed_form = False
+    bound = True
+
+    def __init__(self, spec: dict, **config):
+        super().__init__()
+        self.spec, self.config = spec, {**DEFAULTS, **config}
+        c = self.config
+        H, W = spec["frame_shape"]
+        if H % 4 or W % 4:
+            raise ValueError(f"binary_ae needs frame sides divisible by 4, got {H}x{W}")
+        self.P = spec["proprio_size"] if spec["robot"] else 0
+        self.encoder = Encoder(H, W, c["channels"], c["bits"])
+        self.decoder = Decoder(H, W, c["channels"], c["bits"])
+        d_in = c["bits"] + spec["action_size"] + self.P + 1
+        self.core = CausalTransformer(d_in, c["d_model"], c["layers"], c["heads"], spec["ep_len"] + 1, c["dropout"])
+        self.head = nn.Linear(c["d_model"], c["bits"] + self.P)
+
+    def encode(self, lcd: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(logits, binary code) of frames (..., H, W); straight-through when training."""
+        shape = lcd.shape[:-2]
+        logits = self.encoder(lcd.reshape(-1, 1, *lcd.shape[-2:])).reshape(*shape, -1)
+        p = torch.sigmoid(logits)
+        if self.training:
+            hard = (torch.rand_like(p) < p).float()
+        else:
+            hard = (p > 0.5).float()
+        return logits, hard + p - p.detach()
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        H, W = self.spec["frame_shape"]
+        return self.decoder(z.reshape(-1, z.shape[-1])).reshape(*z.shape[:-1], H, W)
+
+    def prior(self, codes: torch.Tensor, actions: torch.Tensor, proprio: torch.Tensor):
+        """Logits of codes 0..n and proprio 0..n from codes, actions, proprio 0..n-1."""
+        B, n = codes.shape[:2]
+        parts = [codes * 2 - 1, actions] + ([proprio] if self.P else []) + [torch.zeros(B, n, 1, device=codes.device)]
+        x = torch.cat(parts, dim=-1)
+        begin = torch.zeros(B, 1, x.shape[-1], device=codes.device)
+        begin[..., -1] = 1
+        out = self.head(self.core(torch.cat([begin, x], dim=1)))
+        bits = self.config["bits"]
+        return out[..., :bits], out[..., bits:]
+
+    def _terms(self, batch: dict):
+        lcd, actions, proprio = batch["lcd"], batch["actions"], batch["proprio"]
+        T = lcd.shape[1]
+        _, z = self.encode(lcd)
+        recon = bernoulli_nll(self.decode(z), lcd).sum(dim=(2, 3))          # (B, T)
+        code = z.detach().round()
+        prior_logits, prop = self.prior(code[:, :T - 1], actions[:, :T - 1], proprio[:, :T - 1])
+        code_nll = bernoulli_nll(prior_logits, code).sum(-1)                 # (B, T)
+        return recon, code_nll, prop
+
+    def frame_nll(self, batch: dict) -> torch.Tensor:
+        recon, code_nll, _ = self._terms(batch)
+        return recon + code_nll
+
+    def loss(self, batch: dict):
+        recon, code_nll, prop = self._terms(batch)
+        pixels = batch["lcd"][0, 0].numel()
+        loss = (recon.mean() + code_nll.mean()) / pixels
+        logs = {"recon_per_pixel": recon.mean().item() / pixels, "code_bits": code_nll.mean().item() / 0.6931471805599453}
+        if self.P:
+            mse = F.mse_loss(prop, batch["proprio"])
+            loss = loss + self.config["proprio_weight"] * mse
+            logs["proprio_mse"] = mse.item()
+        return loss, logs
+
+    @torch.no_grad()
+    def sample(self, batch: dict, prompt: int, temperature: float = 0.0, generator=None) -> torch.Tensor:
+        lcd, actions, proprio = batch["lcd"].clone(), batch["actions"], batch["proprio"].clone()
+        _, codes = self.encode(lcd[:, :prompt])
+        codes = codes.round()
+        for t in range(prompt, lcd.shape[1]):
+            logits, prop = self.prior(codes, actions[:, :t], proprio[:, :t])
+            codes = torch.cat([codes, pick(logits[:, t:t + 1], temperature, generator)], dim=1)
+            if self.P:
+                proprio[:, t] = prop[:, t]
+        lcd[:, prompt:] = (self.decode(codes[:, prompt:]) > 0).float()
+        return lcd

@@ -1,0 +1,81 @@
+"""Frame-token transformer: each frame (flattened pixels, with its action, and proprio when
+the env has a robot) is one token of a causal transformer; the output at a token gives the
+next frame's pixels as independent Bernoullis (and the next proprio, by regression).
+
+The sequence starts with a begin token, so frame 0 gets a likelihood too. Good for 16x16 and
+16x32 frames: one token per frame keeps sequences short (ep_len + 1 tokens).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from boxlcd.models.common import CausalTransformer, bernoulli_nll, pick
+
+DEFAULTS = {"d_model": 256, "layers": 4, "heads": 4, "dropout": 0.0, "proprio_weight": 1.0}
+
+
+class FrameTransformer(nn.Module):
+    closed_form = False
+    bound = False
+
+    def __init__(self, spec: dict, **config):
+        super().__init__()
+        self.spec, self.config = spec, {**DEFAULTS, **config}
+        c = self.config
+        H, W = spec["frame_shape"]
+        self.pixels = H * W
+        self.P = spec["proprio_size"] if spec["robot"] else 0
+        d_in = self.pixels + spec["action_size"] + self.P + 1  # + a begin flag
+        self.core = CausalTransformer(d_in, c["d_model"], c["layers"], c["heads"], spec["ep_len"] + 1, c["dropout"])
+        self.head = nn.Linear(c["d_model"], self.pixels + self.P)
+
+    def forward(self, lcd: torch.Tensor, actions: torch.Tensor, proprio: torch.Tensor):
+        """Logits of frames 0..n and proprio predictions, from frames 0..n-1 (lcd (B, n, H, W)),
+        actions 0..n-1 (B, n, A) and proprio (B, n, P)."""
+        B, n = lcd.shape[:2]
+        parts = [lcd.reshape(B, n, -1) * 2 - 1, actions]
+        if self.P:
+            parts.append(proprio)
+        parts.append(torch.zeros(B, n, 1, device=lcd.device))
+        x = torch.cat(parts, dim=-1)
+        begin = torch.zeros(B, 1, x.shape[-1], device=lcd.device)
+        begin[..., -1] = 1
+        out = self.head(self.core(torch.cat([begin, x], dim=1)))
+        return out[..., :self.pixels], out[..., self.pixels:]
+
+    def _teacher_forced(self, batch: dict):
+        lcd, actions, proprio = batch["lcd"], batch["actions"], batch["proprio"]
+        T = lcd.shape[1]
+        logits, prop = self(lcd[:, :T - 1], actions[:, :T - 1], proprio[:, :T - 1])
+        return logits, prop
+
+    def frame_nll(self, batch: dict) -> torch.Tensor:
+        lcd = batch["lcd"]
+        logits, _ = self._teacher_forced(batch)
+        return bernoulli_nll(logits, lcd.reshape(*lcd.shape[:2], -1)).sum(-1)
+
+    def loss(self, batch: dict):
+        lcd = batch["lcd"]
+        logits, prop = self._teacher_forced(batch)
+        nll = bernoulli_nll(logits, lcd.reshape(*lcd.shape[:2], -1)).mean()
+        logs = {"nll_per_pixel": nll.item()}
+        loss = nll
+        if self.P:
+            mse = F.mse_loss(prop, batch["proprio"])
+            loss = loss + self.config["proprio_weight"] * mse
+            logs["proprio_mse"] = mse.item()
+        return loss, logs
+
+    @torch.no_grad()
+    def sample(self, batch: dict, prompt: int, temperature: float = 0.0, generator=None) -> torch.Tensor:
+        lcd, actions = batch["lcd"].clone(), batch["actions"]
+        proprio = batch["proprio"].clone()
+        H, W = lcd.shape[2:]
+        for t in range(prompt, lcd.shape[1]):
+            logits, prop = self(lcd[:, :t], actions[:, :t], proprio[:, :t])
+            lcd[:, t] = pick(logits[:, t], temperature, generator).reshape(-1, H, W)
+            if self.P:
+                proprio[:, t] = prop[:, t]
+        return lcd

@@ -1,0 +1,53 @@
+"""Calibration baseline: every pixel an independent Bernoulli, fit by counting on train frames.
+
+Its bits/dim is the floor any model that learned nothing about dynamics should beat.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from boxlcd.models.common import bernoulli_nll, pick
+
+
+class Marginal(nn.Module):
+    closed_form = True
+    bound = False
+
+    def __init__(self, spec: dict, **config):
+        super().__init__()
+        if config:
+            raise ValueError(f"{type(self).__name__} takes no settings, got {sorted(config)}")
+        self.spec, self.config = spec, {}
+        H, W = spec["frame_shape"]
+        self.register_buffer("ones", torch.zeros(H, W, dtype=torch.float64))
+        self.register_buffer("count", torch.zeros((), dtype=torch.float64))
+
+    @torch.no_grad()
+    def fit(self, batches) -> None:
+        """Adds the frames of each batch to the counts (call once over the training windows)."""
+        for batch in batches:
+            lcd = batch["lcd"].to(torch.float64)
+            self.ones += lcd.sum(dim=(0, 1))
+            self.count += lcd.shape[0] * lcd.shape[1]
+
+    def logits(self) -> torch.Tensor:
+        """Laplace-smoothed per-pixel log-odds: p = (ones + 1) / (count + 2)."""
+        p = (self.ones + 1) / (self.count + 2)
+        return torch.log(p / (1 - p)).float()
+
+    def frame_nll(self, batch: dict) -> torch.Tensor:
+        lcd = batch["lcd"]
+        return bernoulli_nll(self.logits().expand_as(lcd), lcd).sum(dim=(2, 3))
+
+    def loss(self, batch: dict):
+        nll = self.frame_nll(batch).mean() / batch["lcd"][0, 0].numel()
+        return nll, {"nll_per_pixel": nll.item()}
+
+    @torch.no_grad()
+    def sample(self, batch: dict, prompt: int, temperature: float = 0.0, generator=None) -> torch.Tensor:
+        lcd = batch["lcd"]
+        out = lcd.clone()
+        B, T = lcd.shape[:2]
+        out[:, prompt:] = pick(self.logits().expand(B, T - prompt, *lcd.shape[2:]), temperature, generator)
+        return out

@@ -1,0 +1,97 @@
+"""A results table over several checkpoints, with the two calibration baselines always in it.
+
+  python -m boxlcd.models.results RUN_OR_CKPT ... --test Bounce=data/bounce_test [--out results]
+
+For every env among the checkpoints, the marginal and copy-last baselines are fit on that
+env's training data (the dataset the first checkpoint of the env was trained on) unless a
+baseline checkpoint is given. Each checkpoint is evaluated on its env's test data (see
+evaluate.py); results.md, results.json and one folder per row (eval.json, rollout.gif) are
+written into --out.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+
+from boxlcd.models.evaluate import evaluate_checkpoint, markdown_rows
+from boxlcd.models.train import load_model, train
+
+BASELINES = ("marginal", "copy_last")
+
+
+def results(checkpoints: list[str], tests: dict[str, str], out: str | Path, device: str | None = None,
+            reuse: bool = False, **eval_kwargs) -> list[dict]:
+    """Evaluates every checkpoint (and the baselines) and writes the table; reuse=True keeps a
+    row's earlier eval.json when it was made from the same checkpoint step, data and settings."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    runs = []  # (env, model name, checkpoint)
+    for c in checkpoints:
+        _, state = load_model(c, "cpu")
+        runs.append((state["spec"]["env"], state["model_name"], Path(c), state["run"]["data"]))
+    for env in sorted({r[0] for r in runs}):
+        have = {r[1] for r in runs if r[0] == env}
+        train_data = next(r[3] for r in runs if r[0] == env)
+        for name in BASELINES:
+            if name not in have:
+                path = train(name, train_data, out / "baselines" / f"{env}-{name}", device="cpu", progress=False)
+                runs.append((env, name, path, train_data))
+    rows = []
+    order = {name: i for i, name in enumerate(BASELINES)}
+    used = set()
+    for env, name, ckpt, _ in sorted(runs, key=lambda r: (r[0], order.get(r[1], 9), str(r[2]))):
+        if env not in tests:
+            raise ValueError(f"no test data for {env}: pass --test {env}=DIR")
+        folder = out / f"{env}-{name}"
+        while folder.name in used:
+            folder = folder.with_name(folder.name + "+")
+        used.add(folder.name)
+        row = reusable(folder, ckpt, tests[env], eval_kwargs) if reuse else None
+        if row is None:
+            row = evaluate_checkpoint(ckpt, tests[env], folder, device=device, **eval_kwargs)
+        row["folder"] = str(folder)
+        rows.append({k: v for k, v in row.items()})
+    with open(out / "results.json", "w") as f:
+        json.dump(rows, f, indent=1)
+    notes = ("\nbits/dim: teacher-forced, frames after the prompt; ≤ marks an upper bound (ELBO or code bound). "
+             "SSIM/PSNR: ignite's definitions (data_range 1), per predicted frame of rollouts from the prompt, "
+             "mode decoding, averaged over frames. paper: the seed's workshop paper, best model per env.\n")
+    (out / "results.md").write_text(markdown_rows([{k: v for k, v in r.items() if k != "per_horizon"} for r in rows])
+                                    + notes)
+    return rows
+
+
+def reusable(folder: Path, ckpt: Path, test: str, eval_kwargs: dict) -> dict | None:
+    """A row's earlier result, if it was computed from this checkpoint's step with these settings."""
+    try:
+        old = json.loads((folder / "eval.json").read_text())
+    except (OSError, ValueError):
+        return None
+    _, state = load_model(ckpt, "cpu")
+    same = old.get("checkpoint") == str(ckpt) and old.get("steps") == state["step"] and old.get("test_data") == str(test)
+    same = same and all(old.get(k) == v for k, v in eval_kwargs.items() if k in ("episodes", "prompt", "temperature")
+                        and v is not None)
+    return old if same else None
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(prog="python -m boxlcd.models.results", description=__doc__.split("\n")[1])
+    p.add_argument("checkpoints", nargs="+", help="ckpt.pt files or run folders")
+    p.add_argument("--test", action="append", required=True, metavar="ENV=DIR", help="held-out data per env")
+    p.add_argument("--out", default="results")
+    p.add_argument("--episodes", type=int, default=512)
+    p.add_argument("--device", default=None)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--reuse", action="store_true", help="keep rows already evaluated with the same settings")
+    a = p.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    tests = dict(t.split("=", 1) for t in a.test)
+    rows = results(a.checkpoints, tests, a.out, device=a.device, reuse=a.reuse, episodes=a.episodes)
+    print((Path(a.out) / "results.md").read_text(), end="")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+"""A small recurrent state-space model in the style of Dreamer (v1):
+
+  h_t = GRU(h_{t-1}, [z_{t-1}, a_{t-1}])     deterministic state
+  p(z_t | h_t), q(z_t | h_t, x_t)            diagonal Gaussian prior and posterior
+  p(x_t | h_t, z_t)                          independent pixel Bernoullis (+ proprio regression)
+
+trained on the ELBO with free nats on the KL. Its likelihood is a bound: frame_nll returns
+reconstruction + KL (no free nats, one posterior sample), an upper bound on -log p(x_t | x_<t).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.distributions import Normal, kl_divergence
+
+from boxlcd.models.common import bernoulli_nll, pick
+
+DEFAULTS = {"deter": 256, "stoch": 32, "hidden": 512, "free_nats": 3.0, "proprio_weight": 1.0}
+
+
+def mlp(d_in: int, hidden: int, d_out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(d_in, hidden), nn.ELU(), nn.Linear(hidden, hidden), nn.ELU(),
+                         nn.Linear(hidden, d_out))
+
+
+class RSSM(nn.Module):
+    closed_form = False
+    bound = True
+
+    def __init__(self, spec: dict, **config):
+        super().__init__()
+        self.spec, self.config = spec, {**DEFAULTS, **config}
+        c = self.config
+        H, W = spec["frame_shape"]
+        self.pixels = H * W
+        self.P = spec["proprio_size"] if spec["robot"] else 0
+        self.encoder = mlp(self.pixels + self.P, c["hidden"], c["hidden"])
+        self.step_in = nn.Sequential(nn.Linear(c["stoch"] + spec["action_size"], c["hidden"]), nn.ELU())
+        self.gru = nn.GRUCell(c["hidden"], c["deter"])
+        self.prior_net = mlp(c["deter"], c["hidden"], 2 * c["stoch"])
+        self.post_net = mlp(c["deter"] + c["hidden"], c["hidden"], 2 * c["stoch"])
+        self.decoder = mlp(c["deter"] + c["stoch"], c["hidden"], self.pixels + self.P)
+
+    @staticmethod
+    def _normal(out: torch.Tensor) -> Normal:
+        mean, std = out.chunk(2, dim=-1)
+        return Normal(mean, F.softplus(std) + 0.1)
+
+    def _embed(self, lcd_t, proprio_t):
+        x = [lcd_t.flatten(1) * 2 - 1] + ([proprio_t] if self.P else [])
+        return self.encoder(torch.cat(x, -1))
+
+    def _advance(self, h, z, a):
+        return self.gru(self.step_in(torch.cat([z, a], -1)), h)
+
+    def _observe(self, batch: dict):
+        """Posterior pass: per-step pixel logits, proprio, KL (B, T)."""
+        lcd, actions, proprio = batch["lcd"], batch["actions"], batch["proprio"]
+        B, T = lcd.shape[:2]
+        c = self.config
+        h = lcd.new_zeros(B, c["deter"])
+        z = lcd.new_zeros(B, c["stoch"])
+        logits, props, kls = [], [], []
+        for t in range(T):
+            if t > 0:
+                h = self._advance(h, z, actions[:, t - 1])
+            prior = self._normal(self.prior_net(h))
+            post = self._normal(self.post_net(torch.cat([h, self._embed(lcd[:, t], proprio[:, t])], -1)))
+            z = post.rsample()
+            out = self.decoder(torch.cat([h, z], -1))
+            logits.append(out[:, :self.pixels])
+            props.append(out[:, self.pixels:])
+            kls.append(kl_divergence(post, prior).sum(-1))
+        return torch.stack(logits, 1), torch.stack(props, 1), torch.stack(kls, 1)
+
+    def frame_nll(self, batch: dict) -> torch.Tensor:
+        lcd = batch["lcd"]
+        logits, _, kl = self._observe(batch)
+        return bernoulli_nll(logits, lcd.flatten(2)).sum(-1) + kl
+
+    def loss(self, batch: dict):
+        lcd = batch["lcd"]
+        logits, prop, kl = self._observe(batch)
+        recon = bernoulli_nll(logits, lcd.flatten(2)).sum(-1).mean()
+        kl_mean = kl.mean()
+        loss = (recon + torch.clamp(kl_mean, min=self.config["free_nats"])) / self.pixels
+        logs = {"recon_per_pixel": recon.item() / self.pixels, "kl": kl_mean.item()}
+        if self.P:
+            mse = F.mse_loss(prop, batch["proprio"])
+            loss = loss + self.config["proprio_weight"] * mse
+            logs["proprio_mse"] = mse.item()
+        return loss, logs
+
+    @torch.no_grad()
+    def sample(self, batch: dict, prompt: int, temperature: float = 0.0, generator=None) -> torch.Tensor:
+        lcd, actions, proprio = batch["lcd"].clone(), batch["actions"], batch["proprio"]
+        B, T, H, W = lcd.shape
+        c = self.config
+        h = lcd.new_zeros(B, c["deter"])
+        z = lcd.new_zeros(B, c["stoch"])
+        for t in range(T):
+            if t > 0:
+                h = self._advance(h, z, actions[:, t - 1])
+            if t < prompt:
+                post = self._normal(self.post_net(torch.cat([h, self._embed(lcd[:, t], proprio[:, t])], -1)))
+                z = post.mean
+                continue
+            prior = self._normal(self.prior_net(h))
+            if temperature <= 0:
+                z = prior.mean
+            else:
+                noise = torch.randn(prior.mean.shape, generator=generator).to(h.device)
+                z = prior.mean + temperature * prior.stddev * noise
+            out = self.decoder(torch.cat([h, z], -1))
+            lcd[:, t] = pick(out[:, :self.pixels], temperature, generator).reshape(B, H, W)
+        return lcd

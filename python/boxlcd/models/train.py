@@ -1,0 +1,192 @@
+"""Train a world model on a boxlcd dataset.
+
+  python -m boxlcd.models.train MODEL --data DIR [--steps N --batch B --device D --seed S --out DIR]
+
+Writes into --out: ckpt.pt (model, optimizer, step, sampler state, config; rewritten every
+--ckpt-every steps and at the end), config.json, log.csv. Running the same command again
+resumes from ckpt.pt. On CPU a run is deterministic given its seed (unless --time-limit stops
+it). Baselines (marginal, copy_last) are fit by counting in one pass over the data.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from boxlcd.dataset import Episodes
+from boxlcd.dataset.windows import Windows
+from boxlcd.models import MODELS, build
+from boxlcd.models.common import data_spec, prepare
+
+CKPT = "ckpt.pt"
+
+
+def default_device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def parse_value(text: str):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def learning_rate(run: dict, step: int, progress: float) -> float:
+    """Linear warmup, then cosine decay to 10% of the peak over the run's progress (0..1)."""
+    if step < run["warmup"]:
+        return run["lr"] * (step + 1) / run["warmup"]
+    return run["lr"] * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+def save_checkpoint(path: Path, model, optimizer, step: int, run: dict, sampler: torch.Generator,
+                    elapsed: float) -> None:
+    state = {"model_name": run["model"], "spec": model.spec, "model_config": model.config, "run": run,
+             "model": model.state_dict(), "optimizer": optimizer.state_dict() if optimizer else None,
+             "step": step, "sampler": sampler.get_state(), "torch_rng": torch.get_rng_state(), "elapsed": elapsed}
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_model(path: str | os.PathLike, device: str = "cpu"):
+    """(model in eval mode, checkpoint dict) from a ckpt.pt or a run folder holding one."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / CKPT
+    ckpt = torch.load(path, map_location=device, weights_only=False)
+    model = build(ckpt["model_name"], ckpt["spec"], **ckpt["model_config"]).to(device)
+    model.load_state_dict(ckpt["model"])
+    model.eval()
+    return model, ckpt
+
+
+def train(model_name: str, data: str, out: str, steps: int = 10_000, batch: int = 64, device: str | None = None,
+          seed: int = 0, lr: float = 3e-4, warmup: int = 200, window: int = 0, time_limit: float = 0.0,
+          ckpt_every: int = 500, log_every: int = 50, grad_clip: float = 1.0, weight_decay: float = 0.01,
+          progress: bool = True, stop_after: int = 0, **model_config) -> Path:
+    """Trains (or resumes) a model; returns the checkpoint path. stop_after > 0 stops this call
+    after that many steps (as an interrupted job would; the next call resumes)."""
+    from tqdm import tqdm
+
+    device = device or default_device()
+    out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ckpt_path = out_dir / CKPT
+    episodes = Episodes(data)
+    spec = data_spec(episodes)
+    window = window or episodes.ep_len + 1
+    run = {"model": model_name, "data": str(Path(data).resolve()), "steps": steps, "batch": batch, "seed": seed,
+           "lr": lr, "warmup": warmup, "window": window, "time_limit": time_limit, "grad_clip": grad_clip,
+           "weight_decay": weight_decay, "device": device}
+    torch.manual_seed(seed)
+    model = build(model_name, spec, **model_config).to(device)
+    windows = Windows(episodes, window=window)
+    sampler = torch.Generator().manual_seed(seed)
+    optimizer = None if model.closed_form else torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    step, elapsed = 0, 0.0
+    if ckpt_path.exists():
+        ckpt = torch.load(ckpt_path, map_location=device, weights_only=False)
+        if ckpt["model_name"] != model_name or ckpt["run"]["data"] != run["data"]:
+            raise ValueError(f"{ckpt_path} is a {ckpt['model_name']} run on {ckpt['run']['data']}; "
+                             "use another --out for a new run")
+        model.load_state_dict(ckpt["model"])
+        if optimizer is not None:
+            optimizer.load_state_dict(ckpt["optimizer"])
+        sampler.set_state(ckpt["sampler"])
+        torch.set_rng_state(ckpt["torch_rng"])
+        step, elapsed = ckpt["step"], ckpt["elapsed"]
+    with open(out_dir / "config.json", "w") as f:
+        json.dump({"run": run, "spec": spec, "model_config": model.config}, f, indent=1)
+
+    if model.closed_form:  # one pass over every training window, without overlap
+        if step == 0:
+            full = Windows(episodes, window=episodes.ep_len + 1)
+            order = np.arange(len(full))
+            chunks = (prepare(full.__getitems__(order[i:i + 1024]), device) for i in range(0, len(order), 1024))
+            model.fit(tqdm(chunks, total=-(-len(order) // 1024), disable=not progress, desc=f"fit {model_name}"))
+            step = 1
+            save_checkpoint(ckpt_path, model, optimizer, step, run, sampler, elapsed)
+        return ckpt_path
+
+    log_path = out_dir / "log.csv"
+    log_file = open(log_path, "a", newline="")
+    writer = None
+    model.train()
+    start = time.perf_counter() - elapsed
+    bar = tqdm(total=steps, initial=step, disable=not progress, desc=f"train {model_name}", unit="step")
+    last = min(steps, step + stop_after) if stop_after else steps
+    try:
+        while step < last:
+            elapsed = time.perf_counter() - start
+            if time_limit and elapsed >= time_limit:
+                break
+            progress_frac = max(step / steps, elapsed / time_limit if time_limit else 0.0)
+            for group in optimizer.param_groups:
+                group["lr"] = learning_rate(run, step, progress_frac)
+            idx = torch.randint(len(windows), (batch,), generator=sampler).numpy()
+            loss, logs = model.loss(prepare(windows.__getitems__(idx), device))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if grad_clip:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+            optimizer.step()
+            step += 1
+            bar.update(1)
+            if step % log_every == 0 or step == steps:
+                row = {"step": step, "elapsed_s": round(time.perf_counter() - start, 2),
+                       "lr": optimizer.param_groups[0]["lr"], "loss": loss.item(), **logs}
+                if writer is None:
+                    writer = csv.DictWriter(log_file, fieldnames=list(row))
+                    if log_file.tell() == 0:
+                        writer.writeheader()
+                writer.writerow(row)
+                log_file.flush()
+                bar.set_postfix(loss=f"{loss.item():.4f}")
+            if step % ckpt_every == 0:
+                save_checkpoint(ckpt_path, model, optimizer, step, run, sampler, time.perf_counter() - start)
+    finally:
+        bar.close()
+        log_file.close()
+    save_checkpoint(ckpt_path, model, optimizer, step, run, sampler, time.perf_counter() - start)
+    return ckpt_path
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(prog="python -m boxlcd.models.train", description=__doc__.split("\n")[1],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("model", choices=sorted(MODELS))
+    p.add_argument("--data", required=True, help="dataset folder (boxlcd.dataset.collect)")
+    p.add_argument("--out", help="run folder (default runs/MODEL-ENV)")
+    p.add_argument("--steps", type=int, default=10_000)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--lr", type=float, default=3e-4)
+    p.add_argument("--warmup", type=int, default=200)
+    p.add_argument("--window", type=int, default=0, help="frames per window (default: whole episodes)")
+    p.add_argument("--time-limit", type=float, default=0.0, help="stop after this many seconds of training")
+    p.add_argument("--ckpt-every", type=int, default=500)
+    p.add_argument("--log-every", type=int, default=50)
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="model setting, e.g. --set d_model=128 --set layers=2")
+    a = p.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    config = {k: parse_value(v) for k, v in (s.split("=", 1) for s in a.set)}
+    out = a.out or f"runs/{a.model}-{Path(a.data).name}"
+    path = train(a.model, a.data, out, steps=a.steps, batch=a.batch, device=a.device, seed=a.seed, lr=a.lr,
+                 warmup=a.warmup, window=a.window, time_limit=a.time_limit, ckpt_every=a.ckpt_every,
+                 log_every=a.log_every, **config)
+    print(path)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,184 @@
+"""World models: training lowers the loss, baselines' closed forms, prompts, checkpoints, eval."""
+import json
+import math
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("ignite")
+
+from boxlcd.dataset import Episodes, collect  # noqa: E402
+from boxlcd.dataset.store import write_json_atomically, write_shard  # noqa: E402
+from boxlcd.dataset.windows import Windows  # noqa: E402
+from boxlcd.models import MODELS  # noqa: E402
+from boxlcd.models.common import prepare  # noqa: E402
+from boxlcd.models.evaluate import evaluate, frame_psnr, frame_ssim  # noqa: E402
+from boxlcd.models.results import results  # noqa: E402
+from boxlcd.models.train import load_model, save_checkpoint, train  # noqa: E402
+
+TINY = {"marginal": {}, "copy_last": {},
+        "frame_transformer": {"d_model": 32, "layers": 1, "heads": 2},
+        "binary_ae": {"bits": 16, "channels": 8, "d_model": 32, "layers": 1, "heads": 2},
+        "rssm": {"deter": 32, "stoch": 8, "hidden": 64}}
+LEARNED = ["frame_transformer", "binary_ae", "rssm"]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def datasets(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    collect("Bounce", 24, root / "bounce", seed=0, shard_size=10, progress=False, ep_len=10)
+    collect("Bounce", 6, root / "bounce_test", seed=1000, progress=False, ep_len=10)
+    collect("Urchin", 12, root / "urchin", seed=0, progress=False, ep_len=8)
+    return {"Bounce": root / "bounce", "Bounce_test": root / "bounce_test", "Urchin": root / "urchin"}
+
+
+def fixed_batch(path, n=8):
+    data = Episodes(path)
+    return prepare(Windows(data, window=data.ep_len + 1).__getitems__(np.arange(n)), "cpu")
+
+
+def eval_loss(model, batch):
+    model.eval()
+    torch.manual_seed(0)
+    with torch.no_grad():
+        return model.loss(batch)[0].item()
+
+
+@pytest.mark.parametrize("env", ["Bounce", "Urchin"])
+@pytest.mark.parametrize("name", LEARNED)
+def test_training_lowers_the_loss(tmp_path, datasets, name, env):
+    out = tmp_path / "run"
+    train(name, datasets[env], out, steps=1, batch=8, lr=3e-3, warmup=1, progress=False, **TINY[name])
+    before = eval_loss(load_model(out)[0], fixed_batch(datasets[env]))
+    train(name, datasets[env], out, steps=40, batch=8, lr=3e-3, warmup=1, progress=False, **TINY[name])
+    model, state = load_model(out)
+    assert state["step"] == 40
+    assert eval_loss(model, fixed_batch(datasets[env])) < 0.9 * before
+    assert (out / "log.csv").read_text().startswith("step,")
+    assert json.loads((out / "config.json").read_text())["model_config"]["layers" if name != "rssm" else "deter"]
+
+
+def test_resumed_run_equals_one_run(tmp_path, datasets):
+    """Deterministic on CPU given the seed, and resuming continues the same run."""
+    kw = dict(batch=4, lr=1e-3, warmup=2, progress=False, ckpt_every=5, **TINY["frame_transformer"])
+    train("frame_transformer", datasets["Bounce"], tmp_path / "a", steps=10, **kw)
+    train("frame_transformer", datasets["Bounce"], tmp_path / "b", steps=10, stop_after=5, **kw)
+    train("frame_transformer", datasets["Bounce"], tmp_path / "b", steps=10, **kw)
+    a, b = load_model(tmp_path / "a")[0].state_dict(), load_model(tmp_path / "b")[0].state_dict()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=0, atol=0)
+
+
+def synthetic_dataset(root, like, frames):
+    """A dataset holding the given (E, T, H, W) 0/1 frames, with `like`'s manifest otherwise."""
+    manifest = json.loads((like / "manifest.json").read_text())
+    E, T = frames.shape[:2]
+    root.mkdir()
+    arrays = {"frames": np.packbits(frames.astype(np.uint8), axis=-1),
+              "actions": np.zeros((E, T - 1, 1), np.float32), "full_state": np.zeros((E, T, 4), np.float32),
+              "proprio": np.zeros((E, T, 1), np.float32), "seeds": np.arange(E, dtype=np.int64)}
+    entry = write_shard(root, 0, arrays)
+    manifest.update(episodes=E, shard_size=E, ep_len=T - 1, shards=[entry])
+    write_json_atomically(root / "manifest.json", manifest)
+    return root
+
+
+def test_marginal_bits_per_dim_is_its_closed_form(tmp_path, datasets):
+    rng = np.random.default_rng(0)
+    q = rng.uniform(0.02, 0.6, (16, 16))
+    frames = rng.random((30, 9, 16, 16)) < q
+    data = synthetic_dataset(tmp_path / "synthetic", datasets["Bounce"], frames)
+    train("marginal", data, tmp_path / "m", progress=False)
+    model, _ = load_model(tmp_path / "m")
+    prompt = 3
+    result = evaluate(model, data, prompt=prompt, episodes=0)
+    k, n = frames.sum(axis=(0, 1)), frames.shape[0] * frames.shape[1]
+    p = (k + 1) / (n + 2)  # Laplace smoothed, as documented
+    x = frames[:, prompt:]
+    closed = -(x * np.log2(p) + (1 - x) * np.log2(1 - p)).mean()
+    assert math.isclose(result["bits_per_dim"], closed, rel_tol=1e-6)
+    closed0 = -(frames[:, 0] * np.log2(p) + (1 - frames[:, 0]) * np.log2(1 - p)).mean()
+    assert math.isclose(result["bits_per_dim_frame0"], closed0, rel_tol=1e-6)
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+@pytest.mark.parametrize("temperature", [0.0, 1.0])
+def test_sampling_keeps_the_prompt(tmp_path, datasets, name, temperature):
+    train(name, datasets["Urchin"], tmp_path / "r", steps=2, batch=4, progress=False, **TINY[name])
+    model, _ = load_model(tmp_path / "r")
+    batch = fixed_batch(datasets["Urchin"], 4)
+    out = model.sample(batch, prompt=3, temperature=temperature, generator=torch.Generator().manual_seed(0))
+    assert out.shape == batch["lcd"].shape
+    assert torch.equal(out[:, :3], batch["lcd"][:, :3])
+    assert set(out.unique().tolist()) <= {0.0, 1.0}
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_checkpoint_reloads_to_identical_outputs(tmp_path, datasets, name):
+    train(name, datasets["Bounce"], tmp_path / "r", steps=3, batch=4, progress=False, **TINY[name])
+    model, state = load_model(tmp_path / "r")
+    save_checkpoint(tmp_path / "again.pt", model, None, state["step"], state["run"],
+                    torch.Generator(), state["elapsed"])
+    again, _ = load_model(tmp_path / "again.pt")
+    batch = fixed_batch(datasets["Bounce"], 4)
+    for m in (model, again):
+        torch.manual_seed(1)
+        m.nll, m.rollout = m.frame_nll(batch), m.sample(batch, 3)
+    assert torch.equal(model.nll, again.nll) and torch.equal(model.rollout, again.rollout)
+
+
+def test_ssim_and_psnr_match_ignite_0_4_4():
+    """Values computed by pytorch-ignite 0.4.4's SSIM and PSNR (the paper's) on these pairs."""
+    g = torch.Generator().manual_seed(0)
+    true = (torch.rand(6, 16, 16, generator=g) < 0.1).double()
+    pred = true.clone()
+    pred[1:, 3:6, 4:8] = 1 - pred[1:, 3:6, 4:8]
+    pred[2] = torch.roll(true[2], 1, 1)
+    ssim = [frame_ssim(pred[i:i + 1], true[i:i + 1]) for i in range(6)]
+    psnr = [frame_psnr(pred[i:i + 1], true[i:i + 1]) for i in range(6)]
+    np.testing.assert_allclose(ssim, [1.0, 0.783802, 0.039968, 0.816649, 0.855717, 0.8118], atol=2e-6)
+    np.testing.assert_allclose(psnr, [100.0, 13.2906, 7.8499, 13.2906, 13.2906, 13.2906], atol=1e-4)
+
+
+def test_results_table_and_gif(tmp_path, datasets):
+    from PIL import Image
+
+    train("frame_transformer", datasets["Bounce"], tmp_path / "ft", steps=3, batch=4, progress=False,
+          **TINY["frame_transformer"])
+    rows = results([str(tmp_path / "ft")], {"Bounce": datasets["Bounce_test"]}, tmp_path / "res", episodes=4)
+    assert [r["model"] for r in rows] == ["marginal", "copy_last", "frame_transformer"]
+    table = (tmp_path / "res" / "results.md").read_text()
+    assert all(name in table for name in ("marginal", "copy_last", "frame_transformer"))
+    saved = json.loads((tmp_path / "res" / "results.json").read_text())
+    assert len(saved) == 3 and len(saved[0]["per_horizon"]["ssim"]) == 11 - 3
+    for r in rows:
+        with Image.open(f"{r['folder']}/rollout.gif") as gif:  # Pillow merges repeated frames
+            total = 0
+            for i in range(gif.n_frames):
+                gif.seek(i)
+                total += gif.info["duration"]
+            assert total == 11 * 150 and gif.size[1] == 6 * (3 * 16 + 4)
+    copy = rows[1]
+    assert copy["exact_frame"] >= 0 and 0 <= copy["ssim"] <= 1
+
+
+def test_results_reuse_earlier_rows(tmp_path, datasets):
+    train("frame_transformer", datasets["Bounce"], tmp_path / "ft", steps=2, batch=4, progress=False,
+          **TINY["frame_transformer"])
+    args = ([str(tmp_path / "ft")], {"Bounce": datasets["Bounce_test"]}, tmp_path / "res")
+    first = results(*args, episodes=4)
+    marked = json.loads((tmp_path / "res" / "Bounce-frame_transformer" / "eval.json").read_text())
+    marked["ssim"] = -1.0
+    (tmp_path / "res" / "Bounce-frame_transformer" / "eval.json").write_text(json.dumps(marked))
+    again = results(*args, reuse=True, episodes=4)
+    assert again[2]["ssim"] == -1.0 and again[0]["ssim"] == first[0]["ssim"]
+    assert results(*args, reuse=True, episodes=5)[2]["ssim"] != -1.0  # other settings: evaluated anew
