@@ -14,6 +14,7 @@
 //                [--boxlcd_calls=K] [--boxlcd_no_sweeps] [--boxlcd_smoke] [--boxlcd_verify]
 //                [--benchmark_out=cpp.json --benchmark_out_format=json] [--benchmark_filter=...]
 #include <benchmark/benchmark.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -186,6 +187,14 @@ int64_t calls_for(const Config& c, double us_per_call, int ep_len) {
   return std::max<int64_t>(1, cycles) * ep_len;
 }
 
+// CPU seconds of the whole process (every thread), to see what threads cost even when a
+// busy machine does not give them a core each.
+double process_cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + 1e-6 * (u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
@@ -200,11 +209,16 @@ void bench_step(benchmark::State& state, WorldDef def, int n, int threads, bool 
   batch.set_frames_enabled(frames);
   Actions actions(n, batch.action_size(), 7);
   int64_t call = 0;
+  const double cpu0 = process_cpu_seconds();
   const auto t0 = Clock::now();
   for (auto _ : state) batch.step(actions.at(call++));
-  const double s = seconds_since(t0);
+  const double s = seconds_since(t0), cpu = process_cpu_seconds() - cpu0;
   set_common(state, static_cast<double>(call) * n, s);
   state.counters["episodes"] = static_cast<double>(call) / def.ep_len;
+  // cores_used < T: the machine did not give this run T cores (other load), so its wall-clock
+  // speedup understates the pool; cpu_us_per_env_step still shows what the threads cost.
+  state.counters["cpu_us_per_env_step"] = 1e6 * cpu / (static_cast<double>(call) * n);
+  state.counters["cores_used"] = cpu / s;
 }
 
 void bench_floor(benchmark::State& state, WorldDef def, int n) {

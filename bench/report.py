@@ -29,26 +29,26 @@ def parse_name(name: str) -> tuple[str, str, dict]:
     return parts[0], parts[1], params
 
 
-def load_cpp(path: str | None) -> dict:
-    """{(kind, env, frozenset(params)): benchmark entry}; repetitions are averaged."""
-    if not path:
-        return {}
-    with open(path) as f:
-        data = json.load(f)
-    groups = defaultdict(list)
-    for b in data["benchmarks"]:
-        if b.get("run_type") == "aggregate":
-            continue
-        kind, env, params = parse_name(b.get("run_name", b["name"]))
-        groups[(kind, env, frozenset(params.items()))].append(b)
+def load_cpp(paths: list[str] | None) -> dict:
+    """{(kind, env, frozenset(params)): benchmark entry}; repetitions are averaged, and a later
+    file's figures replace an earlier file's (e.g. a rerun of some figures on a quieter machine)."""
     out = {}
-    for key, runs in groups.items():
-        merged = dict(runs[0])
-        for field, value in runs[0].items():
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                merged[field] = statistics.mean(r[field] for r in runs)
-        out[key] = merged
-    out["_context"] = data.get("context", {})
+    for path in paths or []:
+        with open(path) as f:
+            data = json.load(f)
+        groups = defaultdict(list)
+        for b in data["benchmarks"]:
+            if b.get("run_type") == "aggregate":
+                continue
+            kind, env, params = parse_name(b.get("run_name", b["name"]))
+            groups[(kind, env, frozenset(params.items()))].append(b)
+        for key, runs in groups.items():
+            merged = dict(runs[0])
+            for field, value in runs[0].items():
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    merged[field] = statistics.mean(r[field] for r in runs)
+            out[key] = merged
+        out.setdefault("_contexts", []).append((path, data.get("context", {})))
     return out
 
 
@@ -101,6 +101,9 @@ def summary(db: dict, py: dict, n: int) -> tuple[str, list[dict]]:
     for env in envs_of(db, py):
         s1 = cpp(db, "step", env, "steps_per_s", N=n, T=1, frames=1)
         s2 = cpp(db, "step", env, "steps_per_s", N=n, T=2, frames=1)
+        cores = cpp(db, "step", env, "cores_used", N=n, T=2, frames=1)
+        cpu1 = cpp(db, "step", env, "cpu_us_per_env_step", N=n, T=1, frames=1)
+        cpu2 = cpp(db, "step", env, "cpu_us_per_env_step", N=n, T=2, frames=1)
         off = cpp(db, "step", env, "steps_per_s", N=n, T=1, frames=0)
         floor = cpp(db, "floor", env, "steps_per_s", N=n)
         raster = cpp(db, "parts", env, "raster_us")
@@ -124,10 +127,12 @@ def summary(db: dict, py: dict, n: int) -> tuple[str, list[dict]]:
                "py_extra_over_floor_n1": p1["python_extra_us_over_floor"] if p1 else None}
         records.append(rec)
         rows.append([env, fmt(floor), fmt(s1), fmt(s1 / floor if s1 and floor else None, 2),
-                     fmt(s2), fmt(s2 / s1 if s1 and s2 else None, 2),
+                     fmt(s2), fmt(s2 / s1 if s1 and s2 else None, 2), fmt(cores, 2),
+                     fmt(cpu2 / cpu1 if cpu1 and cpu2 else None, 2),
                      fmt(s2 / floor if s2 and floor else None, 2), fmt(off), *shares,
                      fmt(py_ratio, 2), fmt(rec["py_extra_us_n1"], 1), fmt(rec["py_extra_over_floor_n1"], 1)])
-    header = ["env", "floor steps/s", "T=1 steps/s", "T=1/floor", "T=2 steps/s", "T=2/T=1", "T=2/floor",
+    header = ["env", "floor steps/s", "T=1 steps/s", "T=1/floor", "T=2 steps/s", "T=2/T=1",
+              "T=2 cores got", "T=2/T=1 CPU per step", "T=2/floor",
               "T=1 no frames", "physics", "raster", "state", "reset", "other", "Python/C++",
               "Python extra us @N=1", "Python us over floor @N=1"]
     return table(header, rows), records
@@ -208,16 +213,19 @@ def plot(db: dict, py: dict, records: list[dict], path: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from matplotlib.ticker import ScalarFormatter
+
     fig, ax = plt.subplots(2, 2, figsize=(14, 10))
     envs = envs_of(db, py)
+    colours = plt.get_cmap("tab20").colors
     # Steps/s against N.
     a = ax[0][0]
     ns = sorted({dict(k[2])["N"] for k in db if isinstance(k, tuple) and k[0] == "step"
                  and "lcd" not in dict(k[2]) and "objects" not in dict(k[2])})
-    for env in envs:
+    for i, env in enumerate(envs):
         ys = [cpp(db, "step", env, "steps_per_s", N=n, T=1, frames=1) for n in ns]
         if any(ys):
-            a.plot(ns, ys, marker="o", label=env)
+            a.plot(ns, ys, marker="o", label=env, color=colours[i % len(colours)])
     a.set(xscale="log", yscale="log", xlabel="num_envs N", ylabel="env steps/s (T=1, frames on)",
           title="steps/s against N")
     a.legend(fontsize=7, ncol=2)
@@ -244,6 +252,8 @@ def plot(db: dict, py: dict, records: list[dict], path: str) -> None:
             a.scatter([b], [s], marker="s")
             a.annotate(env, (b, s), fontsize=8)
     a.set(xscale="log", yscale="log", xlabel="bodies per world", ylabel="env steps/s", title="steps/s against bodies")
+    a.set_xticks([1, 2, 3, 4, 7, 8])
+    a.xaxis.set_major_formatter(ScalarFormatter())
     a.legend(fontsize=8)
     # Frame size.
     a = ax[1][1]
@@ -255,6 +265,8 @@ def plot(db: dict, py: dict, records: list[dict], path: str) -> None:
                marker="x", linestyle="--", label=f"{env} us per env step")
     a.set(xscale="log", yscale="log", xlabel="lcd_base (frame rows)", ylabel="microseconds",
           title="cost against frame size")
+    a.set_xticks([16, 64, 256])
+    a.xaxis.set_major_formatter(ScalarFormatter())
     a.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
@@ -262,7 +274,7 @@ def plot(db: dict, py: dict, records: list[dict], path: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--cpp", help="Google Benchmark JSON of bench/boxlcd_bench")
+    p.add_argument("--cpp", nargs="+", help="Google Benchmark JSON of bench/boxlcd_bench (later files win)")
     p.add_argument("--py", help="JSON of bench/bench.py")
     p.add_argument("--md", default="bench.md")
     p.add_argument("--png", default="bench.png")
@@ -272,19 +284,20 @@ def main(argv: list[str] | None = None) -> None:
     if args.py:
         with open(args.py) as f:
             py = json.load(f)
-    ctx = db.pop("_context", {})
     out = ["# boxlcd benchmarks", ""]
-    if ctx:
-        out.append(f"C++: {ctx.get('num_cpus')} CPUs at {ctx.get('mhz_per_cpu')} MHz, load average "
-                   f"{', '.join(f'{x:.2f}' for x in ctx.get('load_avg', []))}; {ctx.get('boxlcd_grid', '')}; "
-                   f"{ctx.get('boxlcd_times', '')}.")
+    for path, ctx in db.pop("_contexts", []):
+        out.append(f"- C++ `{path}`: {ctx.get('num_cpus')} CPUs at {ctx.get('mhz_per_cpu')} MHz, load average "
+                   f"{', '.join(f'{x:.2f}' for x in ctx.get('load_avg', []))} at the start; "
+                   f"{ctx.get('boxlcd_grid', '')}; {ctx.get('boxlcd_times', '')}.")
     if py:
-        out.append(f"Python: `{py.get('command', '')}`; {py['machine'].get('cpus')} CPUs, "
-                   f"load average {py['machine'].get('load_avg', '-')}.")
+        out.append(f"- Python: `{py.get('command', '')}`; {py['machine'].get('cpus')} CPUs, load average "
+                   f"{py['machine'].get('load_avg', '-')} at the start, {py['machine'].get('load_avg_at_end', '-')} at the end.")
     text, records = summary(db, py, REF_N)
     out += ["", f"## Every env at N={REF_N}", "",
             "steps/s = env steps per second (same_step autoreset, random actions, resets included). "
-            "Shares: of one T=1 env step with frames.", "", text]
+            "Shares: of one T=1 env step with frames. T=2 cores got: the process's CPU time / wall time "
+            "in the T=2 run; below 2, other load took the second core and T=2/T=1 understates the pool. "
+            "T=2/T=1 CPU per step: what the second thread costs in work (1.00: nothing).", "", text]
     out += ["", "## Steps/s against N", "", growth_n(db, py)]
     out += ["", "## Against object count", "", growth_objects(db)]
     out += ["", "## Against frame size", "", growth_lcd(db)]
