@@ -55,12 +55,24 @@ def probe_us_per_env_step(name: str) -> float:
     return (time.perf_counter() - t0) * 1e6 / (3 * 16)
 
 
+def splitmix_actions(n: int, a: int, seed: int = 7, kinds: int = 16) -> list[np.ndarray]:
+    """The C++ benchmark's random actions (boxlcd::Rng(seed).uniform(-1, 1), 16 matrices), so
+    both sides step the very same trajectories and differ only by the API."""
+    k = np.arange(1, kinds * n * a + 1, dtype=np.uint64)
+    z = np.uint64(seed) + k * np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z = z ^ (z >> np.uint64(31))
+    u = (z >> np.uint64(11)).astype(np.float64) * 2.0**-53
+    values = (-1.0 + 2.0 * u).astype(np.float32)
+    return list(values.reshape(kinds, n, a))
+
+
 def time_python(name: str, n: int, threads: int, frames: bool, calls: int, seed: int = 0) -> float:
     """Seconds for `calls` env.step calls of a fresh batch (the construction is not timed)."""
     env = boxlcd.make(name, num_envs=n, num_threads=threads, seed=seed,
                       autoreset_mode="same_step", frames=frames)
-    rng = np.random.default_rng(7)
-    actions = [rng.uniform(-1, 1, (n, env.action_size)).astype(np.float32) for _ in range(16)]
+    actions = splitmix_actions(n, env.action_size)
     step = env.step
     t0 = time.perf_counter()
     for k in range(calls):
@@ -134,6 +146,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--memory-n", type=int, default=16384, help="envs for the memory figures")
     p.add_argument("--memory-envs", nargs="*", default=None,
                    help="envs whose memory is measured (default: every env; --quick: Urchin)")
+    p.add_argument("--only", nargs="+", choices=["grid", "paired", "memory"], default=["grid", "paired", "memory"],
+                   help="which parts to run")
     p.add_argument("--memory-child", nargs=2, metavar=("ENV", "N"), help=argparse.SUPPRESS)
     p.add_argument("--out", default="bench-py.json")
     args = p.parse_args(argv)
@@ -157,6 +171,12 @@ def main(argv: list[str] | None = None) -> None:
         "python": [], "paired": [], "memory": [],
     }
     probes = {name: probe_us_per_env_step(name) for name in args.envs}
+    if "grid" not in args.only:
+        args.n = []
+    if "paired" not in args.only:
+        args.cpp = None
+    if "memory" not in args.only:
+        args.memory_envs = []
 
     print(f"{'env':<12} {'N':>5} {'T':>2} {'frames':>6} {'steps/s':>12}")
     for name in args.envs:

@@ -275,22 +275,30 @@ def plot(db: dict, py: dict, records: list[dict], path: str) -> None:
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--cpp", nargs="+", help="Google Benchmark JSON of bench/boxlcd_bench (later files win)")
-    p.add_argument("--py", help="JSON of bench/bench.py")
+    p.add_argument("--py", nargs="+", help="JSON of bench/bench.py (a later file's non-empty parts win)")
     p.add_argument("--md", default="bench.md")
     p.add_argument("--png", default="bench.png")
     args = p.parse_args(argv)
     db = load_cpp(args.cpp)
     py = {}
-    if args.py:
-        with open(args.py) as f:
-            py = json.load(f)
+    for path in args.py or []:
+        with open(path) as f:
+            part = json.load(f)
+        if not py:
+            py = part
+            py["commands"] = [part.get("command", "")]
+            continue
+        py["commands"].append(part.get("command", ""))
+        for key in ("python", "paired", "memory"):
+            if part.get(key):
+                py[key] = part[key]
     out = ["# boxlcd benchmarks", ""]
     for path, ctx in db.pop("_contexts", []):
         out.append(f"- C++ `{path}`: {ctx.get('num_cpus')} CPUs at {ctx.get('mhz_per_cpu')} MHz, load average "
                    f"{', '.join(f'{x:.2f}' for x in ctx.get('load_avg', []))} at the start; "
                    f"{ctx.get('boxlcd_grid', '')}; {ctx.get('boxlcd_times', '')}.")
     if py:
-        out.append(f"- Python: `{py.get('command', '')}`; {py['machine'].get('cpus')} CPUs, load average "
+        out.append(f"- Python: {', '.join(f'`{c}`' for c in py.get('commands', []))}; {py['machine'].get('cpus')} CPUs, load average "
                    f"{py['machine'].get('load_avg', '-')} at the start, {py['machine'].get('load_avg_at_end', '-')} at the end.")
     text, records = summary(db, py, REF_N)
     out += ["", f"## Every env at N={REF_N}", "",
