@@ -119,6 +119,9 @@ def summary(db: dict, py: dict, n: int) -> tuple[str, list[dict]]:
         pr = paired(py, env, n, 1)
         p1 = paired(py, env, 1, 1)
         py_ratio = pr["python_over_cpp_speed"] if pr else None
+        # The paired runs time Batch::step and the floor back to back, 3 times: a second reading.
+        paired_floor = (statistics.median(pr["floor_us_per_call"]) / statistics.median(pr["cpp_us_per_call"])
+                        if pr else None)
         if py_ratio is None and s1 and py_grid(py, env, n, 1):
             py_ratio = py_grid(py, env, n, 1) / s1  # separate runs: noisier
         rec = {"env": env, "floor": floor, "t1": s1, "t2": s2, "off": off, "raster_us": raster,
@@ -126,12 +129,13 @@ def summary(db: dict, py: dict, n: int) -> tuple[str, list[dict]]:
                "py_extra_us_n1": p1["python_extra_us_per_call"] if p1 else None,
                "py_extra_over_floor_n1": p1["python_extra_us_over_floor"] if p1 else None}
         records.append(rec)
-        rows.append([env, fmt(floor), fmt(s1), fmt(s1 / floor if s1 and floor else None, 2),
+        rec["t1_over_floor_paired"] = paired_floor
+        rows.append([env, fmt(floor), fmt(s1), fmt(s1 / floor if s1 and floor else None, 2), fmt(paired_floor, 2),
                      fmt(s2), fmt(s2 / s1 if s1 and s2 else None, 2), fmt(cores, 2),
                      fmt(cpu2 / cpu1 if cpu1 and cpu2 else None, 2),
                      fmt(s2 / floor if s2 and floor else None, 2), fmt(off), *shares,
                      fmt(py_ratio, 2), fmt(rec["py_extra_us_n1"], 1), fmt(rec["py_extra_over_floor_n1"], 1)])
-    header = ["env", "floor steps/s", "T=1 steps/s", "T=1/floor", "T=2 steps/s", "T=2/T=1",
+    header = ["env", "floor steps/s", "T=1 steps/s", "T=1/floor", "T=1/floor (paired)", "T=2 steps/s", "T=2/T=1",
               "T=2 cores got", "T=2/T=1 CPU per step", "T=2/floor",
               "T=1 no frames", "physics", "raster", "state", "reset", "other", "Python/C++",
               "Python extra us @N=1", "Python us over floor @N=1"]
