@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
-apt_packages="libbox2d-dev libgtest-dev g++ git"
+apt_packages="libbox2d-dev libgtest-dev libbenchmark-dev g++ git"
 # A bare Debian python3 lacks venv and headers; pyenv/conda Pythons have them.
 if ! python3 -c "import ensurepip, sysconfig, os, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Python.h')))" 2>/dev/null; then
   apt_packages="$apt_packages python3-venv python3-dev"
