@@ -28,7 +28,6 @@
 #include <string>
 #include <vector>
 
-#include "bare_world.hpp"
 #include "boxlcd/boxlcd.hpp"
 #include "world.hpp"  // internal: timing World::render and World::write_state on their own
 
@@ -37,7 +36,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using boxlcd::Batch;
 using boxlcd::WorldDef;
-using boxlcd_bench::BareWorld;
 
 struct Config {
   std::vector<std::string> envs = boxlcd::env_names();
@@ -221,10 +219,28 @@ void bench_step(benchmark::State& state, WorldDef def, int n, int threads, bool 
   state.counters["cores_used"] = cpu / s;
 }
 
+// The physics floor: the library's own World (same definition, same placement from the same
+// generator) stepped by a bare loop of b2World::Step, with none of Batch's threads, autoreset,
+// state or frames around it.
+std::unique_ptr<boxlcd::World> floor_world(const WorldDef& def, const boxlcd::Layout& layout, uint64_t seed) {
+  boxlcd::warm_up_box2d();
+  auto w = std::make_unique<boxlcd::World>(def, layout);
+  w->seed(seed);
+  w->reset_random();
+  return w;
+}
+
+void floor_step(boxlcd::World& w, const WorldDef& def, const float* action) {
+  w.apply_action(action);
+  const int substeps = def.substeps_per_step();
+  const float dt = static_cast<float>(1.0 / (def.fps * substeps));
+  for (int s = 0; s < substeps; ++s) w.physics().Step(dt, def.velocity_iterations, def.position_iterations);
+}
+
 void bench_floor(benchmark::State& state, WorldDef def, int n) {
   const boxlcd::Layout layout = boxlcd::make_layout(def);
-  std::vector<std::unique_ptr<BareWorld>> worlds;
-  for (int i = 0; i < n; ++i) worlds.push_back(std::make_unique<BareWorld>(def, layout, i));
+  std::vector<std::unique_ptr<boxlcd::World>> worlds;
+  for (int i = 0; i < n; ++i) worlds.push_back(floor_world(def, layout, i));
   const int a = layout.action_size();
   Actions actions(n, a, 7);
   int64_t call = 0;
@@ -233,14 +249,12 @@ void bench_floor(benchmark::State& state, WorldDef def, int n) {
   for (auto _ : state) {
     const float* act = actions.at(call);
     for (int i = 0; i < n; ++i) {
-      BareWorld& w = *worlds[i];
-      w.apply_action(act + static_cast<size_t>(i) * a);
-      for (int s = 0; s < w.substeps; ++s) w.world().Step(w.dt, w.velocity_iterations, w.position_iterations);
+      floor_step(*worlds[i], def, act + static_cast<size_t>(i) * a);
     }
     if (++call % def.ep_len == 0) {  // the episode ends: new bodies, off the clock
       timed += seconds_since(t0);
       state.PauseTiming();
-      for (auto& w : worlds) w->reset();
+      for (auto& w : worlds) w->reset_random();
       state.ResumeTiming();
       t0 = Clock::now();
     }
@@ -318,13 +332,13 @@ bool verify_floor(const std::string& name, double* start_diff, double* later_dif
   const boxlcd::Layout layout = boxlcd::make_layout(def);
   const int n = 4, steps = std::min(10, def.ep_len - 1), d = layout.state_size(), a = layout.action_size();
   Batch batch(def, n, 1, 0, boxlcd::AutoresetMode::SameStep);
-  std::vector<std::unique_ptr<BareWorld>> worlds;
-  for (int i = 0; i < n; ++i) worlds.push_back(std::make_unique<BareWorld>(def, layout, i));
-  std::vector<float> row(d);
+  std::vector<std::unique_ptr<boxlcd::World>> worlds;
+  for (int i = 0; i < n; ++i) worlds.push_back(floor_world(def, layout, i));
+  std::vector<float> row(d), proprio(layout.proprio_size());
   auto diff = [&] {
     double m = 0;
     for (int i = 0; i < n; ++i) {
-      worlds[i]->state(row.data());
+      worlds[i]->write_state(row.data(), proprio.data());
       for (int k = 0; k < d; ++k) m = std::max(m, std::abs(double(row[k]) - batch.full_state()[i * d + k]));
     }
     return m;
@@ -334,9 +348,7 @@ bool verify_floor(const std::string& name, double* start_diff, double* later_dif
   for (int t = 0; t < steps; ++t) {
     batch.step(actions.at(t));
     for (int i = 0; i < n; ++i) {
-      BareWorld& w = *worlds[i];
-      w.apply_action(actions.at(t) + i * a);
-      for (int s = 0; s < w.substeps; ++s) w.world().Step(w.dt, w.velocity_iterations, w.position_iterations);
+      floor_step(*worlds[i], def, actions.at(t) + i * a);
     }
   }
   *later_diff = diff();

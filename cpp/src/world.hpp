@@ -28,6 +28,9 @@ class World {
   void render(uint8_t* packed_frame);
   void render_rgb(int rows, int cols, uint8_t* rgb);
 
+  // The Box2D world itself (rebuilt by every reset), for the physics-floor benchmark.
+  b2World& physics() { return *world_; }
+
   int episode_step = 0;
 
  private:
