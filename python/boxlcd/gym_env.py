@@ -78,7 +78,15 @@ def _unpack(packed: np.ndarray, cols: int) -> np.ndarray:
 
 
 class _Rendering:
-    """render_mode handling shared by GymEnv and GymVectorEnv."""
+    """What GymEnv and GymVectorEnv share: key names and render_mode handling."""
+
+    @property
+    def state_keys(self) -> list[str]:
+        return self._env.state_keys
+
+    @property
+    def action_keys(self) -> list[str]:
+        return self._env.action_keys
 
     def _init_render(self, render_mode, render_scale, title):
         if render_mode is not None:
@@ -124,14 +132,6 @@ class GymEnv(_Rendering, gymnasium.Env):
         self.action_space = action_space(self._env.batch)
         self._init_render(render_mode, render_scale, f"boxlcd {self.definition.name}")
         self._seeded = False
-
-    @property
-    def state_keys(self) -> list[str]:
-        return self._env.state_keys
-
-    @property
-    def action_keys(self) -> list[str]:
-        return self._env.action_keys
 
     def _observation(self) -> dict[str, np.ndarray]:
         obs = self._env._obs
@@ -217,14 +217,6 @@ class GymVectorEnv(_Rendering, gymnasium.vector.VectorEnv):
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self._init_render(render_mode, render_scale, f"boxlcd {self.definition.name}")
         self._seeded = False
-
-    @property
-    def state_keys(self) -> list[str]:
-        return self._env.state_keys
-
-    @property
-    def action_keys(self) -> list[str]:
-        return self._env.action_keys
 
     @property
     def batch(self) -> _core.Batch:
