@@ -182,3 +182,14 @@ def test_results_reuse_earlier_rows(tmp_path, datasets):
     again = results(*args, reuse=True, episodes=4)
     assert again[2]["ssim"] == -1.0 and again[0]["ssim"] == first[0]["ssim"]
     assert results(*args, reuse=True, episodes=5)[2]["ssim"] != -1.0  # other settings: evaluated anew
+
+
+def test_unknown_model_setting_is_an_error():
+    from boxlcd.models.frame_transformer import FrameTransformer
+    from boxlcd.models.marginal import Marginal
+
+    spec = {"frame_shape": [16, 16], "action_size": 1, "proprio_size": 1, "robot": False, "ep_len": 5}
+    with pytest.raises(ValueError, match=r"has no settings \['layer'\]; its settings: .*layers"):
+        FrameTransformer(spec, layer=6)
+    with pytest.raises(ValueError, match=r"Marginal has no settings \['d_model'\]; its settings: none"):
+        Marginal(spec, d_model=8)

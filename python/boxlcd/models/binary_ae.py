@@ -16,7 +16,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from boxlcd.models.common import CausalTransformer, bernoulli_nll, pick
+from boxlcd.models.common import CausalTransformer, bernoulli_nll, pick, proprio_width, settings
 
 DEFAULTS = {"bits": 64, "channels": 64, "d_model": 256, "layers": 4, "heads": 4, "dropout": 0.0,
             "proprio_weight": 1.0}
@@ -55,12 +55,12 @@ class BinaryAE(nn.Module):
 
     def __init__(self, spec: dict, **config):
         super().__init__()
-        self.spec, self.config = spec, {**DEFAULTS, **config}
+        self.spec, self.config = spec, settings(self, DEFAULTS, config)
         c = self.config
         H, W = spec["frame_shape"]
         if H % 4 or W % 4:
             raise ValueError(f"binary_ae needs frame sides divisible by 4, got {H}x{W}")
-        self.P = spec["proprio_size"] if spec["robot"] else 0
+        self.P = proprio_width(spec)
         self.encoder = Encoder(H, W, c["channels"], c["bits"])
         self.decoder = Decoder(H, W, c["channels"], c["bits"])
         d_in = c["bits"] + spec["action_size"] + self.P + 1

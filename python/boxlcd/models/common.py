@@ -24,6 +24,20 @@ import torch.nn.functional as F
 LN2 = math.log(2.0)
 
 
+def settings(model: nn.Module, defaults: dict, config: dict) -> dict:
+    """The model's defaults updated by `config`; an unknown key (a typo) is an error, not ignored."""
+    unknown = sorted(set(config) - set(defaults))
+    if unknown:
+        known = ", ".join(sorted(defaults)) or "none"
+        raise ValueError(f"{type(model).__name__} has no settings {unknown}; its settings: {known}")
+    return {**defaults, **config}
+
+
+def proprio_width(spec: dict) -> int:
+    """How many proprio values a model reads and predicts: none for envs without a robot."""
+    return spec["proprio_size"] if spec["robot"] else 0
+
+
 def data_spec(episodes) -> dict:
     """The shapes a model needs, from an Episodes manifest."""
     m = episodes.manifest

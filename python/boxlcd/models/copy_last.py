@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from boxlcd.models.common import bernoulli_nll, pick
+from boxlcd.models.common import bernoulli_nll, pick, settings
 from boxlcd.models.marginal import Marginal
 
 
@@ -16,9 +16,7 @@ class CopyLast(nn.Module):
 
     def __init__(self, spec: dict, **config):
         super().__init__()
-        if config:
-            raise ValueError(f"{type(self).__name__} takes no settings, got {sorted(config)}")
-        self.spec, self.config = spec, {}
+        self.spec, self.config = spec, settings(self, {}, config)
         H, W = spec["frame_shape"]
         self.first = Marginal(spec)  # frames 0 only
         self.register_buffer("flips", torch.zeros(H, W, dtype=torch.float64))

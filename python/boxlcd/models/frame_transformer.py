@@ -11,7 +11,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from boxlcd.models.common import CausalTransformer, bernoulli_nll, pick
+from boxlcd.models.common import CausalTransformer, bernoulli_nll, pick, proprio_width, settings
 
 DEFAULTS = {"d_model": 256, "layers": 4, "heads": 4, "dropout": 0.0, "proprio_weight": 1.0}
 
@@ -22,11 +22,11 @@ class FrameTransformer(nn.Module):
 
     def __init__(self, spec: dict, **config):
         super().__init__()
-        self.spec, self.config = spec, {**DEFAULTS, **config}
+        self.spec, self.config = spec, settings(self, DEFAULTS, config)
         c = self.config
         H, W = spec["frame_shape"]
         self.pixels = H * W
-        self.P = spec["proprio_size"] if spec["robot"] else 0
+        self.P = proprio_width(spec)
         d_in = self.pixels + spec["action_size"] + self.P + 1  # + a begin flag
         self.core = CausalTransformer(d_in, c["d_model"], c["layers"], c["heads"], spec["ep_len"] + 1, c["dropout"])
         self.head = nn.Linear(c["d_model"], self.pixels + self.P)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from boxlcd.models.common import bernoulli_nll, pick
+from boxlcd.models.common import bernoulli_nll, pick, settings
 
 
 class Marginal(nn.Module):
@@ -16,9 +16,7 @@ class Marginal(nn.Module):
 
     def __init__(self, spec: dict, **config):
         super().__init__()
-        if config:
-            raise ValueError(f"{type(self).__name__} takes no settings, got {sorted(config)}")
-        self.spec, self.config = spec, {}
+        self.spec, self.config = spec, settings(self, {}, config)
         H, W = spec["frame_shape"]
         self.register_buffer("ones", torch.zeros(H, W, dtype=torch.float64))
         self.register_buffer("count", torch.zeros((), dtype=torch.float64))

@@ -14,7 +14,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.distributions import Normal, kl_divergence
 
-from boxlcd.models.common import bernoulli_nll, pick
+from boxlcd.models.common import bernoulli_nll, pick, proprio_width, settings
 
 DEFAULTS = {"deter": 256, "stoch": 32, "hidden": 512, "free_nats": 3.0, "proprio_weight": 1.0}
 
@@ -30,11 +30,11 @@ class RSSM(nn.Module):
 
     def __init__(self, spec: dict, **config):
         super().__init__()
-        self.spec, self.config = spec, {**DEFAULTS, **config}
+        self.spec, self.config = spec, settings(self, DEFAULTS, config)
         c = self.config
         H, W = spec["frame_shape"]
         self.pixels = H * W
-        self.P = spec["proprio_size"] if spec["robot"] else 0
+        self.P = proprio_width(spec)
         self.encoder = mlp(self.pixels + self.P, c["hidden"], c["hidden"])
         self.step_in = nn.Sequential(nn.Linear(c["stoch"] + spec["action_size"], c["hidden"]), nn.ELU())
         self.gru = nn.GRUCell(c["hidden"], c["deter"])
