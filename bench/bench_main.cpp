@@ -26,6 +26,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "boxlcd/boxlcd.hpp"
@@ -263,6 +264,44 @@ void bench_floor(benchmark::State& state, WorldDef def, int n) {
   set_common(state, static_cast<double>(call) * n, timed);
 }
 
+// The floor on T threads: thread k steps its own contiguous share of the worlds, with no
+// hand-off between steps (threads meet only at episode ends, where resets are off the clock).
+// Its speedup over floor/T:1 is what the hardware gives two cores stepping Box2D in one process:
+// the ceiling for Batch's pool.
+void bench_floor_threads(benchmark::State& state, WorldDef def, int n, int threads) {
+  const boxlcd::Layout layout = boxlcd::make_layout(def);
+  std::vector<std::unique_ptr<boxlcd::World>> worlds;
+  for (int i = 0; i < n; ++i) worlds.push_back(floor_world(def, layout, i));
+  const int a = layout.action_size();
+  Actions actions(n, a, 7);
+  int64_t call = 0;
+  double timed = 0.0;
+  const double cpu0 = process_cpu_seconds();
+  double cpu_untimed = 0.0;
+  while (state.KeepRunningBatch(def.ep_len)) {
+    const auto t0 = Clock::now();
+    auto run_share = [&](int k) {
+      const int begin = n * k / threads, end = n * (k + 1) / threads;
+      for (int64_t c = call; c < call + def.ep_len; ++c)
+        for (int i = begin; i < end; ++i) floor_step(*worlds[i], def, actions.at(c) + static_cast<size_t>(i) * a);
+    };
+    std::vector<std::thread> helpers;
+    for (int k = 1; k < threads; ++k) helpers.emplace_back(run_share, k);
+    run_share(0);
+    for (auto& h : helpers) h.join();
+    timed += seconds_since(t0);
+    call += def.ep_len;
+    state.PauseTiming();
+    const double c0 = process_cpu_seconds();
+    for (auto& w : worlds) w->reset_random();
+    cpu_untimed += process_cpu_seconds() - c0;
+    state.ResumeTiming();
+  }
+  set_common(state, static_cast<double>(call) * n, timed);
+  const double cpu = process_cpu_seconds() - cpu0 - cpu_untimed;
+  state.counters["cpu_us_per_env_step"] = 1e6 * cpu / (static_cast<double>(call) * n);
+}
+
 // Raster and state costs per env, on worlds spread over the first steps of their episodes.
 void bench_parts(benchmark::State& state, WorldDef def, int n) {
   const boxlcd::Layout layout = boxlcd::make_layout(def);
@@ -393,6 +432,10 @@ void register_all(const Config& c) {
     for (int n : c.ns) {
       add("floor/" + name + "/N:" + std::to_string(n), calls_for(c, u * n, def.ep_len),
           [=](benchmark::State& s) { bench_floor(s, def, n); });
+      for (int t : c.threads)
+        if (t > 1 && n >= t)
+          add("floor/" + name + "/N:" + std::to_string(n) + "/T:" + std::to_string(t),
+              calls_for(c, u * n / t, def.ep_len), [=](benchmark::State& s) { bench_floor_threads(s, def, n, t); });
       for (int t : c.threads)
         for (int f : c.frames)
           add("step/" + name + "/N:" + std::to_string(n) + "/T:" + std::to_string(t) + "/frames:" + std::to_string(f),

@@ -1,11 +1,19 @@
 #include "thread_pool.hpp"
 
 #include <algorithm>
+#include <chrono>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define BOXLCD_PAUSE() _mm_pause()
+#else
+#define BOXLCD_PAUSE() std::this_thread::yield()
+#endif
 
 namespace boxlcd {
 
-ThreadPool::ThreadPool(int threads) {
-  for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { work_loop(); });
+ThreadPool::ThreadPool(int threads) : shares_(new Share[std::max(1, threads)]) {
+  for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { work_loop(i); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -17,13 +25,31 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
-void ThreadPool::run_items() {
-  const auto& fn = *job_;
+template <class Pred>
+bool ThreadPool::spin_until(Pred pred) {
+  using Clock = std::chrono::steady_clock;
+  constexpr auto kSpin = std::chrono::microseconds(100);
+  const auto until = Clock::now() + kSpin;
   for (;;) {
-    const int begin = next_.fetch_add(chunk_, std::memory_order_relaxed);
-    if (begin >= job_size_) return;
-    const int end = std::min(job_size_, begin + chunk_);
-    for (int i = begin; i < end; ++i) fn(i);
+    for (int k = 0; k < 64; ++k) {
+      if (pred()) return true;
+      BOXLCD_PAUSE();
+    }
+    if (Clock::now() >= until) return pred();
+  }
+}
+
+void ThreadPool::run_items(int participant) {
+  const auto& fn = *job_;
+  const int p = size();
+  for (int k = 0; k < p; ++k) {  // own share first, then the others'
+    Share& share = shares_[(participant + k) % p];
+    for (;;) {
+      const int begin = share.next.fetch_add(chunk_, std::memory_order_relaxed);
+      if (begin >= share.end) break;
+      const int end = std::min(share.end, begin + chunk_);
+      for (int i = begin; i < end; ++i) fn(i);
+    }
   }
 }
 
@@ -36,33 +62,45 @@ void ThreadPool::parallel_for(int n, const std::function<void(int)>& fn) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     job_ = &fn;
-    job_size_ = n;
-    // Small chunks balance uneven envs; not so small that the counter is contended.
-    chunk_ = std::max(1, n / (size() * 8));
-    next_.store(0, std::memory_order_relaxed);
-    busy_ = static_cast<int>(workers_.size());
-    ++generation_;
+    const int p = size();
+    for (int k = 0; k < p; ++k) {
+      shares_[k].next.store(static_cast<int>(static_cast<int64_t>(n) * k / p), std::memory_order_relaxed);
+      shares_[k].end = static_cast<int>(static_cast<int64_t>(n) * (k + 1) / p);
+    }
+    // Small chunks balance uneven envs; not so small that the counters are contended.
+    chunk_ = std::max(1, n / (p * 8));
+    busy_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
+    generation_.fetch_add(1, std::memory_order_release);
   }
   wake_.notify_all();
-  run_items();
-  std::unique_lock<std::mutex> lock(mutex_);
-  done_.wait(lock, [this] { return busy_ == 0; });
+  run_items(0);
+  auto all_done = [this] { return busy_.load(std::memory_order_acquire) == 0; };
+  if (!spin_until(all_done)) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_.wait(lock, all_done);
+  }
   job_ = nullptr;
 }
 
-void ThreadPool::work_loop() {
+void ThreadPool::work_loop(int participant) {
   uint64_t seen = 0;
+  auto new_job = [&] { return generation_.load(std::memory_order_acquire) != seen; };
   for (;;) {
-    {
+    if (!spin_until(new_job)) {
       std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
+      wake_.wait(lock, [&] { return stopping_ || new_job(); });
       if (stopping_) return;
-      seen = generation_;
     }
-    run_items();
     {
+      // The job's fields were written under the mutex; taking it orders this thread after them.
       std::lock_guard<std::mutex> lock(mutex_);
-      if (--busy_ == 0) done_.notify_one();
+      if (stopping_) return;
+      seen = generation_.load(std::memory_order_relaxed);
+    }
+    run_items(participant);
+    if (busy_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      std::lock_guard<std::mutex> lock(mutex_);  // the caller checks busy_ under it before it sleeps
+      done_.notify_one();
     }
   }
 }
