@@ -2,9 +2,10 @@
 // from our own wall clock (steady_clock), written as counters; Google Benchmark's own times
 // are kept in the JSON too. Names are "<kind>/<env>/<key>:<value>/..." (bench/report.py reads them):
 //   step/<env>/N:n/T:t/frames:f   Batch::step (same_step autoreset, random actions, resets included)
-//   floor/<env>/N:n               the physics floor: n bare b2Worlds of the same definition,
-//                                 b2World::Step x substeps with the same iterations, one thread;
-//                                 resets (every ep_len steps) are not timed
+//   floor/<env>/N:n[/T:t]         the physics floor: n bare b2Worlds of the same definition,
+//                                 b2World::Step x substeps with the same iterations, one thread
+//                                 (T:t: t threads, each stepping its own share, never handing
+//                                 off); resets (every ep_len steps) are not timed
 //   parts/<env>                   per env: World::render (raster), World::write_state (state)
 //   reset/<env>/N:n               Batch::reset of n envs that were mid-episode, per env
 // Variants add /lcd:L (frame size) or /objects:k (k copies of the env's first object).
