@@ -12,7 +12,7 @@ from boxlcd.dataset import Episodes, collect  # noqa: E402
 from boxlcd.dataset.store import write_json_atomically, write_shard  # noqa: E402
 from boxlcd.dataset.windows import Windows  # noqa: E402
 from boxlcd.models import MODELS  # noqa: E402
-from boxlcd.models.common import prepare  # noqa: E402
+from boxlcd.models.common import CausalTransformer, data_spec, pick, prepare  # noqa: E402
 from boxlcd.models.evaluate import evaluate, frame_psnr, frame_ssim  # noqa: E402
 from boxlcd.models.results import results  # noqa: E402
 from boxlcd.models.train import load_model, save_checkpoint, train  # noqa: E402
@@ -120,6 +120,54 @@ def test_sampling_keeps_the_prompt(tmp_path, datasets, name, temperature):
     assert out.shape == batch["lcd"].shape
     assert torch.equal(out[:, :3], batch["lcd"][:, :3])
     assert set(out.unique().tolist()) <= {0.0, 1.0}
+
+
+def test_cached_steps_match_the_whole_sequence():
+    """CausalTransformer.step, fed a sequence a few tokens at a time, gives forward's outputs."""
+    torch.manual_seed(0)
+    core = CausalTransformer(d_in=7, d_model=32, layers=2, heads=4, max_len=12).eval()
+    x = torch.randn(3, 12, 7)
+    cache, outputs, fed = [], [], 0
+    for n in (4, 1, 1, 5, 1):
+        outputs.append(core.step(x[:, fed:fed + n], cache))
+        fed += n
+    with torch.no_grad():
+        torch.testing.assert_close(torch.cat(outputs, dim=1), core(x), rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="longer than"):
+        core.step(x[:, :1], cache)
+
+
+def uncached_sample(model, batch, prompt, temperature, generator):
+    """sample() as it was before the cache: the whole prefix through the transformer per frame."""
+    lcd, actions, proprio = batch["lcd"].clone(), batch["actions"], batch["proprio"].clone()
+    if isinstance(model, MODELS["binary_ae"]):
+        codes = model.encode(lcd[:, :prompt])[1].round()
+        for t in range(prompt, lcd.shape[1]):
+            logits, prop = model.prior(codes, actions[:, :t], proprio[:, :t])
+            codes = torch.cat([codes, pick(logits[:, t:t + 1], temperature, generator)], dim=1)
+            proprio[:, t] = prop[:, t]
+        lcd[:, prompt:] = (model.decode(codes[:, prompt:]) > 0).float()
+        return lcd
+    for t in range(prompt, lcd.shape[1]):
+        logits, prop = model(lcd[:, :t], actions[:, :t], proprio[:, :t])
+        lcd[:, t] = pick(logits[:, t], temperature, generator).reshape(lcd[:, t].shape)
+        proprio[:, t] = prop[:, t]
+    return lcd
+
+
+@pytest.mark.parametrize("name", ["frame_transformer", "binary_ae"])
+@pytest.mark.parametrize("temperature", [0.0, 1.0])
+def test_cached_sampling_equals_uncached(datasets, name, temperature):
+    """In float64, so that no pixel's mode flips on rounding differences between the two paths."""
+    data = Episodes(datasets["Urchin"])
+    torch.manual_seed(0)
+    model = MODELS[name](data_spec(data), **TINY[name]).double().eval()
+    batch = {k: v.double() for k, v in fixed_batch(datasets["Urchin"], 4).items()}
+    with torch.no_grad():
+        want = uncached_sample(model, batch, 2, temperature, torch.Generator().manual_seed(0))
+        got = model.sample(batch, 2, temperature=temperature, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(got[:, :2], batch["lcd"][:, :2]) and not torch.equal(got, batch["lcd"])
+    assert torch.equal(got, want)
 
 
 @pytest.mark.parametrize("name", list(MODELS))

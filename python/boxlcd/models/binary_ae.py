@@ -16,7 +16,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from boxlcd.models.common import CausalTransformer, bernoulli_nll, pick, proprio_width, settings
+from boxlcd.models.common import CausalTransformer, bernoulli_nll, frame_tokens, pick, proprio_width, settings
 
 DEFAULTS = {"bits": 64, "channels": 64, "d_model": 256, "layers": 4, "heads": 4, "dropout": 0.0,
             "proprio_weight": 1.0}
@@ -84,14 +84,12 @@ class BinaryAE(nn.Module):
 
     def prior(self, codes: torch.Tensor, actions: torch.Tensor, proprio: torch.Tensor):
         """Logits of codes 0..n and proprio 0..n from codes, actions, proprio 0..n-1."""
-        B, n = codes.shape[:2]
-        parts = [codes * 2 - 1, actions] + ([proprio] if self.P else []) + [torch.zeros(B, n, 1, device=codes.device)]
-        x = torch.cat(parts, dim=-1)
-        begin = torch.zeros(B, 1, x.shape[-1], device=codes.device)
-        begin[..., -1] = 1
-        out = self.head(self.core(torch.cat([begin, x], dim=1)))
+        out = self.head(self.core(self.tokens(codes, actions, proprio, begin=True)))
         bits = self.config["bits"]
         return out[..., :bits], out[..., bits:]
+
+    def tokens(self, codes: torch.Tensor, actions: torch.Tensor, proprio: torch.Tensor, begin: bool = False):
+        return frame_tokens([codes * 2 - 1, actions] + ([proprio] if self.P else []), begin)
 
     def _terms(self, batch: dict):
         lcd, actions, proprio = batch["lcd"], batch["actions"], batch["proprio"]
@@ -123,10 +121,15 @@ class BinaryAE(nn.Module):
         lcd, actions, proprio = batch["lcd"].clone(), batch["actions"], batch["proprio"].clone()
         _, codes = self.encode(lcd[:, :prompt])
         codes = codes.round()
+        bits = self.config["bits"]
+        cache = []  # the transformer's keys and values: each step feeds only the newest code
+        x = self.tokens(codes, actions[:, :prompt], proprio[:, :prompt], begin=True)
         for t in range(prompt, lcd.shape[1]):
-            logits, prop = self.prior(codes, actions[:, :t], proprio[:, :t])
-            codes = torch.cat([codes, pick(logits[:, t:t + 1], temperature, generator)], dim=1)
+            if t > prompt:
+                x = self.tokens(codes[:, t - 1:t], actions[:, t - 1:t], proprio[:, t - 1:t])
+            out = self.head(self.core.step(x, cache)[:, -1:])
+            codes = torch.cat([codes, pick(out[..., :bits], temperature, generator)], dim=1)
             if self.P:
-                proprio[:, t] = prop[:, t]
+                proprio[:, t] = out[:, 0, bits:]
         lcd[:, prompt:] = (self.decode(codes[:, prompt:]) > 0).float()
         return lcd

@@ -63,6 +63,18 @@ def pick(logits: torch.Tensor, temperature: float, generator: torch.Generator | 
     return (torch.rand(p.shape, generator=generator, device="cpu").to(p.device) < p).float()
 
 
+def frame_tokens(parts: list[torch.Tensor], begin: bool = False) -> torch.Tensor:
+    """One token per frame: `parts` (B, n, *) side by side and a begin flag of 0; with begin=True
+    preceded by the begin token (all 0 but the flag), which gives frame 0 a prediction too."""
+    B, n = parts[0].shape[:2]
+    x = torch.cat(parts + [parts[0].new_zeros(B, n, 1)], dim=-1)
+    if not begin:
+        return x
+    first = x.new_zeros(B, 1, x.shape[-1])
+    first[..., -1] = 1
+    return torch.cat([first, x], dim=1)
+
+
 class CausalTransformer(nn.Module):
     """Pre-norm GPT-style stack over a sequence of vectors, learned positions, causal mask."""
 
@@ -84,3 +96,28 @@ class CausalTransformer(nn.Module):
         mask = nn.Transformer.generate_square_subsequent_mask(T, device=x.device)
         h = self.embed(x) + self.pos[:, :T]
         return self.norm(self.blocks(h, mask=mask, is_causal=True))
+
+    def step(self, x: torch.Tensor, cache: list) -> torch.Tensor:
+        """Outputs for new tokens x (B, n, d_in) that follow the tokens in `cache`, as forward
+        over the whole sequence gives them (inference only: no dropout). `cache` is a list, empty
+        at first, that keeps each layer's keys and values, so sampling a token costs one pass
+        over one token rather than over the whole prefix."""
+        past = cache[0][0].shape[2] if cache else 0
+        n = x.shape[1]
+        if past + n > self.max_len:
+            raise ValueError(f"sequence of {past + n} tokens is longer than the model's {self.max_len}")
+        mask = torch.ones(n, past + n, dtype=torch.bool, device=x.device).tril(past)  # True: attend
+        h = self.embed(x) + self.pos[:, past:past + n]
+        for i, layer in enumerate(self.blocks.layers):  # nn.TransformerEncoderLayer, pre-norm
+            attn = layer.self_attn
+            qkv = F.linear(layer.norm1(h), attn.in_proj_weight, attn.in_proj_bias)
+            q, k, v = (t.unflatten(-1, (attn.num_heads, -1)).transpose(1, 2) for t in qkv.chunk(3, dim=-1))
+            if i < len(cache):
+                k, v = torch.cat([cache[i][0], k], dim=2), torch.cat([cache[i][1], v], dim=2)
+                cache[i] = (k, v)
+            else:
+                cache.append((k, v))
+            a = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+            h = h + attn.out_proj(a.transpose(1, 2).flatten(2))
+            h = h + layer.linear2(layer.activation(layer.linear1(layer.norm2(h))))
+        return self.norm(h)

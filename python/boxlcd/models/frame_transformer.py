@@ -11,7 +11,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from boxlcd.models.common import CausalTransformer, bernoulli_nll, pick, proprio_width, settings
+from boxlcd.models.common import CausalTransformer, bernoulli_nll, pick, proprio_width, settings, frame_tokens
 
 DEFAULTS = {"d_model": 256, "layers": 4, "heads": 4, "dropout": 0.0, "proprio_weight": 1.0}
 
@@ -34,16 +34,12 @@ class FrameTransformer(nn.Module):
     def forward(self, lcd: torch.Tensor, actions: torch.Tensor, proprio: torch.Tensor):
         """Logits of frames 0..n and proprio predictions, from frames 0..n-1 (lcd (B, n, H, W)),
         actions 0..n-1 (B, n, A) and proprio (B, n, P)."""
-        B, n = lcd.shape[:2]
-        parts = [lcd.reshape(B, n, -1) * 2 - 1, actions]
-        if self.P:
-            parts.append(proprio)
-        parts.append(torch.zeros(B, n, 1, device=lcd.device))
-        x = torch.cat(parts, dim=-1)
-        begin = torch.zeros(B, 1, x.shape[-1], device=lcd.device)
-        begin[..., -1] = 1
-        out = self.head(self.core(torch.cat([begin, x], dim=1)))
+        out = self.head(self.core(self.tokens(lcd, actions, proprio, begin=True)))
         return out[..., :self.pixels], out[..., self.pixels:]
+
+    def tokens(self, lcd: torch.Tensor, actions: torch.Tensor, proprio: torch.Tensor, begin: bool = False):
+        parts = [lcd.flatten(2) * 2 - 1, actions] + ([proprio] if self.P else [])
+        return frame_tokens(parts, begin)
 
     def _teacher_forced(self, batch: dict):
         lcd, actions, proprio = batch["lcd"], batch["actions"], batch["proprio"]
@@ -73,9 +69,13 @@ class FrameTransformer(nn.Module):
         lcd, actions = batch["lcd"].clone(), batch["actions"]
         proprio = batch["proprio"].clone()
         H, W = lcd.shape[2:]
+        cache = []  # the transformer's keys and values: each step feeds only the newest frame
+        x = self.tokens(lcd[:, :prompt], actions[:, :prompt], proprio[:, :prompt], begin=True)
         for t in range(prompt, lcd.shape[1]):
-            logits, prop = self(lcd[:, :t], actions[:, :t], proprio[:, :t])
-            lcd[:, t] = pick(logits[:, t], temperature, generator).reshape(-1, H, W)
+            if t > prompt:
+                x = self.tokens(lcd[:, t - 1:t], actions[:, t - 1:t], proprio[:, t - 1:t])
+            out = self.head(self.core.step(x, cache)[:, -1])
+            lcd[:, t] = pick(out[:, :self.pixels], temperature, generator).reshape(-1, H, W)
             if self.P:
-                proprio[:, t] = prop[:, t]
+                proprio[:, t] = out[:, self.pixels:]
         return lcd
