@@ -1,6 +1,6 @@
 """Evaluate a trained world model on held-out episodes.
 
-  python -m boxlcd.models.evaluate CKPT --data TESTDIR [--out DIR]
+  boxlcd eval CKPT --data TESTDIR [--out DIR]   (or python -m boxlcd.models.evaluate ...)
 
 Writes into --out (default: the checkpoint's folder): eval.json (every number, per-horizon
 curves included), eval.md (one table row) and rollout.gif (truth top, prediction middle,
@@ -186,8 +186,8 @@ def evaluate_checkpoint(ckpt: str | Path, data: str, out: str | Path | None = No
     return result
 
 
-def main(argv=None) -> None:
-    p = argparse.ArgumentParser(prog="python -m boxlcd.models.evaluate", description=__doc__.split("\n")[1])
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of `boxlcd eval` and `python -m boxlcd.models.evaluate`."""
     p.add_argument("ckpt", help="ckpt.pt or a run folder")
     p.add_argument("--data", required=True, help="held-out dataset folder")
     p.add_argument("--out", help="folder for eval.json, eval.md, rollout.gif (default: the checkpoint's)")
@@ -198,11 +198,20 @@ def main(argv=None) -> None:
     p.add_argument("--device", default=None)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
-    a = p.parse_args(argv)
+
+
+def run(a: argparse.Namespace) -> None:
     torch.set_num_threads(a.threads)
     r = evaluate_checkpoint(a.ckpt, a.data, a.out, device=a.device, prompt=a.prompt, episodes=a.episodes,
                             batch=a.batch, temperature=a.temperature, seed=a.seed)
     print(markdown_rows([r]), end="")
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(prog="python -m boxlcd.models.evaluate", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(p)
+    run(p.parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """A results table over several checkpoints, with the two calibration baselines always in it.
 
-  python -m boxlcd.models.results RUN_OR_CKPT ... --test Bounce=data/bounce_test [--out results]
+  boxlcd results RUN_OR_CKPT ... --test Bounce=data/bounce_test [--out results]
+  (or python -m boxlcd.models.results ...)
 
 For every env among the checkpoints, the marginal and copy-last baselines are fit on that
 env's training data (the dataset the first checkpoint of the env was trained on) unless a
@@ -17,7 +18,7 @@ from pathlib import Path
 import torch
 
 from boxlcd.models.evaluate import evaluate_checkpoint, markdown_rows
-from boxlcd.models.train import load_model, train
+from boxlcd.models.train import key_value, load_model, train
 
 BASELINES = ("marginal", "copy_last")
 
@@ -77,20 +78,29 @@ def reusable(folder: Path, ckpt: Path, test: str, eval_kwargs: dict) -> dict | N
     return old if same else None
 
 
-def main(argv=None) -> None:
-    p = argparse.ArgumentParser(prog="python -m boxlcd.models.results", description=__doc__.split("\n")[1])
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of `boxlcd results` and `python -m boxlcd.models.results`."""
     p.add_argument("checkpoints", nargs="+", help="ckpt.pt files or run folders")
-    p.add_argument("--test", action="append", required=True, metavar="ENV=DIR", help="held-out data per env")
+    p.add_argument("--test", type=key_value, action="append", required=True, metavar="ENV=DIR",
+                   help="held-out data per env")
     p.add_argument("--out", default="results")
     p.add_argument("--episodes", type=int, default=512)
     p.add_argument("--device", default=None)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--reuse", action="store_true", help="keep rows already evaluated with the same settings")
-    a = p.parse_args(argv)
+
+
+def run(a: argparse.Namespace) -> None:
     torch.set_num_threads(a.threads)
-    tests = dict(t.split("=", 1) for t in a.test)
-    rows = results(a.checkpoints, tests, a.out, device=a.device, reuse=a.reuse, episodes=a.episodes)
+    results(a.checkpoints, dict(a.test), a.out, device=a.device, reuse=a.reuse, episodes=a.episodes)
     print((Path(a.out) / "results.md").read_text(), end="")
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(prog="python -m boxlcd.models.results", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(p)
+    run(p.parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Train a world model on a boxlcd dataset.
 
-  python -m boxlcd.models.train MODEL --data DIR [--steps N --batch B --device D --seed S --out DIR]
+  boxlcd train MODEL --data DIR [--steps N --batch B --device D --seed S --out DIR]
+  (or python -m boxlcd.models.train ...)
 
 Writes into --out: ckpt.pt (model, optimizer, step, sampler state, config; rewritten every
 --ckpt-every steps and at the end), config.json, log.csv. Running the same command again
@@ -61,6 +62,8 @@ def load_model(path: str | os.PathLike, device: str = "cpu"):
     path = Path(path)
     if path.is_dir():
         path = path / CKPT
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no checkpoint there (a {CKPT} or a run folder holding one)")
     ckpt = torch.load(path, map_location=device, weights_only=False)
     model = build(ckpt["model_name"], ckpt["spec"], **ckpt["model_config"]).to(device)
     model.load_state_dict(ckpt["model"])
@@ -77,10 +80,10 @@ def train(model_name: str, data: str, out: str, steps: int = 10_000, batch: int 
     from tqdm import tqdm
 
     device = device or default_device()
+    episodes = Episodes(data)  # before making --out: a wrong --data leaves no empty run folder
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path = out_dir / CKPT
-    episodes = Episodes(data)
     spec = data_spec(episodes)
     window = window or episodes.ep_len + 1
     run = {"model": model_name, "data": str(Path(data).resolve()), "steps": steps, "batch": batch, "seed": seed,
@@ -159,11 +162,18 @@ def train(model_name: str, data: str, out: str, steps: int = 10_000, batch: int 
     return ckpt_path
 
 
-def main(argv=None) -> None:
-    p = argparse.ArgumentParser(prog="python -m boxlcd.models.train", description=__doc__.split("\n")[1],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("model", choices=sorted(MODELS))
-    p.add_argument("--data", required=True, help="dataset folder (boxlcd.dataset.collect)")
+def key_value(text: str) -> tuple[str, str]:
+    """KEY=VALUE, an argparse type."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key, value
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of `boxlcd train` and `python -m boxlcd.models.train`."""
+    p.add_argument("model", choices=sorted(MODELS), metavar="MODEL", help=", ".join(sorted(MODELS)))
+    p.add_argument("--data", required=True, help="dataset folder (boxlcd collect)")
     p.add_argument("--out", help="run folder (default runs/MODEL-ENV)")
     p.add_argument("--steps", type=int, default=10_000)
     p.add_argument("--batch", type=int, default=64)
@@ -176,16 +186,26 @@ def main(argv=None) -> None:
     p.add_argument("--ckpt-every", type=int, default=500)
     p.add_argument("--log-every", type=int, default=50)
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+    p.add_argument("--set", type=key_value, action="append", default=[], metavar="KEY=VALUE",
                    help="model setting, e.g. --set d_model=128 --set layers=2")
-    a = p.parse_args(argv)
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def run(a: argparse.Namespace) -> None:
     torch.set_num_threads(a.threads)
-    config = {k: parse_value(v) for k, v in (s.split("=", 1) for s in a.set)}
+    config = {k: parse_value(v) for k, v in a.set}
     out = a.out or f"runs/{a.model}-{Path(a.data).name}"
     path = train(a.model, a.data, out, steps=a.steps, batch=a.batch, device=a.device, seed=a.seed, lr=a.lr,
                  warmup=a.warmup, window=a.window, time_limit=a.time_limit, ckpt_every=a.ckpt_every,
-                 log_every=a.log_every, **config)
+                 log_every=a.log_every, progress=not a.quiet, **config)
     print(path)
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(prog="python -m boxlcd.models.train", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(p)
+    run(p.parse_args(argv))
 
 
 if __name__ == "__main__":
