@@ -131,3 +131,20 @@ def test_collect_and_dataset_commands(tmp_path, capsys):
     assert "resume" in capsys.readouterr().err
     assert main(["dataset", "show", str(out), "--episode", "9", "--out", str(gif)]) == 2
     assert "episode 9 is outside" in capsys.readouterr().err
+
+
+def test_model_commands_without_torch():
+    """Without torch the other commands work, and train, eval and results say what to install."""
+    code = "import sys; sys.modules['torch'] = None; from boxlcd.cli import main; sys.exit(main(sys.argv[1:]))"
+
+    def boxlcd_without_torch(*args):
+        return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+
+    assert boxlcd_without_torch("list").returncode == 0
+    r = boxlcd_without_torch("--help")
+    assert r.returncode == 0 and all(name in r.stdout for name in ("train", "eval", "results"))
+    for args in (["train", "frame_transformer", "--data", "data/bounce"], ["eval", "runs/x", "--data", "d"],
+                 ["results", "--help"]):
+        r = boxlcd_without_torch(*args)
+        assert r.returncode == 2, r.stderr
+        assert f"boxlcd {args[0]}: needs torch" in r.stderr and "pip install torch==2.13.0 '.[models]'" in r.stderr

@@ -8,6 +8,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("ignite")
 
+from boxlcd.cli import main  # noqa: E402
 from boxlcd.dataset import Episodes, collect  # noqa: E402
 from boxlcd.dataset.store import write_json_atomically, write_shard  # noqa: E402
 from boxlcd.dataset.windows import Windows  # noqa: E402
@@ -230,6 +231,49 @@ def test_results_reuse_earlier_rows(tmp_path, datasets):
     again = results(*args, reuse=True, episodes=4)
     assert again[2]["ssim"] == -1.0 and again[0]["ssim"] == first[0]["ssim"]
     assert results(*args, reuse=True, episodes=5)[2]["ssim"] != -1.0  # other settings: evaluated anew
+
+
+def test_train_eval_and_results_commands(tmp_path, datasets, capsys):
+    """boxlcd train (run again to resume), eval and results: the same runs as the functions."""
+    run = tmp_path / "run"
+    tiny = [f"--set={k}={v}" for k, v in TINY["frame_transformer"].items()]
+    args = ["train", "frame_transformer", "--data", str(datasets["Bounce"]), "--out", str(run), "--batch", "4",
+            "--device", "cpu", "-q", *tiny]
+    assert main(args + ["--steps", "3"]) == 0 and load_model(run)[1]["step"] == 3
+    assert main(args + ["--steps", "5"]) == 0  # resumes; the warmup (200 steps) keeps the lr the same
+    assert capsys.readouterr().out.strip().endswith("ckpt.pt")
+    train("frame_transformer", datasets["Bounce"], tmp_path / "direct", steps=5, batch=4, device="cpu",
+          progress=False, **TINY["frame_transformer"])
+    a, b = load_model(run)[0].state_dict(), load_model(tmp_path / "direct")[0].state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+    assert main(["eval", str(run), "--data", str(datasets["Bounce_test"]), "--episodes", "4"]) == 0
+    assert "| Bounce | frame_transformer | 5 |" in capsys.readouterr().out
+    result = json.loads((run / "eval.json").read_text())
+    assert result["steps"] == 5 and result["episodes"] == 4 and len(result["per_horizon"]["ssim"]) == 11 - 3
+    assert (run / "rollout.gif").stat().st_size > 0 and (run / "eval.md").exists()
+
+    assert main(["results", str(run), "--test", f"Bounce={datasets['Bounce_test']}", "--out", str(tmp_path / "res"),
+                 "--episodes", "4"]) == 0
+    assert [r["model"] for r in json.loads((tmp_path / "res" / "results.json").read_text())] == \
+        ["marginal", "copy_last", "frame_transformer"]
+
+
+def test_model_commands_bad_input(tmp_path, datasets, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["train", "transformer", "--data", str(datasets["Bounce"])])
+    assert e.value.code == 2 and "invalid choice: 'transformer'" in capsys.readouterr().err
+    assert main(["train", "marginal", "--data", str(tmp_path / "nothing"), "--out", str(tmp_path / "run")]) == 2
+    assert "nothing has no manifest.json: not a boxlcd dataset" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+    assert main(["eval", str(tmp_path / "run"), "--data", str(datasets["Bounce_test"])]) == 2
+    assert f"boxlcd eval: {tmp_path / 'run'}: no checkpoint there" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["train", "frame_transformer", "--data", str(datasets["Bounce"]), "--set", "d_model"])
+    assert "expected KEY=VALUE, got 'd_model'" in capsys.readouterr().err
+    assert main(["train", "frame_transformer", "--data", str(datasets["Bounce"]), "--out", str(tmp_path / "r"),
+                 "--set", "layer=1", "-q"]) == 2
+    assert "has no settings ['layer']" in capsys.readouterr().err
 
 
 def test_unknown_model_setting_is_an_error():

@@ -1,4 +1,4 @@
-"""The `boxlcd` command: list, info, demo, bench, play.
+"""The `boxlcd` command: envs, datasets and world models.
 
     boxlcd list                          the built-in envs with their sizes
     boxlcd info Urchin                   spaces, key names and settings of one env
@@ -8,12 +8,16 @@
     boxlcd collect Bounce --episodes 10000 --out data/bounce   a dataset (see docs/datasets.md)
     boxlcd dataset info data/bounce      what a dataset holds
     boxlcd dataset show data/bounce --episode 3 --out ep.gif
+    boxlcd train frame_transformer --data data/bounce --out runs/bounce   a world model (docs/models.md)
+    boxlcd eval runs/bounce --data data/bounce_test                       eval.json, eval.md, rollout.gif
+    boxlcd results runs/bounce --test Bounce=data/bounce_test             a table with the baselines
 
 Every command that makes an env takes settings as --set KEY=VALUE (ep_len, walls, lcd_base, ...).
 """
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 
@@ -21,6 +25,15 @@ import numpy as np
 
 import boxlcd
 from boxlcd import demo
+
+# The world-model commands live in boxlcd.models, which needs torch: a module is imported, and
+# its options added, only when its command runs, so the rest works without torch.
+MODEL_COMMANDS = {
+    "train": ("boxlcd.models.train", "train a world model on a dataset (docs/models.md)"),
+    "eval": ("boxlcd.models.evaluate", "evaluate a model on held-out episodes: eval.json, eval.md, rollout.gif"),
+    "results": ("boxlcd.models.results", "a results table over checkpoints, with the calibration baselines"),
+}
+MODELS_EXTRA = "pip install torch==2.13.0 '.[models]'"
 
 
 def _override(text: str) -> tuple[str, float | str]:
@@ -153,7 +166,22 @@ def cmd_dataset_show(args) -> None:
     print(f"wrote {args.out} (episode {args.episode}, {len(pictures)} frames)")
 
 
-def parser() -> argparse.ArgumentParser:
+def models_module(command: str):
+    try:
+        return importlib.import_module(MODEL_COMMANDS[command][0])
+    except ModuleNotFoundError as e:
+        raise ImportError(f"needs torch and the models extra ({e}): {MODELS_EXTRA}") from e
+
+
+def cmd_models(args) -> None:
+    try:
+        models_module(args.command).run(args)
+    except ModuleNotFoundError as e:  # ignite or pillow, imported where used
+        raise ImportError(f"{e}: install the models extra ({MODELS_EXTRA})") from e
+
+
+def parser(model_command: str | None = None) -> argparse.ArgumentParser:
+    """The command line, with the options of `model_command` (one of MODEL_COMMANDS) when given."""
     p = argparse.ArgumentParser(prog="boxlcd", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"boxlcd {boxlcd.__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -220,11 +248,24 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--episode", type=int, default=0)
     c.add_argument("--out", default="episode.gif")
     c.add_argument("--scale", type=_positive_int, default=8)
+    for name, (_, help_text) in MODEL_COMMANDS.items():
+        c = command(name, help_text, cmd_models)
+        if name == model_command:
+            module = models_module(name)
+            c.description, c.formatter_class = module.__doc__, argparse.RawDescriptionHelpFormatter
+            module.add_arguments(c)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    command = next((a for a in argv if not a.startswith("-")), None)
+    try:
+        p = parser(command if command in MODEL_COMMANDS else None)
+    except ImportError as e:
+        print(f"boxlcd {command}: {e}", file=sys.stderr)
+        return 2
+    args = p.parse_args(argv)
     try:
         return args.fn(args) or 0
     except (ValueError, TypeError, ImportError, RuntimeError, OSError, IndexError) as e:
