@@ -1,8 +1,8 @@
 """World models of boxlcd data: calibration baselines, a frame-token transformer, a
 binary-latent autoencoder with a latent transformer, and a small RSSM. torch only.
 
-Train with `python -m boxlcd.models.train MODEL --data DIR`, evaluate with
-`python -m boxlcd.models.evaluate CKPT --data TESTDIR`; see docs/models.md.
+Train with `boxlcd train MODEL --data DIR`, evaluate with `boxlcd eval CKPT --data TESTDIR`
+(or `python -m boxlcd.models.train`, `python -m boxlcd.models.evaluate`); see docs/models.md.
 """
 from __future__ import annotations
 
