@@ -10,10 +10,11 @@ from boxlcd.models.binary_ae import BinaryAE
 from boxlcd.models.copy_last import CopyLast
 from boxlcd.models.frame_transformer import FrameTransformer
 from boxlcd.models.marginal import Marginal
+from boxlcd.models.oracle import PosteriorOracle
 from boxlcd.models.rssm import RSSM
 
 MODELS = {"marginal": Marginal, "copy_last": CopyLast, "frame_transformer": FrameTransformer,
-          "binary_ae": BinaryAE, "rssm": RSSM}
+          "binary_ae": BinaryAE, "rssm": RSSM, "oracle": PosteriorOracle}
 
 
 def build(name: str, spec: dict, **config):
@@ -23,4 +24,4 @@ def build(name: str, spec: dict, **config):
     return MODELS[name](spec, **config)
 
 
-__all__ = ["MODELS", "BinaryAE", "CopyLast", "FrameTransformer", "Marginal", "RSSM", "build"]
+__all__ = ["MODELS", "BinaryAE", "CopyLast", "FrameTransformer", "Marginal", "PosteriorOracle", "RSSM", "build"]

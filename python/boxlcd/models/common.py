@@ -42,7 +42,8 @@ def data_spec(episodes) -> dict:
     """The shapes a model needs, from an Episodes manifest."""
     m = episodes.manifest
     return {"env": m["env"], "frame_shape": list(m["frame_shape"]), "action_size": len(m["action_keys"]),
-            "proprio_size": len(m["proprio_keys"]), "robot": m["proprio_keys"] != ["zero"], "ep_len": int(m["ep_len"])}
+            "proprio_size": len(m["proprio_keys"]), "robot": m["proprio_keys"] != ["zero"], "ep_len": int(m["ep_len"]),
+            "overrides": dict(m.get("overrides", {}))}
 
 
 def prepare(batch: dict, device) -> dict:
