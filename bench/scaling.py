@@ -1,0 +1,49 @@
+"""Thread scaling from a boxlcd_bench JSON: T=2/T=1 for Batch::step and for the floor.
+
+  build/cpp/bench/boxlcd_bench --boxlcd_n=256 --boxlcd_threads=1,2 --boxlcd_frames=1 \
+      --boxlcd_no_sweeps --benchmark_filter='^(step|floor)/' \
+      --benchmark_out=docs/bench/scale3.json --benchmark_out_format=json
+  python bench/scaling.py docs/bench/scale3.json
+
+floor/T:2 steps each thread's own share of the worlds with no hand-off between steps: its ratio
+is what two cores give Box2D in one process, the ceiling for the pool's.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+
+NAME = re.compile(r"^(step|floor)/(\w+)/N:(\d+)(?:/T:(\d+))?(?:/frames:(\d))?")
+
+
+def table(path: str) -> str:
+    with open(path) as f:
+        benchmarks = json.load(f)["benchmarks"]
+    rates: dict[tuple[str, int], dict[tuple[str, int], float]] = {}
+    for b in benchmarks:
+        m = NAME.match(b["name"])
+        if not m or m.group(5) == "0" or "/lcd:" in b["name"] or "/objects:" in b["name"]:
+            continue
+        kind, env, n, t = m.group(1), m.group(2), int(m.group(3)), int(m.group(4) or 1)
+        rates.setdefault((env, n), {})[(kind, t)] = b["steps_per_s"]
+    lines = ["| env | N | step T=1 steps/s | step T=2 steps/s | step T=2/T=1 | floor T=2/T=1 | step T=2 / floor T=2 |",
+             "|---|---|---|---|---|---|---|"]
+    for (env, n), r in rates.items():
+        if ("step", 1) not in r or ("step", 2) not in r:
+            continue
+        floor = r.get(("floor", 2), float("nan")) / r.get(("floor", 1), float("nan"))
+        lines.append(f"| {env} | {n} | {r[('step', 1)]:,.0f} | {r[('step', 2)]:,.0f} | "
+                     f"{r[('step', 2)] / r[('step', 1)]:.2f} | {floor:.2f} | "
+                     f"{r[('step', 2)] / r.get(('floor', 2), float('nan')):.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("json", help="boxlcd_bench --benchmark_out file")
+    print(table(p.parse_args().json), end="")
+
+
+if __name__ == "__main__":
+    main()
