@@ -229,12 +229,14 @@ def test_results_table_and_gif(tmp_path, datasets):
 
     train("frame_transformer", datasets["Bounce"], tmp_path / "ft", steps=3, batch=4, progress=False,
           **TINY["frame_transformer"])
-    rows = results([str(tmp_path / "ft")], {"Bounce": datasets["Bounce_test"]}, tmp_path / "res", episodes=4)
-    assert [r["model"] for r in rows] == ["marginal", "copy_last", "frame_transformer"]
+    rows = results([str(tmp_path / "ft")], {"Bounce": datasets["Bounce_test"]}, tmp_path / "res", episodes=4,
+                   oracle=TINY["oracle"])
+    assert [r["model"] for r in rows] == ["marginal", "copy_last", "oracle", "frame_transformer"]
     table = (tmp_path / "res" / "results.md").read_text()
-    assert all(name in table for name in ("marginal", "copy_last", "frame_transformer"))
+    assert all(name in table for name in ("marginal", "copy_last", "oracle", "frame_transformer"))
     saved = json.loads((tmp_path / "res" / "results.json").read_text())
-    assert len(saved) == 3 and len(saved[0]["per_horizon"]["ssim"]) == 11 - 3
+    assert len(saved) == 4 and len(saved[0]["per_horizon"]["ssim"]) == 11 - 3
+    assert math.isnan(saved[2]["bits_per_dim"]) and "| oracle | 1 | 0 | - | - |" in table
     for r in rows:
         with Image.open(f"{r['folder']}/rollout.gif") as gif:  # Pillow merges repeated frames
             total = 0
@@ -242,8 +244,9 @@ def test_results_table_and_gif(tmp_path, datasets):
                 gif.seek(i)
                 total += gif.info["duration"]
             assert total == 11 * 150 and gif.size[1] == 6 * (3 * 16 + 4)
-    copy = rows[1]
+    copy, oracle = rows[1], rows[2]
     assert copy["exact_frame"] >= 0 and 0 <= copy["ssim"] <= 1
+    assert oracle["pixel_error"] < copy["pixel_error"]  # the simulator knows where the ball goes
 
 
 def test_results_reuse_earlier_rows(tmp_path, datasets):

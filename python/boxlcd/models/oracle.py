@@ -34,8 +34,7 @@ class PosteriorOracle(nn.Module):
                              "a robot's pose cannot be matched by sampling starting poses")
 
     def fit(self, batches) -> None:
-        for _ in batches:  # nothing to fit; the simulator is the model
-            pass
+        """Nothing to fit: the simulator is the model (the lazy batches are never loaded)."""
 
     def frame_nll(self, batch: dict) -> torch.Tensor:
         return torch.full(batch["lcd"].shape[:2], float("nan"))

@@ -24,9 +24,11 @@ BASELINES = ("marginal", "copy_last")
 
 
 def results(checkpoints: list[str], tests: dict[str, str], out: str | Path, device: str | None = None,
-            reuse: bool = False, **eval_kwargs) -> list[dict]:
+            reuse: bool = False, oracle: dict | None = None, **eval_kwargs) -> list[dict]:
     """Evaluates every checkpoint (and the baselines) and writes the table; reuse=True keeps a
-    row's earlier eval.json when it was made from the same checkpoint step, data and settings."""
+    row's earlier eval.json when it was made from the same checkpoint step, data and settings;
+    oracle (its settings, {} for the defaults) adds the posterior oracle's row (oracle.py) for every
+    env without a robot."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     runs = []  # (env, model name, checkpoint)
@@ -36,12 +38,15 @@ def results(checkpoints: list[str], tests: dict[str, str], out: str | Path, devi
     for env in sorted({r[0] for r in runs}):
         have = {r[1] for r in runs if r[0] == env}
         train_data = next(r[3] for r in runs if r[0] == env)
-        for name in BASELINES:
+        robot = next(load_model(r[2], "cpu")[1]["spec"]["robot"] for r in runs if r[0] == env)
+        for name in BASELINES + (("oracle",) if oracle is not None and not robot else ()):
             if name not in have:
-                path = train(name, train_data, out / "baselines" / f"{env}-{name}", device="cpu", progress=False)
+                settings = oracle if name == "oracle" else {}
+                path = train(name, train_data, out / "baselines" / f"{env}-{name}", device="cpu", progress=False,
+                             **settings)
                 runs.append((env, name, path, train_data))
     rows = []
-    order = {name: i for i, name in enumerate(BASELINES)}
+    order = {name: i for i, name in enumerate(BASELINES + ("oracle",))}
     used = set()
     for env, name, ckpt, _ in sorted(runs, key=lambda r: (r[0], order.get(r[1], 9), str(r[2]))):
         if env not in tests:
@@ -88,11 +93,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default=None)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--reuse", action="store_true", help="keep rows already evaluated with the same settings")
+    p.add_argument("--oracle", action="store_true",
+                   help="add the posterior oracle's row (what the prompt leaves open) for envs without a robot")
 
 
 def run(a: argparse.Namespace) -> None:
     torch.set_num_threads(a.threads)
-    results(a.checkpoints, dict(a.test), a.out, device=a.device, reuse=a.reuse, episodes=a.episodes)
+    results(a.checkpoints, dict(a.test), a.out, device=a.device, reuse=a.reuse, oracle={} if a.oracle else None,
+            episodes=a.episodes)
     print((Path(a.out) / "results.md").read_text(), end="")
 
 
