@@ -6,7 +6,9 @@
   python bench/scaling.py docs/bench/scale3.json
 
 floor/T:2 steps each thread's own share of the worlds with no hand-off between steps: its ratio
-is what two cores give Box2D in one process, the ceiling for the pool's.
+is what two cores give Box2D in one process, the ceiling for the pool's. "cores got": process CPU
+time / wall time of the T=2 step run (under 2 when other work held a core; the pool's own
+polling counts in it).
 """
 from __future__ import annotations
 
@@ -27,14 +29,16 @@ def table(path: str) -> str:
             continue
         kind, env, n, t = m.group(1), m.group(2), int(m.group(3)), int(m.group(4) or 1)
         rates.setdefault((env, n), {})[(kind, t)] = b["steps_per_s"]
-    lines = ["| env | N | step T=1 steps/s | step T=2 steps/s | step T=2/T=1 | floor T=2/T=1 | step T=2 / floor T=2 |",
-             "|---|---|---|---|---|---|---|"]
+        if kind == "step":
+            rates[(env, n)][("cores", t)] = b.get("cores_used", float("nan"))
+    lines = ["| env | N | step T=1 steps/s | step T=2 steps/s | step T=2/T=1 | cores got | floor T=2/T=1 "
+             "| step T=2 / floor T=2 |", "|---|---|---|---|---|---|---|---|"]
     for (env, n), r in rates.items():
         if ("step", 1) not in r or ("step", 2) not in r:
             continue
         floor = r.get(("floor", 2), float("nan")) / r.get(("floor", 1), float("nan"))
         lines.append(f"| {env} | {n} | {r[('step', 1)]:,.0f} | {r[('step', 2)]:,.0f} | "
-                     f"{r[('step', 2)] / r[('step', 1)]:.2f} | {floor:.2f} | "
+                     f"{r[('step', 2)] / r[('step', 1)]:.2f} | {r[('cores', 2)]:.2f} | {floor:.2f} | "
                      f"{r[('step', 2)] / r.get(('floor', 2), float('nan')):.2f} |")
     return "\n".join(lines) + "\n"
 
