@@ -239,12 +239,26 @@ void floor_step(boxlcd::World& w, const WorldDef& def, const float* action) {
   for (int s = 0; s < substeps; ++s) w.physics().Step(dt, def.velocity_iterations, def.position_iterations);
 }
 
-void bench_floor(benchmark::State& state, WorldDef def, int n) {
-  const boxlcd::Layout layout = boxlcd::make_layout(def);
+// n floor worlds (world i seeded i, as Batch seeds env i) and the random actions they get.
+// Built in place and never moved: the worlds keep a reference to the layout.
+struct Floor {
+  const boxlcd::Layout layout;
+  const int a;  // action size
+  const Actions actions;
   std::vector<std::unique_ptr<boxlcd::World>> worlds;
-  for (int i = 0; i < n; ++i) worlds.push_back(floor_world(def, layout, i));
-  const int a = layout.action_size();
-  Actions actions(n, a, 7);
+
+  Floor(const WorldDef& def, int n)
+      : layout(boxlcd::make_layout(def)), a(layout.action_size()), actions(n, a, 7) {
+    for (int i = 0; i < n; ++i) worlds.push_back(floor_world(def, layout, i));
+  }
+  Floor(const Floor&) = delete;
+};
+
+void bench_floor(benchmark::State& state, WorldDef def, int n) {
+  Floor floor(def, n);
+  auto& worlds = floor.worlds;
+  const int a = floor.a;
+  const Actions& actions = floor.actions;
   int64_t call = 0;
   double timed = 0.0;
   auto t0 = Clock::now();
@@ -270,11 +284,10 @@ void bench_floor(benchmark::State& state, WorldDef def, int n) {
 // Its speedup over floor/T:1 is what the hardware gives two cores stepping Box2D in one process:
 // the ceiling for Batch's pool.
 void bench_floor_threads(benchmark::State& state, WorldDef def, int n, int threads) {
-  const boxlcd::Layout layout = boxlcd::make_layout(def);
-  std::vector<std::unique_ptr<boxlcd::World>> worlds;
-  for (int i = 0; i < n; ++i) worlds.push_back(floor_world(def, layout, i));
-  const int a = layout.action_size();
-  Actions actions(n, a, 7);
+  Floor floor(def, n);
+  auto& worlds = floor.worlds;
+  const int a = floor.a;
+  const Actions& actions = floor.actions;
   int64_t call = 0;
   double timed = 0.0;
   const double cpu0 = process_cpu_seconds();
