@@ -252,25 +252,27 @@ struct Floor {
     for (int i = 0; i < n; ++i) worlds.push_back(floor_world(def, layout, i));
   }
   Floor(const Floor&) = delete;
+  // Steps worlds [begin, end) once with call `call`'s actions.
+  void step(const WorldDef& def, int64_t call, int begin, int end) {
+    const float* act = actions.at(call);
+    for (int i = begin; i < end; ++i) floor_step(*worlds[i], def, act + static_cast<size_t>(i) * a);
+  }
+  void reset() {
+    for (auto& w : worlds) w->reset_random();
+  }
 };
 
 void bench_floor(benchmark::State& state, WorldDef def, int n) {
   Floor floor(def, n);
-  auto& worlds = floor.worlds;
-  const int a = floor.a;
-  const Actions& actions = floor.actions;
   int64_t call = 0;
   double timed = 0.0;
   auto t0 = Clock::now();
   for (auto _ : state) {
-    const float* act = actions.at(call);
-    for (int i = 0; i < n; ++i) {
-      floor_step(*worlds[i], def, act + static_cast<size_t>(i) * a);
-    }
+    floor.step(def, call, 0, n);
     if (++call % def.ep_len == 0) {  // the episode ends: new bodies, off the clock
       timed += seconds_since(t0);
       state.PauseTiming();
-      for (auto& w : worlds) w->reset_random();
+      floor.reset();
       state.ResumeTiming();
       t0 = Clock::now();
     }
@@ -285,9 +287,6 @@ void bench_floor(benchmark::State& state, WorldDef def, int n) {
 // the ceiling for Batch's pool.
 void bench_floor_threads(benchmark::State& state, WorldDef def, int n, int threads) {
   Floor floor(def, n);
-  auto& worlds = floor.worlds;
-  const int a = floor.a;
-  const Actions& actions = floor.actions;
   int64_t call = 0;
   double timed = 0.0;
   const double cpu0 = process_cpu_seconds();
@@ -296,8 +295,7 @@ void bench_floor_threads(benchmark::State& state, WorldDef def, int n, int threa
     const auto t0 = Clock::now();
     auto run_share = [&](int k) {
       const int begin = n * k / threads, end = n * (k + 1) / threads;
-      for (int64_t c = call; c < call + def.ep_len; ++c)
-        for (int i = begin; i < end; ++i) floor_step(*worlds[i], def, actions.at(c) + static_cast<size_t>(i) * a);
+      for (int64_t c = call; c < call + def.ep_len; ++c) floor.step(def, c, begin, end);
     };
     std::vector<std::thread> helpers;
     for (int k = 1; k < threads; ++k) helpers.emplace_back(run_share, k);
@@ -307,7 +305,7 @@ void bench_floor_threads(benchmark::State& state, WorldDef def, int n, int threa
     call += def.ep_len;
     state.PauseTiming();
     const double c0 = process_cpu_seconds();
-    for (auto& w : worlds) w->reset_random();
+    floor.reset();
     cpu_untimed += process_cpu_seconds() - c0;
     state.ResumeTiming();
   }
