@@ -1,11 +1,11 @@
 """Thread scaling from a boxlcd_bench JSON: T=2/T=1 for Batch::step and for the floor.
 
   build/cpp/bench/boxlcd_bench --boxlcd_n=256 --boxlcd_threads=1,2 --boxlcd_frames=1 \
-      --boxlcd_no_sweeps --benchmark_filter='^(step|floor)/' \
+      --boxlcd_no_sweeps --boxlcd_min_time=1.5 --benchmark_repetitions=3 --benchmark_filter='^(step|floor)/' \
       --benchmark_out=docs/bench/scale3.json --benchmark_out_format=json
   python bench/scaling.py docs/bench/scale3.json
 
-floor/T:2 steps each thread's own share of the worlds with no hand-off between steps: its ratio
+With --benchmark_repetitions=K every figure is the median of its K runs. floor/T:2 steps each thread's own share of the worlds with no hand-off between steps: its ratio
 is what two cores give Box2D in one process, the ceiling for the pool's. "cores got": process CPU
 time / wall time of the T=2 step run (under 2 when other work held a core; the pool's own
 polling counts in it).
@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import statistics
 
 NAME = re.compile(r"^(step|floor)/(\w+)/N:(\d+)(?:/T:(\d+))?(?:/frames:(\d))?")
 
@@ -22,15 +23,19 @@ NAME = re.compile(r"^(step|floor)/(\w+)/N:(\d+)(?:/T:(\d+))?(?:/frames:(\d))?")
 def table(path: str) -> str:
     with open(path) as f:
         benchmarks = json.load(f)["benchmarks"]
-    rates: dict[tuple[str, int], dict[tuple[str, int], float]] = {}
+    runs: dict[tuple[str, int], dict[tuple[str, int], list[float]]] = {}
     for b in benchmarks:
         m = NAME.match(b["name"])
-        if not m or m.group(5) == "0" or "/lcd:" in b["name"] or "/objects:" in b["name"]:
+        if b.get("run_type", "iteration") != "iteration" or not m or m.group(5) == "0":
+            continue
+        if "/lcd:" in b["name"] or "/objects:" in b["name"]:
             continue
         kind, env, n, t = m.group(1), m.group(2), int(m.group(3)), int(m.group(4) or 1)
-        rates.setdefault((env, n), {})[(kind, t)] = b["steps_per_s"]
+        runs.setdefault((env, n), {}).setdefault((kind, t), []).append(b["steps_per_s"])
         if kind == "step":
-            rates[(env, n)][("cores", t)] = b.get("cores_used", float("nan"))
+            runs[(env, n)].setdefault(("cores", t), []).append(b.get("cores_used", float("nan")))
+    # --benchmark_repetitions: the median of each figure's runs
+    rates = {key: {k: statistics.median(v) for k, v in r.items()} for key, r in runs.items()}
     lines = ["| env | N | step T=1 steps/s | step T=2 steps/s | step T=2/T=1 | cores got | floor T=2/T=1 "
              "| step T=2 / floor T=2 |", "|---|---|---|---|---|---|---|---|"]
     for (env, n), r in rates.items():
