@@ -13,7 +13,7 @@ from boxlcd.dataset import Episodes, collect  # noqa: E402
 from boxlcd.dataset.store import write_json_atomically, write_shard  # noqa: E402
 from boxlcd.dataset.windows import Windows  # noqa: E402
 from boxlcd.models import MODELS  # noqa: E402
-from boxlcd.models.common import CausalTransformer, data_spec, pick, prepare  # noqa: E402
+from boxlcd.models.common import CausalTransformer, bernoulli_nll, data_spec, pick, prepare  # noqa: E402
 from boxlcd.models.evaluate import evaluate, frame_psnr, frame_ssim  # noqa: E402
 from boxlcd.models.results import results  # noqa: E402
 from boxlcd.models.train import load_model, save_checkpoint, train  # noqa: E402
@@ -54,6 +54,27 @@ def eval_loss(model, batch):
     torch.manual_seed(0)
     with torch.no_grad():
         return model.loss(batch)[0].item()
+
+
+def test_binary_autoencoder_leaves_the_background_plateau(datasets):
+    # Predicting background everywhere costs the marginal's entropy; an AE that stays there
+    # (as the unnormalised one did for thousands of steps on Bounce) still "lowers the loss".
+    data = Episodes(datasets["Bounce"])
+    lcd = prepare(Windows(data, window=data.ep_len + 1).__getitems__(np.arange(24)), "cpu")["lcd"].flatten(0, 1)
+    on = lcd.mean()
+    marginal_nats = -(on * on.log() + (1 - on) * (1 - on).log()).item()
+    torch.manual_seed(0)
+    model = MODELS["binary_ae"](data_spec(data), **TINY["binary_ae"])
+    optimizer = torch.optim.Adam([*model.encoder.parameters(), *model.decoder.parameters()], lr=3e-3)
+    for _ in range(150):
+        loss = bernoulli_nll(model.decode(model.encode(lcd)[1]), lcd).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    with torch.no_grad():
+        recon_nats = bernoulli_nll(model.decode(model.encode(lcd)[1]), lcd).mean().item()
+    assert recon_nats < 0.4 * marginal_nats
 
 
 @pytest.mark.parametrize("env", ["Bounce", "Urchin"])
