@@ -30,7 +30,14 @@ def settings(model: nn.Module, defaults: dict, config: dict) -> dict:
     if unknown:
         known = ", ".join(sorted(defaults)) or "none"
         raise ValueError(f"{type(model).__name__} has no settings {unknown}; its settings: {known}")
+    model.defaults = defaults
     return {**defaults, **config}
+
+
+def changed_settings(model: nn.Module) -> dict:
+    """The model's settings that differ from its defaults: what tells two runs of it apart."""
+    defaults = getattr(model, "defaults", {})
+    return {k: v for k, v in model.config.items() if k not in defaults or defaults[k] != v}
 
 
 def proprio_width(spec: dict) -> int:

@@ -30,7 +30,7 @@ import torch
 
 from boxlcd.dataset import Episodes
 from boxlcd.dataset.windows import Windows
-from boxlcd.models.common import LN2, prepare
+from boxlcd.models.common import LN2, changed_settings, prepare
 
 TARGETS = {  # the seed's workshop paper, its best model per env
     "ssim": {"Dropbox": 0.953, "Bounce": 0.980, "Bounce2": 0.856, "Object2": 0.710, "Urchin": 0.741,
@@ -162,7 +162,8 @@ def markdown_rows(results: list[dict]) -> str:
             mark = "≤" if key.startswith("bits") and r.get("bound") else ""
             cells.append("-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{mark}{v:.{digits}f}")
         ts, tp = TARGETS["ssim"].get(r["env"]), TARGETS["psnr"].get(r["env"])
-        lines.append(f"| {r['env']} | {r.get('model', '?')} | {r.get('steps', '-')} | "
+        model = r.get("model", "?") + "".join(f" {k}={v}" for k, v in r.get("settings", {}).items())
+        lines.append(f"| {r['env']} | {model} | {r.get('steps', '-')} | "
                      f"{r.get('train_seconds', 0):.0f} | " + " | ".join(cells) +
                      f" | {ts if ts else '-'} | {tp if tp else '-'} |")
     return "\n".join(lines) + "\n"
@@ -178,7 +179,8 @@ def evaluate_checkpoint(ckpt: str | Path, data: str, out: str | Path | None = No
     out = Path(out) if out else (ckpt if ckpt.is_dir() else ckpt.parent)
     out.mkdir(parents=True, exist_ok=True)
     result = evaluate(model, data, device=device, gif=out / "rollout.gif", **kwargs)
-    result = {"model": state["model_name"], "checkpoint": str(ckpt), "steps": state["step"],
+    result = {"model": state["model_name"], "settings": changed_settings(model), "checkpoint": str(ckpt),
+              "steps": state["step"],
               "train_seconds": state["elapsed"], "test_data": str(data), **result}
     with open(out / "eval.json", "w") as f:
         json.dump(result, f, indent=1)

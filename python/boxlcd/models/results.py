@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from boxlcd.models.common import changed_settings
 from boxlcd.models.evaluate import evaluate_checkpoint, markdown_rows
 from boxlcd.models.train import key_value, load_model, train
 
@@ -58,6 +59,7 @@ def results(checkpoints: list[str], tests: dict[str, str], out: str | Path, devi
         row = reusable(folder, ckpt, tests[env], eval_kwargs) if reuse else None
         if row is None:
             row = evaluate_checkpoint(ckpt, tests[env], folder, device=device, **eval_kwargs)
+        row["settings"] = changed_settings(load_model(ckpt, "cpu")[0])  # also on reused rows
         row["folder"] = str(folder)
         rows.append({k: v for k, v in row.items()})
     with open(out / "results.json", "w") as f:
