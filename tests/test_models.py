@@ -337,3 +337,13 @@ def test_unknown_model_setting_is_an_error():
         FrameTransformer(spec, layer=6)
     with pytest.raises(ValueError, match=r"Marginal has no settings \['d_model'\]; its settings: none"):
         Marginal(spec, d_model=8)
+
+
+def test_binary_ae_chunked_evaluation_equals_one_pass():
+    from boxlcd.models.binary_ae import in_chunks
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.GroupNorm(2, 4))
+    x = torch.rand(10, 1, 8, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(in_chunks(net, x, frames=3), net(x), rtol=0, atol=1e-6)

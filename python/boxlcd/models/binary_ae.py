@@ -30,6 +30,14 @@ def norm(c: int) -> nn.GroupNorm:
     return nn.GroupNorm(math.gcd(8, c), c)
 
 
+def in_chunks(net: nn.Module, x: torch.Tensor, frames: int = 1024) -> torch.Tensor:
+    # Evaluation passes whole batches of episodes: at 32x64 one conv layer over 128 episodes of
+    # 101 frames is 3 GiB; without gradients, chunks bound that.
+    if torch.is_grad_enabled() or len(x) <= frames:
+        return net(x)
+    return torch.cat([net(x[i:i + frames]) for i in range(0, len(x), frames)])
+
+
 class Encoder(nn.Module):
     def __init__(self, H: int, W: int, c: int, bits: int):
         super().__init__()
@@ -78,7 +86,7 @@ class BinaryAE(nn.Module):
     def encode(self, lcd: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(logits, binary code) of frames (..., H, W); straight-through when training."""
         shape = lcd.shape[:-2]
-        logits = self.encoder(lcd.reshape(-1, 1, *lcd.shape[-2:])).reshape(*shape, -1)
+        logits = in_chunks(self.encoder, lcd.reshape(-1, 1, *lcd.shape[-2:])).reshape(*shape, -1)
         p = torch.sigmoid(logits)
         if self.training:
             hard = (torch.rand_like(p) < p).float()
@@ -88,7 +96,7 @@ class BinaryAE(nn.Module):
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         H, W = self.spec["frame_shape"]
-        return self.decoder(z.reshape(-1, z.shape[-1])).reshape(*z.shape[:-1], H, W)
+        return in_chunks(self.decoder, z.reshape(-1, z.shape[-1])).reshape(*z.shape[:-1], H, W)
 
     def prior(self, codes: torch.Tensor, actions: torch.Tensor, proprio: torch.Tensor):
         """Logits of codes 0..n and proprio 0..n from codes, actions, proprio 0..n-1."""
