@@ -220,10 +220,23 @@ def test_oracle_replays_the_episodes_it_sampled(tmp_path):
     batch = fixed_batch(tmp_path / "d", 12)
     firsts = {bytes(np.packbits(f.numpy().astype(np.uint8), axis=-1)) for f in batch["lcd"][:, 0]}
     assert len(firsts) == 12  # no two episodes start from the same frame, so each match is its own
-    model = MODELS["oracle"](data_spec(data), prior_samples=12, chunk=12, matches=1, prior_seed=0)
-    result = evaluate(model, data, prompt=1, episodes=12)
-    assert result["exact_frame"] == 1.0 and result["psnr"] == pytest.approx(100.0)
-    assert math.isnan(result["bits_per_dim"])
+    for decode in ("majority", "medoid"):
+        model = MODELS["oracle"](data_spec(data), prior_samples=12, chunk=12, matches=1, prior_seed=0, decode=decode)
+        result = evaluate(model, data, prompt=1, episodes=12)
+        assert result["exact_frame"] == 1.0 and result["psnr"] == pytest.approx(100.0)
+        assert math.isnan(result["bits_per_dim"])
+    with pytest.raises(ValueError, match="oracle decode must be one of"):
+        MODELS["oracle"](data_spec(data), decode="mean")
+
+
+def test_medoid_is_the_most_typical_rollout():
+    from boxlcd.models.oracle import medoid
+
+    a, b = np.zeros((4, 2, 2), np.uint8), np.zeros((4, 2, 2), np.uint8)
+    b[:, 0, 0] = 1
+    outlier = np.ones((4, 2, 2), np.uint8)
+    assert medoid(np.stack([b, a, b, outlier, b])) == 0
+    assert medoid(np.stack([outlier, a, a, b])) == 1
 
 
 def test_oracle_refuses_robot_envs(datasets):

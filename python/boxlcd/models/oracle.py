@@ -5,7 +5,8 @@ are all there is to know, and what they leave open is irreducible. The oracle sa
 starting poses from the env's own reset distribution (seeds far from any dataset's), keeps the
 poses whose first frame equals the episode's, simulates them under the episode's actions, drops
 those whose frames disagree with the rest of the prompt, and predicts each later pixel's
-majority over the survivors (temperature > 0: one survivor's frames, a posterior sample).
+majority over the survivors (decode="medoid": the survivor whose frames differ least from the
+others; temperature > 0: one survivor's frames, a posterior sample).
 
 Its scores bound what a model can reach under the evaluation's protocol (mode decoding from k
 real frames), up to the sampling error of `prior_samples`: a model scoring below the oracle has
@@ -19,7 +20,9 @@ import torch.nn as nn
 
 from boxlcd.models.common import settings
 
-DEFAULTS = {"prior_samples": 4_000_000, "matches": 64, "prior_seed": 1 << 40, "chunk": 1 << 16}
+DEFAULTS = {"prior_samples": 4_000_000, "matches": 64, "prior_seed": 1 << 40, "chunk": 1 << 16,
+            "decode": "majority"}
+DECODES = ("majority", "medoid")
 
 
 class PosteriorOracle(nn.Module):
@@ -32,6 +35,8 @@ class PosteriorOracle(nn.Module):
         if spec["robot"]:
             raise ValueError(f"the oracle needs an env without a robot ({spec['env']} has one): "
                              "a robot's pose cannot be matched by sampling starting poses")
+        if self.config["decode"] not in DECODES:
+            raise ValueError(f"oracle decode must be one of {DECODES}, got {self.config['decode']!r}")
 
     def fit(self, batches) -> None:
         """Nothing to fit: the simulator is the model (the lazy batches are never loaded)."""
@@ -97,7 +102,17 @@ class PosteriorOracle(nn.Module):
             kept = mine[agrees[mine]] if agrees[mine].any() else mine
             if temperature > 0:
                 rollout = runs[pick.choice(kept), prompt:]
+            elif self.config["decode"] == "medoid":
+                rollout = runs[kept[medoid(runs[kept, prompt:])], prompt:]
             else:
                 rollout = (runs[kept, prompt:].mean(axis=0) > 0.5).astype(np.uint8)
             out[e, prompt:] = torch.from_numpy(rollout).float()
         return out.to(batch["lcd"].device)
+
+
+def medoid(rollouts: np.ndarray) -> int:
+    """Index of the rollout with the fewest pixels differing from all the others: one whole,
+    self-consistent future (a per-pixel majority can blend two)."""
+    x = torch.from_numpy(rollouts.reshape(len(rollouts), -1)).float()
+    differ = x @ (1 - x).T + (1 - x) @ x.T
+    return int(differ.sum(1).argmin())
