@@ -32,10 +32,10 @@ def results(checkpoints: list[str], tests: dict[str, str], out: str | Path, devi
     env without a robot."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    runs = []  # (env, model name, checkpoint)
+    runs = []  # (env, model name, checkpoint, training data, settings that differ from the defaults)
     for c in checkpoints:
-        _, state = load_model(c, "cpu")
-        runs.append((state["spec"]["env"], state["model_name"], Path(c), state["run"]["data"]))
+        model, state = load_model(c, "cpu")
+        runs.append((state["spec"]["env"], state["model_name"], Path(c), state["run"]["data"], changed_settings(model)))
     for env in sorted({r[0] for r in runs}):
         have = {r[1] for r in runs if r[0] == env}
         train_data = next(r[3] for r in runs if r[0] == env)
@@ -45,11 +45,11 @@ def results(checkpoints: list[str], tests: dict[str, str], out: str | Path, devi
                 settings = oracle if name == "oracle" else {}
                 path = train(name, train_data, out / "baselines" / f"{env}-{name}", device="cpu", progress=False,
                              **settings)
-                runs.append((env, name, path, train_data))
+                runs.append((env, name, path, train_data, changed_settings(load_model(path, "cpu")[0])))
     rows = []
     order = {name: i for i, name in enumerate(BASELINES + ("oracle",))}
     used = set()
-    for env, name, ckpt, _ in sorted(runs, key=lambda r: (r[0], order.get(r[1], 9), str(r[2]))):
+    for env, name, ckpt, _, changed in sorted(runs, key=lambda r: (r[0], order.get(r[1], 9), str(r[2]))):
         if env not in tests:
             raise ValueError(f"no test data for {env}: pass --test {env}=DIR")
         folder = out / f"{env}-{name}"
@@ -59,7 +59,7 @@ def results(checkpoints: list[str], tests: dict[str, str], out: str | Path, devi
         row = reusable(folder, ckpt, tests[env], eval_kwargs) if reuse else None
         if row is None:
             row = evaluate_checkpoint(ckpt, tests[env], folder, device=device, **eval_kwargs)
-        row["settings"] = changed_settings(load_model(ckpt, "cpu")[0])  # also on reused rows
+        row["settings"] = changed  # also on rows reused from before eval.json kept it
         row["folder"] = str(folder)
         rows.append({k: v for k, v in row.items()})
     with open(out / "results.json", "w") as f:
