@@ -360,3 +360,19 @@ def test_binary_ae_chunked_evaluation_equals_one_pass():
     x = torch.rand(10, 1, 8, 16)
     with torch.no_grad():
         torch.testing.assert_close(in_chunks(net, x, frames=3), net(x), rtol=0, atol=1e-6)
+
+
+def test_seed_averaging_counts_the_prompt_frames_over_ep_len_frames(tmp_path, datasets):
+    """ssim_seed / psnr_seed: every frame of the first ep_len, the prompt's given frames scoring
+    1 and 100 dB, against the per-horizon scores of the predicted frames."""
+    train("copy_last", datasets["Bounce"], tmp_path / "copy", progress=False)
+    model = load_model(tmp_path / "copy")[0]
+    for prompt in (1, 3):
+        r = evaluate(model, datasets["Bounce_test"], prompt=prompt, episodes=6)
+        ep_len = Episodes(datasets["Bounce_test"]).ep_len  # 10: frames 0..9 of the 11 stored
+        predicted = ep_len - prompt
+        assert len(r["per_horizon"]["ssim"]) == ep_len + 1 - prompt
+        ssim = (prompt * 1.0 + sum(r["per_horizon"]["ssim"][:predicted])) / ep_len
+        psnr = (prompt * 100.0 + sum(r["per_horizon"]["psnr"][:predicted])) / ep_len
+        assert r["ssim_seed"] == pytest.approx(ssim, abs=1e-9) and r["psnr_seed"] == pytest.approx(psnr, abs=1e-9)
+        assert r["ssim_seed"] > r["ssim"] and r["psnr_seed"] > r["psnr"]  # copy-last is imperfect after the prompt
