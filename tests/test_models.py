@@ -362,17 +362,22 @@ def test_binary_ae_chunked_evaluation_equals_one_pass():
         torch.testing.assert_close(in_chunks(net, x, frames=3), net(x), rtol=0, atol=1e-6)
 
 
-def test_seed_averaging_counts_the_prompt_frames_over_ep_len_frames(tmp_path, datasets):
-    """ssim_seed / psnr_seed: every frame of the first ep_len, the prompt's given frames scoring
-    1 and 100 dB, against the per-horizon scores of the predicted frames."""
+def test_seed_columns_score_the_seed_polarity_over_its_ep_len_frames(tmp_path, datasets):
+    """ssim_seed / psnr_seed: background = 1 (the seed's frames) and only the predicted frames
+    among the first ep_len (the frames the seed's datasets stored), prompt frames left out."""
     train("copy_last", datasets["Bounce"], tmp_path / "copy", progress=False)
     model = load_model(tmp_path / "copy")[0]
+    ep_len = Episodes(datasets["Bounce_test"]).ep_len  # 10: frames 0..9 of the 11 stored
     for prompt in (1, 3):
         r = evaluate(model, datasets["Bounce_test"], prompt=prompt, episodes=6)
-        ep_len = Episodes(datasets["Bounce_test"]).ep_len  # 10: frames 0..9 of the 11 stored
-        predicted = ep_len - prompt
-        assert len(r["per_horizon"]["ssim"]) == ep_len + 1 - prompt
-        ssim = (prompt * 1.0 + sum(r["per_horizon"]["ssim"][:predicted])) / ep_len
-        psnr = (prompt * 100.0 + sum(r["per_horizon"]["psnr"][:predicted])) / ep_len
-        assert r["ssim_seed"] == pytest.approx(ssim, abs=1e-9) and r["psnr_seed"] == pytest.approx(psnr, abs=1e-9)
-        assert r["ssim_seed"] > r["ssim"] and r["psnr_seed"] > r["psnr"]  # copy-last is imperfect after the prompt
+        h = r["per_horizon"]
+        assert len(h["ssim"]) == ep_len + 1 - prompt
+        assert r["ssim_seed"] == pytest.approx(np.mean(h["ssim_bg1"][:ep_len - prompt]), abs=1e-12)
+        assert r["psnr_seed"] == pytest.approx(np.mean(h["psnr"][:ep_len - prompt]), abs=1e-12)
+        assert r["ssim_seed"] != pytest.approx(r["ssim"], abs=1e-6)  # polarity matters to SSIM
+    pred = torch.zeros(2, 16, 16)
+    true = pred.clone()
+    true[:, 4:8, 4:8] = 1
+    assert frame_ssim(pred, true) != pytest.approx(frame_ssim(1 - pred, 1 - true))
+    assert frame_psnr(pred, true) == pytest.approx(frame_psnr(1 - pred, 1 - true))
+    assert math.isnan(evaluate(model, datasets["Bounce_test"], prompt=ep_len, episodes=2)["ssim_seed"])

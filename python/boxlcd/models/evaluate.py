@@ -17,10 +17,11 @@ error bottom; prompt frames tinted green, predicted frames red).
   scores 100 dB), averaged over frames, as the seed's paper did. SSIM depends on polarity:
   `ssim` is on boxlcd's frames (1 = body); `ssim_bg1` on inverted frames (1 = background), the
   way the seed stored its frames and so, most likely, the way its paper's table was computed.
-- `ssim_seed`, `psnr_seed` (and `ssim_bg1_seed`): the same rollouts averaged the way the seed's
-  code averaged them: over every frame of its episodes, prompt frames included (its evaluation
-  flattened whole windows, prompt and all), and over the ep_len frames its datasets stored (the
-  observation before each action; boxlcd's episodes add the frame after the last action).
+- `ssim_seed`, `psnr_seed`: the same rollouts scored as the seed's evaluator scored them (its
+  research/runners/evaler.py): SSIM on frames with 1 = background (its polarity), over the
+  predicted frames among the first ep_len of each episode (its datasets stored the ep_len
+  observations before each action; boxlcd's episodes add the frame after the last action).
+  These are the columns to set beside the paper's table.
 """
 from __future__ import annotations
 
@@ -100,7 +101,7 @@ def evaluate(model, data: str | Episodes, prompt: int | None = None, episodes: i
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     nll = torch.zeros(T, dtype=torch.float64)
-    sums = prompt_sums = None
+    sums = None
     shown = None
     for first in range(0, n, batch):
         b = prepare(windows.__getitems__(np.arange(first, min(n, first + batch))), device)
@@ -108,8 +109,6 @@ def evaluate(model, data: str | Episodes, prompt: int | None = None, episodes: i
         pred = model.sample(b, prompt, temperature=temperature, generator=gen)
         part = rollout_metrics(pred[:, prompt:], b["lcd"][:, prompt:])
         sums = part if sums is None else {k: sums[k] + part[k] for k in sums}
-        given = rollout_metrics(pred[:, :prompt], b["lcd"][:, :prompt])
-        prompt_sums = given if prompt_sums is None else {k: prompt_sums[k] + given[k] for k in prompt_sums}
         if shown is None:
             shown = (b["lcd"][:gif_episodes].cpu(), pred[:gif_episodes].cpu())
     pixels = data.frame_shape[0] * data.frame_shape[1]
@@ -120,7 +119,8 @@ def evaluate(model, data: str | Episodes, prompt: int | None = None, episodes: i
         "bits_per_dim": float(nll[prompt:].sum() / ((T - prompt) * n * pixels * LN2)),
         "bits_per_dim_frame0": float(nll[0] / (n * pixels * LN2)),
         **{k: float(np.mean(v)) for k, v in per_horizon.items()},
-        **{f"{k}_seed": seed_average(prompt_sums[k] / n, per_horizon[k], data.ep_len) for k in SEED_AVERAGED},
+        "ssim_seed": seed_mean(per_horizon["ssim_bg1"], data.ep_len - prompt),
+        "psnr_seed": seed_mean(per_horizon["psnr"], data.ep_len - prompt),
         "per_horizon": per_horizon,
     }
     if gif:
@@ -128,14 +128,9 @@ def evaluate(model, data: str | Episodes, prompt: int | None = None, episodes: i
     return result
 
 
-SEED_AVERAGED = ("ssim", "ssim_bg1", "psnr")
-
-
-def seed_average(prompt_frames, predicted, frames: int) -> float:
-    """Mean of a per-frame score over an episode's first `frames` frames, prompt frames included
-    (the seed's averaging; see the module docstring)."""
-    scores = np.concatenate([np.asarray(prompt_frames, np.float64), np.asarray(predicted, np.float64)])[:frames]
-    return float(scores.mean())
+def seed_mean(per_horizon: list[float], frames: int) -> float:
+    """Mean over the first `frames` predicted frames (NaN when there are none)."""
+    return float(np.mean(per_horizon[:frames])) if frames > 0 else math.nan
 
 
 def write_gif(path: str | Path, truth: torch.Tensor, pred: torch.Tensor, prompt: int, scale: int = 6,
@@ -165,7 +160,6 @@ def write_gif(path: str | Path, truth: torch.Tensor, pred: torch.Tensor, prompt:
 
 
 COLUMNS = [("bits_per_dim", "bits/dim", 4), ("bits_per_dim_frame0", "bits/dim f0", 4), ("ssim", "SSIM", 3),
-           ("ssim_bg1", "SSIM bg=1", 3),
            ("psnr", "PSNR dB", 1), ("ssim_seed", "SSIM seed", 3), ("psnr_seed", "PSNR seed", 1),
            ("pixel_error", "pixel err", 4), ("exact_frame", "exact", 3), ("iou", "IoU", 3)]
 
