@@ -66,7 +66,9 @@ def results(checkpoints: list[str], tests: dict[str, str], out: str | Path, devi
         json.dump(rows, f, indent=1)
     notes = ("\nbits/dim: teacher-forced, frames after the prompt; ≤ marks an upper bound (ELBO or code bound). "
              "SSIM/PSNR: ignite's definitions (data_range 1), per predicted frame of rollouts from the prompt, "
-             "mode decoding, averaged over frames. paper: the seed's workshop paper, best model per env.\n")
+             "mode decoding, averaged over frames; SSIM seed / PSNR seed: the same rollouts scored as the seed's "
+             "evaluator did (background = 1, the predicted frames among the first ep_len), the columns to set beside "
+             "the paper's. paper: the seed's workshop paper, best model per env.\n")
     (out / "results.md").write_text(markdown_rows([{k: v for k, v in r.items() if k != "per_horizon"} for r in rows])
                                     + notes)
     return rows
