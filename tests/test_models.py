@@ -270,9 +270,9 @@ def test_results_table_and_gif(tmp_path, datasets):
     assert all(name in table for name in ("marginal", "copy_last", "oracle", "frame_transformer"))
     saved = json.loads((tmp_path / "res" / "results.json").read_text())
     assert len(saved) == 4 and len(saved[0]["per_horizon"]["ssim"]) == 11 - 3
-    assert math.isnan(saved[2]["bits_per_dim"]) and "| oracle prior_samples=4096 matches=4 chunk=1024 | 1 | 0 | - | - |" in table
-    assert "| frame_transformer d_model=32 layers=1 heads=2 | 3 |" in table  # what tells runs apart
-    assert "| marginal | 1 |" in table
+    assert math.isnan(saved[2]["bits_per_dim"]) and "| oracle prior_samples=4096 matches=4 chunk=1024 | Bounce-oracle | 1 | 0 | - | - |" in table
+    assert "| frame_transformer d_model=32 layers=1 heads=2 | ft | 3 |" in table  # what tells runs apart
+    assert "| marginal | Bounce-marginal | 1 |" in table
     for r in rows:
         with Image.open(f"{r['folder']}/rollout.gif") as gif:  # Pillow merges repeated frames
             total = 0
@@ -313,7 +313,7 @@ def test_train_eval_and_results_commands(tmp_path, datasets, capsys):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
     assert main(["eval", str(run), "--data", str(datasets["Bounce_test"]), "--episodes", "4"]) == 0
-    assert "| Bounce | frame_transformer d_model=32 layers=1 heads=2 | 5 |" in capsys.readouterr().out
+    assert "| Bounce | frame_transformer d_model=32 layers=1 heads=2 | run | 5 |" in capsys.readouterr().out
     result = json.loads((run / "eval.json").read_text())
     assert result["steps"] == 5 and result["episodes"] == 4 and len(result["per_horizon"]["ssim"]) == 11 - 3
     assert (run / "rollout.gif").stat().st_size > 0 and (run / "eval.md").exists()

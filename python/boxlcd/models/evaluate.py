@@ -164,8 +164,17 @@ COLUMNS = [("bits_per_dim", "bits/dim", 4), ("bits_per_dim_frame0", "bits/dim f0
            ("pixel_error", "pixel err", 4), ("exact_frame", "exact", 3), ("iou", "IoU", 3)]
 
 
+def run_name(checkpoint: str | None) -> str:
+    """The run's folder name (what tells apart runs of one model that differ only in training:
+    data, batch, threads, time)."""
+    if not checkpoint:
+        return "-"
+    path = Path(checkpoint)
+    return (path.parent if path.suffix == ".pt" else path).name
+
+
 def markdown_rows(results: list[dict]) -> str:
-    head = "| env | model | steps | train s | " + " | ".join(c[1] for c in COLUMNS) + " | paper SSIM | paper PSNR |"
+    head = "| env | model | run | steps | train s | " + " | ".join(c[1] for c in COLUMNS) + " | paper SSIM | paper PSNR |"
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in results:
         cells = []
@@ -175,7 +184,7 @@ def markdown_rows(results: list[dict]) -> str:
             cells.append("-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{mark}{v:.{digits}f}")
         ts, tp = TARGETS["ssim"].get(r["env"]), TARGETS["psnr"].get(r["env"])
         model = r.get("model", "?") + "".join(f" {k}={v}" for k, v in r.get("settings", {}).items())
-        lines.append(f"| {r['env']} | {model} | {r.get('steps', '-')} | "
+        lines.append(f"| {r['env']} | {model} | {run_name(r.get('checkpoint'))} | {r.get('steps', '-')} | "
                      f"{r.get('train_seconds', 0):.0f} | " + " | ".join(cells) +
                      f" | {ts if ts else '-'} | {tp if tp else '-'} |")
     return "\n".join(lines) + "\n"
