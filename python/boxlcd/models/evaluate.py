@@ -16,7 +16,7 @@ error bottom; prompt frames tinted green, predicted frames red).
   k1 0.01, k2 0.03 on reflect-padded frames; PSNR adds 1e-10 to the MSE, so a perfect frame
   scores 100 dB), averaged over frames, as the seed's paper did. SSIM depends on polarity:
   `ssim` is on boxlcd's frames (1 = body); `ssim_bg1` on inverted frames (1 = background), the
-  way the seed stored its frames and so, most likely, the way its paper's table was computed.
+  way the seed stored its frames.
 - `ssim_seed`, `psnr_seed`: the same rollouts scored as the seed's evaluator scored them (its
   research/runners/evaler.py): SSIM on frames with 1 = background (its polarity), over the
   predicted frames among the first ep_len of each episode (its datasets stored the ep_len

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 
@@ -32,34 +33,30 @@ def results(checkpoints: list[str], tests: dict[str, str], out: str | Path, devi
     env without a robot."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    runs = []  # (env, model name, checkpoint, training data, settings that differ from the defaults)
-    for c in checkpoints:
-        model, state = load_model(c, "cpu")
-        runs.append((state["spec"]["env"], state["model_name"], Path(c), state["run"]["data"], changed_settings(model)))
-    for env in sorted({r[0] for r in runs}):
-        have = {r[1] for r in runs if r[0] == env}
-        train_data = next(r[3] for r in runs if r[0] == env)
-        robot = next(load_model(r[2], "cpu")[1]["spec"]["robot"] for r in runs if r[0] == env)
-        for name in BASELINES + (("oracle",) if oracle is not None and not robot else ()):
+    runs = [describe(c) for c in checkpoints]
+    for env in sorted({r.env for r in runs}):
+        mine = [r for r in runs if r.env == env]
+        have = {r.name for r in mine}
+        for name in BASELINES + (("oracle",) if oracle is not None and not mine[0].robot else ()):
             if name not in have:
                 settings = oracle if name == "oracle" else {}
-                path = train(name, train_data, out / "baselines" / f"{env}-{name}", device="cpu", progress=False,
-                             **settings)
-                runs.append((env, name, path, train_data, changed_settings(load_model(path, "cpu")[0])))
+                runs.append(describe(train(name, mine[0].data, out / "baselines" / f"{env}-{name}", device="cpu",
+                                           progress=False, **settings)))
     rows = []
     order = {name: i for i, name in enumerate(BASELINES + ("oracle",))}
     used = set()
-    for env, name, ckpt, _, changed in sorted(runs, key=lambda r: (r[0], order.get(r[1], 9), str(r[2]))):
+    for run in sorted(runs, key=lambda r: (r.env, order.get(r.name, 9), str(r.ckpt))):
+        env = run.env
         if env not in tests:
             raise ValueError(f"no test data for {env}: pass --test {env}=DIR")
-        folder = out / f"{env}-{name}"
+        folder = out / f"{env}-{run.name}"
         while folder.name in used:
             folder = folder.with_name(folder.name + "+")
         used.add(folder.name)
-        row = reusable(folder, ckpt, tests[env], eval_kwargs) if reuse else None
+        row = reusable(folder, run, tests[env], eval_kwargs) if reuse else None
         if row is None:
-            row = evaluate_checkpoint(ckpt, tests[env], folder, device=device, **eval_kwargs)
-        row["settings"] = changed  # also on rows reused from before eval.json kept it
+            row = evaluate_checkpoint(run.ckpt, tests[env], folder, device=device, **eval_kwargs)
+        row["settings"] = run.changed  # also on rows reused from before eval.json kept it
         row["folder"] = str(folder)
         rows.append({k: v for k, v in row.items()})
     with open(out / "results.json", "w") as f:
@@ -74,14 +71,30 @@ def results(checkpoints: list[str], tests: dict[str, str], out: str | Path, devi
     return rows
 
 
-def reusable(folder: Path, ckpt: Path, test: str, eval_kwargs: dict) -> dict | None:
+class Run(NamedTuple):
+    env: str
+    name: str  # the model's
+    ckpt: Path
+    data: str  # what it was trained on
+    robot: bool
+    step: int
+    changed: dict  # its settings that differ from the model's defaults
+
+
+def describe(ckpt: str | Path) -> Run:
+    """What the table needs to know of a checkpoint, from one load of it."""
+    model, state = load_model(ckpt, "cpu")
+    return Run(state["spec"]["env"], state["model_name"], Path(ckpt), state["run"]["data"],
+               bool(state["spec"]["robot"]), state["step"], changed_settings(model))
+
+
+def reusable(folder: Path, run: Run, test: str, eval_kwargs: dict) -> dict | None:
     """A row's earlier result, if it was computed from this checkpoint's step with these settings."""
     try:
         old = json.loads((folder / "eval.json").read_text())
     except (OSError, ValueError):
         return None
-    _, state = load_model(ckpt, "cpu")
-    same = old.get("checkpoint") == str(ckpt) and old.get("steps") == state["step"] and old.get("test_data") == str(test)
+    same = old.get("checkpoint") == str(run.ckpt) and old.get("steps") == run.step and old.get("test_data") == str(test)
     same = same and all(old.get(k) == v for k, v in eval_kwargs.items() if k in ("episodes", "prompt", "temperature")
                         and v is not None)
     return old if same else None
