@@ -14,7 +14,7 @@ from boxlcd.dataset.store import write_json_atomically, write_shard  # noqa: E40
 from boxlcd.dataset.windows import Windows  # noqa: E402
 from boxlcd.models import MODELS  # noqa: E402
 from boxlcd.models.common import CausalTransformer, bernoulli_nll, data_spec, pick, prepare  # noqa: E402
-from boxlcd.models.evaluate import evaluate, frame_psnr, frame_ssim  # noqa: E402
+from boxlcd.models.evaluate import evaluate, frame_psnr, frame_ssim, rollouts  # noqa: E402
 from boxlcd.models.results import results  # noqa: E402
 from boxlcd.models.train import load_model, save_checkpoint, train  # noqa: E402
 
@@ -270,9 +270,9 @@ def test_results_table_and_gif(tmp_path, datasets):
     assert all(name in table for name in ("marginal", "copy_last", "oracle", "frame_transformer"))
     saved = json.loads((tmp_path / "res" / "results.json").read_text())
     assert len(saved) == 4 and len(saved[0]["per_horizon"]["ssim"]) == 11 - 3
-    assert math.isnan(saved[2]["bits_per_dim"]) and "| oracle prior_samples=4096 matches=4 chunk=1024 | Bounce-oracle | 1 | 0 | - | - |" in table
-    assert "| frame_transformer d_model=32 layers=1 heads=2 | ft | 3 |" in table  # what tells runs apart
-    assert "| marginal | Bounce-marginal | 1 |" in table
+    assert math.isnan(saved[2]["bits_per_dim"]) and "| oracle prior_samples=4096 matches=4 chunk=1024 | Bounce-oracle | mode | 1 | 0 | - | - |" in table
+    assert "| frame_transformer d_model=32 layers=1 heads=2 | ft | mode | 3 |" in table  # what tells runs apart
+    assert "| marginal | Bounce-marginal | mode | 1 |" in table
     for r in rows:
         with Image.open(f"{r['folder']}/rollout.gif") as gif:  # Pillow merges repeated frames
             total = 0
@@ -313,7 +313,7 @@ def test_train_eval_and_results_commands(tmp_path, datasets, capsys):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
     assert main(["eval", str(run), "--data", str(datasets["Bounce_test"]), "--episodes", "4"]) == 0
-    assert "| Bounce | frame_transformer d_model=32 layers=1 heads=2 | run | 5 |" in capsys.readouterr().out
+    assert "| Bounce | frame_transformer d_model=32 layers=1 heads=2 | run | mode | 5 |" in capsys.readouterr().out
     result = json.loads((run / "eval.json").read_text())
     assert result["steps"] == 5 and result["episodes"] == 4 and len(result["per_horizon"]["ssim"]) == 11 - 3
     assert (run / "rollout.gif").stat().st_size > 0 and (run / "eval.md").exists()
@@ -381,3 +381,80 @@ def test_seed_columns_score_the_seed_polarity_over_its_ep_len_frames(tmp_path, d
     assert frame_ssim(pred, true) != pytest.approx(frame_ssim(1 - pred, 1 - true))
     assert frame_psnr(pred, true) == pytest.approx(frame_psnr(1 - pred, 1 - true))
     assert math.isnan(evaluate(model, datasets["Bounce_test"], prompt=ep_len, episodes=2)["ssim_seed"])
+
+
+class ScriptedModel:
+    """Stands in for a model: each sample() call returns the next of some given rollouts."""
+    bound = False
+
+    def __init__(self, runs):
+        self.runs = iter(runs)
+
+    def sample(self, batch, prompt, temperature=0.0, generator=None):
+        return next(self.runs).clone()
+
+
+def test_majority_decoding_takes_each_pixels_majority_over_sampled_rollouts(tmp_path, datasets):
+    truth = torch.zeros(1, 4, 2, 2)
+    truth[0, 0] = 1  # the prompt frame
+    runs = [torch.zeros(1, 4, 2, 2) for _ in range(4)]
+    runs[0][0, 1:, 0, 0] = 1
+    runs[1][0, 1:, 0, 0] = 1
+    runs[2][0, 1:, 0, 0] = 1  # 3 of 4: on
+    runs[0][0, 2, 1, 1] = runs[1][0, 2, 1, 1] = 1  # 2 of 4, a tie: not more than half, off
+    got = rollouts(ScriptedModel(runs), {"lcd": truth}, prompt=1, temperature=1.0, samples=4)
+    want = torch.zeros(1, 4, 2, 2)
+    want[0, 0] = 1
+    want[0, 1:, 0, 0] = 1
+    assert torch.equal(got, want)
+
+    train("frame_transformer", datasets["Bounce"], tmp_path / "ft", steps=3, batch=4, progress=False,
+          **TINY["frame_transformer"])
+    model = load_model(tmp_path / "ft")[0]
+    batch = fixed_batch(datasets["Bounce_test"], n=6)
+    gen = torch.Generator().manual_seed(7)
+    one_by_one = torch.stack([model.sample(batch, 3, temperature=1.0, generator=gen) for _ in range(5)])
+    majority = (one_by_one.sum(0) >= 3).float()
+    majority[:, :3] = batch["lcd"][:, :3]
+    voted = rollouts(model, batch, 3, temperature=1.0, samples=5, generator=torch.Generator().manual_seed(7))
+    assert torch.equal(voted, majority)
+    assert torch.equal(voted[:, :3], batch["lcd"][:, :3])
+    assert not torch.equal(one_by_one[0], one_by_one[1])  # real samples: the majority has work to do
+
+
+def test_majority_decoding_in_eval_and_results(tmp_path, datasets, capsys):
+    train("frame_transformer", datasets["Bounce"], tmp_path / "ft", steps=3, batch=4, progress=False,
+          **TINY["frame_transformer"])
+    model = load_model(tmp_path / "ft")[0]
+    a = evaluate(model, datasets["Bounce_test"], episodes=4, temperature=1.0, samples=3, seed=5)
+    assert (a["decode"], a["samples"]) == ("vote 3 T=1", 3)
+    assert evaluate(model, datasets["Bounce_test"], episodes=4, temperature=1.0, samples=3, seed=5) == a
+    for bad, why in [(dict(samples=0), "samples must be a whole number >= 1, got 0"),
+                     (dict(samples=2.5, temperature=1.0), "samples must be a whole number >= 1, got 2.5"),
+                     (dict(samples=4), "a majority over 4 rollouts needs a temperature > 0")]:
+        with pytest.raises(ValueError, match=why):
+            evaluate(model, datasets["Bounce_test"], episodes=2, **bad)
+
+    rows = results([str(tmp_path / "ft")], {"Bounce": datasets["Bounce_test"]}, tmp_path / "res", episodes=4,
+                   samples=(1, 3))
+    assert [(r["model"], r["decode"]) for r in rows] == [
+        ("marginal", "mode"), ("copy_last", "mode"), ("frame_transformer", "mode"), ("frame_transformer", "vote 3 T=1")]
+    assert rows[3]["folder"].endswith("Bounce-frame_transformer-vote3")
+    table = (tmp_path / "res" / "results.md").read_text()
+    assert "| ft | mode | 3 |" in table and "| ft | vote 3 T=1 | 3 |" in table
+    marked = json.loads((tmp_path / "res" / "Bounce-frame_transformer-vote3" / "eval.json").read_text())
+    marked["ssim"] = -1.0
+    (tmp_path / "res" / "Bounce-frame_transformer-vote3" / "eval.json").write_text(json.dumps(marked))
+    again = results([str(tmp_path / "ft")], {"Bounce": datasets["Bounce_test"]}, tmp_path / "res", episodes=4,
+                    samples=(3,), reuse=True)
+    assert [r["decode"] for r in again] == ["mode", "mode", "vote 3 T=1"] and again[2]["ssim"] == -1.0
+    with pytest.raises(ValueError, match=r"samples must be whole numbers >= 1 \(1: mode decoding\), got \[0\]"):
+        results([str(tmp_path / "ft")], {"Bounce": datasets["Bounce_test"]}, tmp_path / "res", samples=(0,))
+
+    assert main(["eval", str(tmp_path / "ft"), "--data", str(datasets["Bounce_test"]), "--episodes", "4",
+                 "--samples", "3", "--seed", "5"]) == 0  # temperature 1 unless asked otherwise
+    assert "| ft | vote 3 T=1 | 3 |" in capsys.readouterr().out
+    assert json.loads((tmp_path / "ft" / "eval.json").read_text())["ssim"] == a["ssim"]
+    assert main(["eval", str(tmp_path / "ft"), "--data", str(datasets["Bounce_test"]), "--samples", "3",
+                 "--temperature", "0"]) == 2
+    assert "needs a temperature > 0" in capsys.readouterr().err

@@ -10,7 +10,8 @@ error bottom; prompt frames tinted green, predicted frames red).
   the frames after the prompt; frame 0 separately. Models marked `bound` (RSSM, binary_ae)
   report an upper bound.
 - rollouts from a prompt of 3 real frames (1 for Dropbox) to the end of each episode, under the
-  episode's actions, decoding each pixel's mode (--temperature > 0 samples instead): per-horizon
+  episode's actions, decoded (see `rollouts`) as each pixel's mode frame by frame (the default),
+  one sample (--temperature > 0), or each pixel's majority over --samples sampled rollouts: per-horizon
   pixel error rate, exact-frame rate, body IoU, and SSIM and PSNR per predicted frame as
   pytorch-ignite computes them (data_range 1; SSIM with an 11x11 Gaussian, sigma 1.5,
   k1 0.01, k2 0.03 on reflect-padded frames; PSNR adds 1e-10 to the MSE, so a perfect frame
@@ -84,17 +85,48 @@ def rollout_metrics(pred: torch.Tensor, true: torch.Tensor) -> dict[str, np.ndar
     }
 
 
+def decoding(temperature: float, samples: int) -> str:
+    """How rollouts were decoded, in words: "mode", "sample T=1" or "vote 32 T=1"."""
+    if samples > 1:
+        return f"vote {samples} T={temperature:g}"
+    return f"sample T={temperature:g}" if temperature > 0 else "mode"
+
+
+@torch.no_grad()
+def rollouts(model, batch: dict, prompt: int, temperature: float = 0.0, samples: int = 1,
+             generator: torch.Generator | None = None) -> torch.Tensor:
+    """The model's frames after the prompt: with samples == 1 its mode frame by frame
+    (temperature 0) or one sample; with samples > 1 each pixel's majority (more than half) over
+    that many rollouts sampled at `temperature`. The majority is the per-pixel best guess over
+    whole futures, as the oracle decodes; mode decoding commits to each frame's mode and goes on
+    from it, so a near-tie early in a rollout decides all of its later frames."""
+    if samples == 1:
+        return model.sample(batch, prompt, temperature=temperature, generator=generator)
+    votes = torch.zeros_like(batch["lcd"])
+    for _ in range(samples):
+        votes += model.sample(batch, prompt, temperature=temperature, generator=generator)
+    out = (votes * 2 > samples).float()
+    out[:, :prompt] = batch["lcd"][:, :prompt]
+    return out
+
+
 @torch.no_grad()
 def evaluate(model, data: str | Episodes, prompt: int | None = None, episodes: int = 512, batch: int = 128,
-             temperature: float = 0.0, seed: int = 0, device: str = "cpu", gif: str | Path | None = None,
-             gif_episodes: int = 8) -> dict:
-    """Bits/dim and rollout metrics of `model` on the first `episodes` episodes of `data`."""
+             temperature: float = 0.0, samples: int = 1, seed: int = 0, device: str = "cpu",
+             gif: str | Path | None = None, gif_episodes: int = 8) -> dict:
+    """Bits/dim and rollout metrics of `model` on the first `episodes` episodes of `data`, its
+    rollouts decoded as `rollouts` says."""
     data = data if isinstance(data, Episodes) else Episodes(data)
     env = data.manifest["env"]
     prompt = default_prompt(env) if prompt is None else prompt
     T = data.ep_len + 1
     if not 1 <= prompt < T:
         raise ValueError(f"prompt must be in [1, {T - 1}], got {prompt}")
+    if not (isinstance(samples, int) and samples >= 1):
+        raise ValueError(f"samples must be a whole number >= 1, got {samples!r}")
+    if samples > 1 and not temperature > 0:
+        raise ValueError(f"a majority over {samples} rollouts needs a temperature > 0 to sample them "
+                         f"(mode decoding gives the same rollout every time), got {temperature}")
     windows = Windows(data, window=T)
     n = min(episodes, len(windows)) if episodes else len(windows)
     model.eval()
@@ -106,7 +138,7 @@ def evaluate(model, data: str | Episodes, prompt: int | None = None, episodes: i
     for first in range(0, n, batch):
         b = prepare(windows.__getitems__(np.arange(first, min(n, first + batch))), device)
         nll += model.frame_nll(b).double().sum(0).cpu()
-        pred = model.sample(b, prompt, temperature=temperature, generator=gen)
+        pred = rollouts(model, b, prompt, temperature, samples, gen)
         part = rollout_metrics(pred[:, prompt:], b["lcd"][:, prompt:])
         sums = part if sums is None else {k: sums[k] + part[k] for k in sums}
         if shown is None:
@@ -115,7 +147,8 @@ def evaluate(model, data: str | Episodes, prompt: int | None = None, episodes: i
     per_horizon = {k: (v / n).tolist() for k, v in sums.items()}
     result = {
         "env": env, "frame_shape": list(data.frame_shape), "episodes": n, "prompt": prompt,
-        "temperature": temperature, "bound": bool(model.bound),
+        "temperature": temperature, "samples": samples, "decode": decoding(temperature, samples),
+        "bound": bool(model.bound),
         "bits_per_dim": float(nll[prompt:].sum() / ((T - prompt) * n * pixels * LN2)),
         "bits_per_dim_frame0": float(nll[0] / (n * pixels * LN2)),
         **{k: float(np.mean(v)) for k, v in per_horizon.items()},
@@ -174,7 +207,7 @@ def run_name(checkpoint: str | None) -> str:
 
 
 def markdown_rows(results: list[dict]) -> str:
-    head = "| env | model | run | steps | train s | " + " | ".join(c[1] for c in COLUMNS) + " | paper SSIM | paper PSNR |"
+    head = "| env | model | run | decode | steps | train s | " + " | ".join(c[1] for c in COLUMNS) + " | paper SSIM | paper PSNR |"
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in results:
         cells = []
@@ -184,7 +217,8 @@ def markdown_rows(results: list[dict]) -> str:
             cells.append("-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{mark}{v:.{digits}f}")
         ts, tp = TARGETS["ssim"].get(r["env"]), TARGETS["psnr"].get(r["env"])
         model = r.get("model", "?") + "".join(f" {k}={v}" for k, v in r.get("settings", {}).items())
-        lines.append(f"| {r['env']} | {model} | {run_name(r.get('checkpoint'))} | {r.get('steps', '-')} | "
+        decode = r.get("decode") or decoding(r.get("temperature", 0.0), r.get("samples", 1))
+        lines.append(f"| {r['env']} | {model} | {run_name(r.get('checkpoint'))} | {decode} | {r.get('steps', '-')} | "
                      f"{r.get('train_seconds', 0):.0f} | " + " | ".join(cells) +
                      f" | {ts if ts else '-'} | {tp if tp else '-'} |")
     return "\n".join(lines) + "\n"
@@ -216,17 +250,27 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", help="folder for eval.json, eval.md, rollout.gif (default: the checkpoint's)")
     p.add_argument("--episodes", type=int, default=512, help="test episodes to use (0: all)")
     p.add_argument("--prompt", type=int, default=None, help="real frames given (default 3, 1 for Dropbox)")
-    p.add_argument("--temperature", type=float, default=0.0, help="0: per-pixel mode; > 0: sample")
+    p.add_argument("--temperature", type=float, default=None,
+                   help="0: per-pixel mode; > 0: sample (default 0, or 1 with --samples > 1)")
+    p.add_argument("--samples", type=int, default=1,
+                   help="> 1: each pixel's majority over this many sampled rollouts (default 1)")
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--device", default=None)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
 
 
+def default_temperature(temperature: float | None, samples: int) -> float:
+    """The temperature asked for, else 0 (mode) for one rollout and 1 (the model's own
+    distribution) for a majority over several."""
+    return temperature if temperature is not None else (1.0 if samples > 1 else 0.0)
+
+
 def run(a: argparse.Namespace) -> None:
     torch.set_num_threads(a.threads)
     r = evaluate_checkpoint(a.ckpt, a.data, a.out, device=a.device, prompt=a.prompt, episodes=a.episodes,
-                            batch=a.batch, temperature=a.temperature, seed=a.seed)
+                            batch=a.batch, temperature=default_temperature(a.temperature, a.samples),
+                            samples=a.samples, seed=a.seed)
     print(markdown_rows([r]), end="")
 
 

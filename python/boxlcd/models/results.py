@@ -26,11 +26,18 @@ BASELINES = ("marginal", "copy_last")
 
 
 def results(checkpoints: list[str], tests: dict[str, str], out: str | Path, device: str | None = None,
-            reuse: bool = False, oracle: dict | None = None, **eval_kwargs) -> list[dict]:
+            reuse: bool = False, oracle: dict | None = None, samples: tuple[int, ...] = (1,),
+            **eval_kwargs) -> list[dict]:
     """Evaluates every checkpoint (and the baselines) and writes the table; reuse=True keeps a
     row's earlier eval.json when it was made from the same checkpoint step, data and settings;
     oracle (its settings, {} for the defaults) adds the posterior oracle's row (oracle.py) for every
-    env without a robot."""
+    env without a robot. Learned models get a row per entry of `samples`: 1 for mode decoding,
+    n > 1 for each pixel's majority over n rollouts sampled at temperature 1 (evaluate.rollouts);
+    the baselines and the oracle, references, are decoded by their mode (the oracle's is its own
+    majority over the simulated futures)."""
+    bad = [n for n in samples if not (isinstance(n, int) and n >= 1)]
+    if bad or not samples:
+        raise ValueError(f"samples must be whole numbers >= 1 (1: mode decoding), got {list(samples)}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     runs = [describe(c) for c in checkpoints]
@@ -45,17 +52,20 @@ def results(checkpoints: list[str], tests: dict[str, str], out: str | Path, devi
     rows = []
     order = {name: i for i, name in enumerate(BASELINES + ("oracle",))}
     used = set()
-    for run in sorted(runs, key=lambda r: (r.env, order.get(r.name, 9), str(r.ckpt))):
+    jobs = [(run, n) for run in sorted(runs, key=lambda r: (r.env, order.get(r.name, 9), str(r.ckpt)))
+            for n in (sorted(set(samples)) if run.name not in order else (1,))]
+    for run, n in jobs:
         env = run.env
         if env not in tests:
             raise ValueError(f"no test data for {env}: pass --test {env}=DIR")
-        folder = out / f"{env}-{run.name}"
+        folder = out / (f"{env}-{run.name}" + (f"-vote{n}" if n > 1 else ""))
         while folder.name in used:
             folder = folder.with_name(folder.name + "+")
         used.add(folder.name)
-        row = reusable(folder, run, tests[env], eval_kwargs) if reuse else None
+        decode = {**eval_kwargs, "samples": n, "temperature": 1.0 if n > 1 else 0.0}
+        row = reusable(folder, run, tests[env], decode) if reuse else None
         if row is None:
-            row = evaluate_checkpoint(run.ckpt, tests[env], folder, device=device, **eval_kwargs)
+            row = evaluate_checkpoint(run.ckpt, tests[env], folder, device=device, **decode)
         row["settings"] = run.changed  # also on rows reused from before eval.json kept it
         row["folder"] = str(folder)
         rows.append({k: v for k, v in row.items()})
@@ -63,7 +73,8 @@ def results(checkpoints: list[str], tests: dict[str, str], out: str | Path, devi
         json.dump(rows, f, indent=1)
     notes = ("\nbits/dim: teacher-forced, frames after the prompt; ≤ marks an upper bound (ELBO or code bound). "
              "SSIM/PSNR: ignite's definitions (data_range 1), per predicted frame of rollouts from the prompt, "
-             "mode decoding, averaged over frames; SSIM seed / PSNR seed: the same rollouts scored as the seed's "
+             "decoded as the decode column says (mode: each pixel's mode, frame by frame; vote n: each pixel's "
+             "majority over n rollouts sampled at temperature T), averaged over frames; SSIM seed / PSNR seed: the same rollouts scored as the seed's "
              "evaluator did (background = 1, the predicted frames among the first ep_len), the columns to set beside "
              "the paper's. paper: the seed's workshop paper, best model per env.\n")
     (out / "results.md").write_text(markdown_rows([{k: v for k, v in r.items() if k != "per_horizon"} for r in rows])
@@ -95,8 +106,9 @@ def reusable(folder: Path, run: Run, test: str, eval_kwargs: dict) -> dict | Non
     except (OSError, ValueError):
         return None
     same = old.get("checkpoint") == str(run.ckpt) and old.get("steps") == run.step and old.get("test_data") == str(test)
-    same = same and all(old.get(k) == v for k, v in eval_kwargs.items() if k in ("episodes", "prompt", "temperature")
-                        and v is not None)
+    old.setdefault("samples", 1)  # rows from before majority decoding
+    same = same and all(old.get(k) == v for k, v in eval_kwargs.items()
+                        if k in ("episodes", "prompt", "temperature", "samples") and v is not None)
     return old if same else None
 
 
@@ -112,12 +124,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reuse", action="store_true", help="keep rows already evaluated with the same settings")
     p.add_argument("--oracle", action="store_true",
                    help="add the posterior oracle's row (what the prompt leaves open) for envs without a robot")
+    p.add_argument("--samples", type=int, nargs="+", default=[1],
+                   help="decodings of the learned models, a row each: 1 = mode, n > 1 = each pixel's majority "
+                        "over n rollouts sampled at temperature 1 (e.g. --samples 1 32)")
 
 
 def run(a: argparse.Namespace) -> None:
     torch.set_num_threads(a.threads)
     results(a.checkpoints, dict(a.test), a.out, device=a.device, reuse=a.reuse, oracle={} if a.oracle else None,
-            episodes=a.episodes)
+            episodes=a.episodes, samples=tuple(a.samples))
     print((Path(a.out) / "results.md").read_text(), end="")
 
 
