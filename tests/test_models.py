@@ -296,6 +296,10 @@ def test_results_reuse_earlier_rows(tmp_path, datasets):
     again = results(*args, reuse=True, episodes=4)
     assert again[2]["ssim"] == -1.0 and again[0]["ssim"] == first[0]["ssim"]
     assert results(*args, reuse=True, episodes=5)[2]["ssim"] != -1.0  # other settings: evaluated anew
+    results(*args, episodes=0)  # all 6 test episodes
+    marked = json.loads((tmp_path / "res" / "Bounce-frame_transformer" / "eval.json").read_text())
+    (tmp_path / "res" / "Bounce-frame_transformer" / "eval.json").write_text(json.dumps({**marked, "ssim": -1.0}))
+    assert results(*args, reuse=True, episodes=100)[2]["ssim"] == -1.0  # asking for more than there are: all 6
 
 
 def test_train_eval_and_results_commands(tmp_path, datasets, capsys):

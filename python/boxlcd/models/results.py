@@ -18,8 +18,9 @@ from typing import NamedTuple
 
 import torch
 
+from boxlcd.dataset import Episodes
 from boxlcd.models.common import changed_settings
-from boxlcd.models.evaluate import evaluate_checkpoint, markdown_rows
+from boxlcd.models.evaluate import decoding, evaluate_checkpoint, markdown_rows
 from boxlcd.models.train import key_value, load_model, train
 
 BASELINES = ("marginal", "copy_last")
@@ -106,8 +107,13 @@ def reusable(folder: Path, run: Run, test: str, eval_kwargs: dict) -> dict | Non
     except (OSError, ValueError):
         return None
     same = old.get("checkpoint") == str(run.ckpt) and old.get("steps") == run.step and old.get("test_data") == str(test)
-    old.setdefault("samples", 1)  # rows from before majority decoding
-    same = same and all(old.get(k) == v for k, v in eval_kwargs.items()
+    old.setdefault("samples", 1)  # rows from before majority decoding: mode decoded
+    old.setdefault("decode", decoding(old.get("temperature", 0.0), old["samples"]))
+    asked = dict(eval_kwargs)
+    if same and "episodes" in asked:  # evaluate() takes all of them when fewer are there, or with 0
+        have = len(Episodes(test))
+        asked["episodes"] = min(asked["episodes"], have) if asked["episodes"] else have
+    same = same and all(old.get(k) == v for k, v in asked.items()
                         if k in ("episodes", "prompt", "temperature", "samples") and v is not None)
     return old if same else None
 
