@@ -49,5 +49,5 @@ done
 
 $PY -m boxlcd.models.results "$OUT/runs/bounce-frame_transformer" "$OUT/runs/urchin-frame_transformer" \
   --test Bounce="$DATA/bounce_test" --test Urchin="$DATA/urchin_test" --out "$OUT" \
-  --episodes "${TEST_EPISODES:-1000}" --device "$DEVICE" --threads 4
+  --episodes "${TEST_EPISODES:-1000}" --device "$DEVICE" --threads 4 --samples 1 32
 echo "total $(( $(date +%s) - START ))s; results in $OUT/results.md and $OUT/results.json"
