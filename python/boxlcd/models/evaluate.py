@@ -92,6 +92,15 @@ def decoding(temperature: float, samples: int) -> str:
     return f"sample T={temperature:g}" if temperature > 0 else "mode"
 
 
+def check_decoding(temperature: float, samples: int) -> None:
+    """A clear error for a decoding `rollouts` cannot do."""
+    if not (isinstance(samples, int) and samples >= 1):
+        raise ValueError(f"samples must be a whole number >= 1, got {samples!r}")
+    if samples > 1 and not temperature > 0:
+        raise ValueError(f"a majority over {samples} rollouts needs a temperature > 0 to sample them "
+                         f"(mode decoding gives the same rollout every time), got {temperature}")
+
+
 @torch.no_grad()
 def rollouts(model, batch: dict, prompt: int, temperature: float = 0.0, samples: int = 1,
              generator: torch.Generator | None = None) -> torch.Tensor:
@@ -122,11 +131,7 @@ def evaluate(model, data: str | Episodes, prompt: int | None = None, episodes: i
     T = data.ep_len + 1
     if not 1 <= prompt < T:
         raise ValueError(f"prompt must be in [1, {T - 1}], got {prompt}")
-    if not (isinstance(samples, int) and samples >= 1):
-        raise ValueError(f"samples must be a whole number >= 1, got {samples!r}")
-    if samples > 1 and not temperature > 0:
-        raise ValueError(f"a majority over {samples} rollouts needs a temperature > 0 to sample them "
-                         f"(mode decoding gives the same rollout every time), got {temperature}")
+    check_decoding(temperature, samples)
     windows = Windows(data, window=T)
     n = min(episodes, len(windows)) if episodes else len(windows)
     model.eval()
@@ -207,7 +212,8 @@ def run_name(checkpoint: str | None) -> str:
 
 
 def markdown_rows(results: list[dict]) -> str:
-    head = "| env | model | run | decode | steps | train s | " + " | ".join(c[1] for c in COLUMNS) + " | paper SSIM | paper PSNR |"
+    head = ("| env | model | run | decode | steps | train s | " + " | ".join(c[1] for c in COLUMNS)
+            + " | paper SSIM | paper PSNR |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in results:
         cells = []
@@ -217,8 +223,8 @@ def markdown_rows(results: list[dict]) -> str:
             cells.append("-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{mark}{v:.{digits}f}")
         ts, tp = TARGETS["ssim"].get(r["env"]), TARGETS["psnr"].get(r["env"])
         model = r.get("model", "?") + "".join(f" {k}={v}" for k, v in r.get("settings", {}).items())
-        decode = r.get("decode") or decoding(r.get("temperature", 0.0), r.get("samples", 1))
-        lines.append(f"| {r['env']} | {model} | {run_name(r.get('checkpoint'))} | {decode} | {r.get('steps', '-')} | "
+        lines.append(f"| {r['env']} | {model} | {run_name(r.get('checkpoint'))} | {r.get('decode', '-')} | "
+                     f"{r.get('steps', '-')} | "
                      f"{r.get('train_seconds', 0):.0f} | " + " | ".join(cells) +
                      f" | {ts if ts else '-'} | {tp if tp else '-'} |")
     return "\n".join(lines) + "\n"

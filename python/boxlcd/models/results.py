@@ -20,7 +20,7 @@ import torch
 
 from boxlcd.dataset import Episodes
 from boxlcd.models.common import changed_settings
-from boxlcd.models.evaluate import decoding, evaluate_checkpoint, markdown_rows
+from boxlcd.models.evaluate import check_decoding, decoding, default_temperature, evaluate_checkpoint, markdown_rows
 from boxlcd.models.train import key_value, load_model, train
 
 BASELINES = ("marginal", "copy_last")
@@ -36,9 +36,10 @@ def results(checkpoints: list[str], tests: dict[str, str], out: str | Path, devi
     n > 1 for each pixel's majority over n rollouts sampled at temperature 1 (evaluate.rollouts);
     the baselines and the oracle, references, are decoded by their mode (the oracle's is its own
     majority over the simulated futures)."""
-    bad = [n for n in samples if not (isinstance(n, int) and n >= 1)]
-    if bad or not samples:
-        raise ValueError(f"samples must be whole numbers >= 1 (1: mode decoding), got {list(samples)}")
+    if not samples:
+        raise ValueError("samples: give at least one decoding (1: mode decoding)")
+    for n in samples:  # before any baseline is fit
+        check_decoding(default_temperature(None, n), n)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     runs = [describe(c) for c in checkpoints]
@@ -53,6 +54,7 @@ def results(checkpoints: list[str], tests: dict[str, str], out: str | Path, devi
     rows = []
     order = {name: i for i, name in enumerate(BASELINES + ("oracle",))}
     used = set()
+    available = {}  # test episodes per env, for reuse checks
     jobs = [(run, n) for run in sorted(runs, key=lambda r: (r.env, order.get(r.name, 9), str(r.ckpt)))
             for n in (sorted(set(samples)) if run.name not in order else (1,))]
     for run, n in jobs:
@@ -63,20 +65,23 @@ def results(checkpoints: list[str], tests: dict[str, str], out: str | Path, devi
         while folder.name in used:
             folder = folder.with_name(folder.name + "+")
         used.add(folder.name)
-        decode = {**eval_kwargs, "samples": n, "temperature": 1.0 if n > 1 else 0.0}
-        row = reusable(folder, run, tests[env], decode) if reuse else None
+        decode = {**eval_kwargs, "samples": n, "temperature": default_temperature(None, n)}
+        if reuse and env not in available:
+            available[env] = len(Episodes(tests[env]))
+        row = reusable(folder, run, tests[env], available[env], decode) if reuse else None
         if row is None:
             row = evaluate_checkpoint(run.ckpt, tests[env], folder, device=device, **decode)
         row["settings"] = run.changed  # also on rows reused from before eval.json kept it
         row["folder"] = str(folder)
-        rows.append({k: v for k, v in row.items()})
+        rows.append(row)
     with open(out / "results.json", "w") as f:
         json.dump(rows, f, indent=1)
     notes = ("\nbits/dim: teacher-forced, frames after the prompt; ≤ marks an upper bound (ELBO or code bound). "
              "SSIM/PSNR: ignite's definitions (data_range 1), per predicted frame of rollouts from the prompt, "
-             "decoded as the decode column says (mode: each pixel's mode, frame by frame; vote n: each pixel's "
-             "majority over n rollouts sampled at temperature T), averaged over frames; SSIM seed / PSNR seed: the same rollouts scored as the seed's "
-             "evaluator did (background = 1, the predicted frames among the first ep_len), the columns to set beside "
+             "decoded as the decode column says (mode: each pixel's mode, frame by frame; vote n: each "
+             "pixel's majority over n rollouts sampled at temperature T), averaged over frames; SSIM seed / "
+             "PSNR seed: the same rollouts scored as the seed's evaluator did (background = 1, the predicted "
+             "frames among the first ep_len), the columns to set beside "
              "the paper's. paper: the seed's workshop paper, best model per env.\n")
     (out / "results.md").write_text(markdown_rows([{k: v for k, v in r.items() if k != "per_horizon"} for r in rows])
                                     + notes)
@@ -100,8 +105,9 @@ def describe(ckpt: str | Path) -> Run:
                bool(state["spec"]["robot"]), state["step"], changed_settings(model))
 
 
-def reusable(folder: Path, run: Run, test: str, eval_kwargs: dict) -> dict | None:
-    """A row's earlier result, if it was computed from this checkpoint's step with these settings."""
+def reusable(folder: Path, run: Run, test: str, test_episodes: int, eval_kwargs: dict) -> dict | None:
+    """A row's earlier result, if it was computed from this checkpoint's step with these settings
+    (test_episodes: how many `test` holds)."""
     try:
         old = json.loads((folder / "eval.json").read_text())
     except (OSError, ValueError):
@@ -110,9 +116,8 @@ def reusable(folder: Path, run: Run, test: str, eval_kwargs: dict) -> dict | Non
     old.setdefault("samples", 1)  # rows from before majority decoding: mode decoded
     old.setdefault("decode", decoding(old.get("temperature", 0.0), old["samples"]))
     asked = dict(eval_kwargs)
-    if same and "episodes" in asked:  # evaluate() takes all of them when fewer are there, or with 0
-        have = len(Episodes(test))
-        asked["episodes"] = min(asked["episodes"], have) if asked["episodes"] else have
+    if "episodes" in asked:  # evaluate() takes all of them when fewer are there, or with 0
+        asked["episodes"] = min(asked["episodes"], test_episodes) if asked["episodes"] else test_episodes
     same = same and all(old.get(k) == v for k, v in asked.items()
                         if k in ("episodes", "prompt", "temperature", "samples") and v is not None)
     return old if same else None
