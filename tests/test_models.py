@@ -13,10 +13,12 @@ from boxlcd.dataset import Episodes, collect  # noqa: E402
 from boxlcd.dataset.store import write_json_atomically, write_shard  # noqa: E402
 from boxlcd.dataset.windows import Windows  # noqa: E402
 from boxlcd.models import MODELS  # noqa: E402
-from boxlcd.models.common import CausalTransformer, bernoulli_nll, data_spec, pick, prepare  # noqa: E402
+from boxlcd.models.checkpoint import load_model, save_checkpoint  # noqa: E402
+from boxlcd.models.common import (CausalTransformer, bernoulli_nll, data_spec, pick, prepare, put_rows,  # noqa: E402
+                                  take_rows)
 from boxlcd.models.evaluate import evaluate, frame_psnr, frame_ssim, rollouts  # noqa: E402
 from boxlcd.models.results import results  # noqa: E402
-from boxlcd.models.train import load_model, save_checkpoint, train  # noqa: E402
+from boxlcd.models.train import train  # noqa: E402
 
 TINY = {"marginal": {}, "copy_last": {},
         "frame_transformer": {"d_model": 32, "layers": 1, "heads": 2},
@@ -149,18 +151,34 @@ def test_sampling_keeps_the_prompt(tmp_path, datasets, name, temperature):
 
 
 def test_cached_steps_match_the_whole_sequence():
-    """CausalTransformer.step, fed a sequence a few tokens at a time, gives forward's outputs."""
+    """CausalTransformer.step, fed a sequence one token per call, gives forward's outputs."""
     torch.manual_seed(0)
     core = CausalTransformer(d_in=7, d_model=32, layers=2, heads=4, max_len=12).eval()
     x = torch.randn(3, 12, 7)
-    cache, outputs, fed = [], [], 0
-    for n in (4, 1, 1, 5, 1):
-        outputs.append(core.step(x[:, fed:fed + n], cache))
-        fed += n
+    cache = core.new_cache(3)
     with torch.no_grad():
-        torch.testing.assert_close(torch.cat(outputs, dim=1), core(x), rtol=1e-5, atol=1e-5)
-    with pytest.raises(ValueError, match="longer than"):
-        core.step(x[:, :1], cache)
+        outputs = torch.stack([core.step(x[:, t], cache) for t in range(12)], dim=1)
+        torch.testing.assert_close(outputs, core(x), rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="past the model's 12 tokens"):
+        core.step(x[:, 0], cache)
+
+
+def test_rows_restarted_at_other_times_step_as_if_alone():
+    """A row whose cache is replaced mid-sequence (an env reset in a batch) goes on exactly as a
+    sequence of its own: per-row positions and masks, no leak from the other rows or its past."""
+    torch.manual_seed(0)
+    core = CausalTransformer(d_in=5, d_model=32, layers=2, heads=4, max_len=10).eval()
+    x = torch.randn(2, 10, 5)
+    fresh = torch.randn(6, 5)
+    cache = core.new_cache(2)
+    with torch.no_grad():
+        for t in range(4):
+            core.step(x[:, t], cache)
+        put_rows(cache, torch.tensor([1]), core.new_cache(1))  # row 1 starts over
+        out = torch.stack([core.step(torch.stack([x[0, 4 + t], fresh[t]]), cache) for t in range(6)], dim=1)
+        torch.testing.assert_close(out[0], core(x[:1, :10])[0, 4:], rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(out[1], core(fresh[None])[0], rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(take_rows(cache, torch.tensor([1]))["pos"], torch.tensor([6]))
 
 
 def uncached_sample(model, batch, prompt, temperature, generator):
@@ -462,3 +480,80 @@ def test_majority_decoding_in_eval_and_results(tmp_path, datasets, capsys):
     assert main(["eval", str(tmp_path / "ft"), "--data", str(datasets["Bounce_test"]), "--samples", "3",
                  "--temperature", "0"]) == 2
     assert "needs a temperature > 0" in capsys.readouterr().err
+
+
+STEPPERS = ["marginal", "copy_last", "frame_transformer", "frame_transformer+conv", "binary_ae", "rssm"]
+
+
+def stepper(name, spec, **extra):
+    torch.manual_seed(0)
+    return MODELS[name.split("+")[0]](spec, **TINY[name], **extra).eval()
+
+
+@pytest.mark.parametrize("temperature", [0.0, 1.0])
+@pytest.mark.parametrize("name", STEPPERS)
+def test_stepping_one_action_at_a_time_equals_sample(datasets, name, temperature):
+    """The step contract by hand (start, then one step per action, rows reset midway) gives
+    sample's frames and the model's proprio, for the same generator seed."""
+    data = Episodes(datasets["Urchin"])
+    model = stepper(name, data_spec(data))
+    batch = fixed_batch(datasets["Urchin"], 4)
+    if model.closed_form:
+        model.fit([batch])
+    want = model.sample(batch, 2, temperature=temperature, generator=torch.Generator().manual_seed(3))
+    gen = torch.Generator().manual_seed(3)
+    state = model.start({"lcd": batch["lcd"][:, :2], "actions": batch["actions"][:, :1],
+                         "proprio": batch["proprio"][:, :2]})
+    for t in range(2, batch["lcd"].shape[1]):
+        frame, proprio, state = model.step(state, batch["actions"][:, t - 1], temperature, gen)
+        assert torch.equal(frame, want[:, t]), t
+        assert frame.shape == (4, *data.frame_shape) and set(frame.unique().tolist()) <= {0.0, 1.0}
+        assert proprio.shape == (4, len(data.manifest["proprio_keys"])) and torch.isfinite(proprio).all()
+
+
+@pytest.mark.parametrize("name", ["frame_transformer", "binary_ae", "rssm"])
+def test_a_reset_row_steps_as_if_alone(datasets, name):
+    """Rows of one state restarted at another time (put_rows of a new start) predict what the
+    same prompt predicts alone: what LearnedEnv does when some envs reset."""
+    data = Episodes(datasets["Urchin"])
+    model = stepper(name, data_spec(data))
+    batch = fixed_batch(datasets["Urchin"], 3)
+    prompt = lambda rows, t: {"lcd": batch["lcd"][rows, t:t + 2], "actions": batch["actions"][rows, t:t + 1],  # noqa: E731
+                              "proprio": batch["proprio"][rows, t:t + 2]}
+    state = model.start(prompt([0, 1, 2], 0))
+    for t in range(2, 4):
+        model.step(state, batch["actions"][:, t - 1])
+    put_rows(state, torch.tensor([1]), model.start(prompt([1], 3)))
+    alone = model.start(prompt([1], 3))
+    for t in range(5, 8):
+        frame, proprio, state = model.step(state, batch["actions"][:, t - 1])
+        frame1, proprio1, alone = model.step(alone, batch["actions"][1:2, t - 1])
+        torch.testing.assert_close(frame[1:2], frame1)
+        torch.testing.assert_close(proprio[1:2], proprio1, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["frame_transformer", "binary_ae", "rssm"])
+def test_predict_state_learns_and_steps_the_full_state(datasets, name, tmp_path):
+    """predict_state=true: the model reads and predicts full_state; its proprio is the robot's
+    entries of it, and a trained one predicts the state better than at initialisation."""
+    data = Episodes(datasets["Urchin"])
+    spec = data_spec(data)
+    batch = fixed_batch(datasets["Urchin"], 8)
+    out = tmp_path / name
+    train(name, str(datasets["Urchin"]), str(out), steps=1, batch=4, progress=False, predict_state=True,
+          **TINY[name])
+    before, _ = load_model(out)
+    train(name, str(datasets["Urchin"]), str(out), steps=60, batch=8, lr=3e-3, warmup=1, progress=False,
+          predict_state=True, **TINY[name])
+    model, _ = load_model(out)
+    assert model.vector.key == "full_state" and model.P == len(spec["state_keys"])
+    start = {"lcd": batch["lcd"][:, :1], "actions": batch["actions"][:, :0], "proprio": batch["proprio"][:, :1],
+             "full_state": batch["full_state"][:, :1]}
+    errors = []
+    for m in (before, model):
+        state = m.start(start)
+        _, proprio, state = m.step(state, batch["actions"][:, 0])
+        assert state["vector"].shape == (8, len(spec["state_keys"]))
+        torch.testing.assert_close(proprio, state["vector"][:, spec["proprio_index"]])
+        errors.append(((state["vector"] - batch["full_state"][:, 1]) ** 2).mean().item())
+    assert errors[1] < 0.75 * errors[0], errors

@@ -18,10 +18,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from boxlcd.models.common import CausalTransformer, bernoulli_nll, frame_tokens, pick, proprio_width, settings
+from boxlcd.models.common import CausalTransformer, Stepper, Vector, bernoulli_nll, frame_tokens, pick, settings
 
 DEFAULTS = {"bits": 64, "channels": 64, "d_model": 256, "layers": 4, "heads": 4, "dropout": 0.0,
-            "proprio_weight": 1.0}
+            "proprio_weight": 1.0, "predict_state": False}
 
 
 def norm(c: int) -> nn.GroupNorm:
@@ -65,7 +65,7 @@ class Decoder(nn.Module):
         return self.net(self.fc(z * 2 - 1).reshape(-1, *self.shape)).squeeze(1)
 
 
-class BinaryAE(nn.Module):
+class BinaryAE(Stepper, nn.Module):
     closed_form = False
     bound = True
 
@@ -76,7 +76,8 @@ class BinaryAE(nn.Module):
         H, W = spec["frame_shape"]
         if H % 4 or W % 4:
             raise ValueError(f"binary_ae needs frame sides divisible by 4, got {H}x{W}")
-        self.P = proprio_width(spec)
+        self.vector = Vector(spec, c["predict_state"])
+        self.P = self.vector.width
         self.encoder = Encoder(H, W, c["channels"], c["bits"])
         self.decoder = Decoder(H, W, c["channels"], c["bits"])
         d_in = c["bits"] + spec["action_size"] + self.P + 1
@@ -108,7 +109,7 @@ class BinaryAE(nn.Module):
         return frame_tokens([codes * 2 - 1, actions] + ([proprio] if self.P else []), begin)
 
     def _terms(self, batch: dict):
-        lcd, actions, proprio = batch["lcd"], batch["actions"], batch["proprio"]
+        lcd, actions, proprio = batch["lcd"], batch["actions"], self.vector.of(batch)
         T = lcd.shape[1]
         _, z = self.encode(lcd)
         recon = bernoulli_nll(self.decode(z), lcd).sum(dim=(2, 3))          # (B, T)
@@ -127,25 +128,33 @@ class BinaryAE(nn.Module):
         loss = (recon.mean() + code_nll.mean()) / pixels
         logs = {"recon_per_pixel": recon.mean().item() / pixels, "code_bits": code_nll.mean().item() / 0.6931471805599453}
         if self.P:
-            mse = F.mse_loss(prop, batch["proprio"])
+            mse = F.mse_loss(prop, self.vector.of(batch))
             loss = loss + self.config["proprio_weight"] * mse
             logs["proprio_mse"] = mse.item()
         return loss, logs
 
+    def _token(self, code: torch.Tensor, action: torch.Tensor, vector: torch.Tensor) -> torch.Tensor:
+        return self.tokens(code[:, None], action[:, None], vector[:, None])[:, 0]
+
     @torch.no_grad()
-    def sample(self, batch: dict, prompt: int, temperature: float = 0.0, generator=None) -> torch.Tensor:
-        lcd, actions, proprio = batch["lcd"].clone(), batch["actions"], batch["proprio"].clone()
-        _, codes = self.encode(lcd[:, :prompt])
-        codes = codes.round()
+    def start(self, prompt: dict) -> dict:
+        lcd, actions, vector = prompt["lcd"], prompt["actions"], self.vector.of(prompt)
+        codes = self.encode(lcd)[1].round()
+        B = len(lcd)
+        cache = self.core.new_cache(B, lcd.device)
+        self.core.step(self.core.begin_token(B, lcd.device), cache)
+        for t in range(lcd.shape[1] - 1):
+            self.core.step(self._token(codes[:, t], actions[:, t], vector[:, t]), cache)
+        return {"cache": cache, "code": codes[:, -1], "vector": vector[:, -1].clone()}
+
+    @torch.no_grad()
+    def step(self, state: dict, actions: torch.Tensor, temperature: float = 0.0, generator=None):
+        vector = state["vector"]
+        out = self.head(self.core.step(self._token(state["code"], actions, vector), state["cache"]))
         bits = self.config["bits"]
-        cache = []  # the transformer's keys and values: each step feeds only the newest code
-        x = self.tokens(codes, actions[:, :prompt], proprio[:, :prompt], begin=True)
-        for t in range(prompt, lcd.shape[1]):
-            if t > prompt:
-                x = self.tokens(codes[:, t - 1:t], actions[:, t - 1:t], proprio[:, t - 1:t])
-            out = self.head(self.core.step(x, cache)[:, -1:])
-            codes = torch.cat([codes, pick(out[..., :bits], temperature, generator)], dim=1)
-            if self.P:
-                proprio[:, t] = out[:, 0, bits:]
-        lcd[:, prompt:] = (self.decode(codes[:, prompt:]) > 0).float()
-        return lcd
+        code = pick(out[:, :bits], temperature, generator)
+        if self.P:
+            vector = out[:, bits:]
+        frame = (self.decode(code) > 0).float()  # the decoder's mode: the code carries the sample
+        state.update(code=code, vector=vector)
+        return frame, self.vector.proprio(vector), state

@@ -1,4 +1,5 @@
-"""What every model shares: the data spec, batch preparation, a causal transformer, bits.
+"""What every model shares: the data spec, batch preparation, a causal transformer, bits,
+and the step contract with the one rollout loop over it.
 
 A model is an nn.Module with
   spec, config                     how to rebuild it (saved with checkpoints)
@@ -6,12 +7,23 @@ A model is an nn.Module with
   frame_nll(batch) -> (B, T)       teacher-forced negative log-likelihood of each frame, in
                                    nats summed over its pixels (an upper bound when
                                    `bound` is True: the RSSM's ELBO, the binary AE's code bound)
-  sample(batch, prompt) -> frames  (B, T, H, W) 0/1: frames [0, prompt) copied from the batch,
-                                   the rest rolled out under the batch's actions
   fit(batches)                     only for `closed_form` models: fit by counting
+and, for every model that can stand in for the engine (all but the oracle), the step contract:
+  start(prompt) -> state           prompt: "lcd" (B, k, H, W), "actions" (B, k - 1, A) (those
+                                   between the prompt frames), "proprio" (B, k, P) and, for
+                                   models with predict_state, "full_state" (B, k, D)
+  step(state, actions, temperature, generator) -> (frame, proprio, state)
+                                   the next frame (B, H, W) 0/1 (its mode at temperature 0,
+                                   else a sample) and proprio (B, P) after actions (B, A)
+A state is a dict of tensors (or lists or dicts of them) whose first dimension is the batch:
+`take_rows` and `put_rows` reset some envs of a batch without touching the others. `step`
+updates the state it is given (a transformer's key/value cache is written in place). A
+model's predicted full_state, when it has one, is state["vector"] (keys spec["state_keys"]).
+`sample` (below, written once) rolls whole windows out as a loop over the two.
 
 A batch is a dict of tensors on the model's device: "lcd" (B, T, H, W) float 0/1, "actions"
-(B, T - 1, A) (action t leads from frame t to frame t + 1), "proprio" (B, T, P).
+(B, T - 1, A) (action t leads from frame t to frame t + 1), "proprio" (B, T, P), "full_state"
+(B, T, D).
 """
 from __future__ import annotations
 
@@ -45,17 +57,94 @@ def proprio_width(spec: dict) -> int:
     return spec["proprio_size"] if spec["robot"] else 0
 
 
+class Vector:
+    """The per-frame vector a model reads and predicts beside the frame: the proprio, or with
+    predict_state the whole full_state (which holds the proprio: the robot's entries)."""
+
+    def __init__(self, spec: dict, predict_state: bool):
+        if predict_state and "state_keys" not in spec:
+            raise ValueError("predict_state needs a spec with state_keys (a model trained before they were saved)")
+        self.key = "full_state" if predict_state else "proprio"
+        self.width = len(spec["state_keys"]) if predict_state else proprio_width(spec)
+        self.proprio_index = spec["proprio_index"] if predict_state else None
+
+    def of(self, batch: dict) -> torch.Tensor:
+        return batch[self.key]
+
+    def proprio(self, vector: torch.Tensor) -> torch.Tensor:
+        """The proprio in a vector (a model without a width carries the prompt's along)."""
+        if self.proprio_index is None:
+            return vector
+        if not self.proprio_index:  # no robot: the env's proprio is a single 0
+            return vector.new_zeros(*vector.shape[:-1], 1)
+        return vector[..., self.proprio_index]
+
+
 def data_spec(episodes) -> dict:
     """The shapes a model needs, from an Episodes manifest."""
     m = episodes.manifest
+    state_keys, proprio_keys = list(m["state_keys"]), list(m["proprio_keys"])
+    robot = proprio_keys != ["zero"]
     return {"env": m["env"], "frame_shape": list(m["frame_shape"]), "action_size": len(m["action_keys"]),
-            "proprio_size": len(m["proprio_keys"]), "robot": m["proprio_keys"] != ["zero"], "ep_len": int(m["ep_len"]),
-            "overrides": dict(m.get("overrides", {}))}
+            "proprio_size": len(proprio_keys), "robot": robot, "ep_len": int(m["ep_len"]),
+            "overrides": dict(m.get("overrides", {})), "state_keys": state_keys, "proprio_keys": proprio_keys,
+            "proprio_index": [state_keys.index(k) for k in proprio_keys] if robot else []}
 
 
 def prepare(batch: dict, device) -> dict:
     """Windows' tensors as floats on `device`."""
-    return {k: batch[k].to(device=device, dtype=torch.float32) for k in ("lcd", "actions", "proprio")}
+    keys = ("lcd", "actions", "proprio", "full_state")
+    return {k: batch[k].to(device=device, dtype=torch.float32) for k in keys if k in batch}
+
+
+def take_rows(state, rows):
+    """The rows `rows` of every tensor in a model state (a new state)."""
+    if isinstance(state, torch.Tensor):
+        return state[rows]
+    if isinstance(state, dict):
+        return {k: take_rows(v, rows) for k, v in state.items()}
+    return [take_rows(v, rows) for v in state]
+
+
+def put_rows(state, rows, part) -> None:
+    """Writes the state `part` (of len(rows) envs) into rows `rows` of `state`, in place."""
+    if isinstance(state, dict):
+        for k, v in state.items():
+            if isinstance(v, torch.Tensor):
+                v[rows] = part[k]
+            else:
+                put_rows(v, rows, part[k])
+    else:
+        for i, v in enumerate(state):
+            if isinstance(v, torch.Tensor):
+                v[rows] = part[i]
+            else:
+                put_rows(v, rows, part[i])
+
+
+def prompt_of(batch: dict, prompt: int) -> dict:
+    """The first `prompt` frames of a batch of windows, as `start` takes them."""
+    out = {k: batch[k][:, :prompt] for k in ("lcd", "proprio", "full_state") if k in batch}
+    out["actions"] = batch["actions"][:, :prompt - 1]
+    return out
+
+
+@torch.no_grad()
+def sample(model, batch: dict, prompt: int, temperature: float = 0.0, generator=None) -> torch.Tensor:
+    """(B, T, H, W) 0/1: frames [0, prompt) copied from the batch, the rest rolled out by the
+    model's step contract under the batch's actions. The rollout loop of every model."""
+    lcd = batch["lcd"].clone()
+    state = model.start(prompt_of(batch, prompt))
+    for t in range(prompt, lcd.shape[1]):
+        lcd[:, t], _, state = model.step(state, batch["actions"][:, t - 1], temperature, generator)
+    return lcd
+
+
+class Stepper:
+    """Gives a model with start and step its `sample`."""
+
+    def sample(self, batch: dict, prompt: int, temperature: float = 0.0, generator=None) -> torch.Tensor:
+        return sample(self, batch, prompt, temperature, generator)
 
 
 def bernoulli_nll(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -66,9 +155,9 @@ def bernoulli_nll(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 def pick(logits: torch.Tensor, temperature: float, generator: torch.Generator | None) -> torch.Tensor:
     """0/1 from Bernoulli logits: the mode when temperature is 0, else a sample."""
     if temperature <= 0:
-        return (logits > 0).float()
+        return (logits > 0).to(logits.dtype)
     p = torch.sigmoid(logits / temperature)
-    return (torch.rand(p.shape, generator=generator, device="cpu").to(p.device) < p).float()
+    return (torch.rand(p.shape, generator=generator, device="cpu").to(p.device) < p).to(logits.dtype)
 
 
 def frame_tokens(parts: list[torch.Tensor], begin: bool = False) -> torch.Tensor:
@@ -105,27 +194,42 @@ class CausalTransformer(nn.Module):
         h = self.embed(x) + self.pos[:, :T]
         return self.norm(self.blocks(h, mask=mask, is_causal=True))
 
-    def step(self, x: torch.Tensor, cache: list) -> torch.Tensor:
-        """Outputs for new tokens x (B, n, d_in) that follow the tokens in `cache`, as forward
-        over the whole sequence gives them (inference only: no dropout). `cache` is a list, empty
-        at first, that keeps each layer's keys and values, so sampling a token costs one pass
-        over one token rather than over the whole prefix."""
-        past = cache[0][0].shape[2] if cache else 0
-        n = x.shape[1]
-        if past + n > self.max_len:
-            raise ValueError(f"sequence of {past + n} tokens is longer than the model's {self.max_len}")
-        mask = torch.ones(n, past + n, dtype=torch.bool, device=x.device).tril(past)  # True: attend
-        h = self.embed(x) + self.pos[:, past:past + n]
+    def new_cache(self, batch: int, device=None) -> dict:
+        """An empty key/value cache for `step`: per layer (batch, heads, max_len, head_dim)
+        keys and values, and each row's position (how many tokens it holds)."""
+        layer = self.blocks.layers[0].self_attn
+        shape = (batch, layer.num_heads, self.max_len, layer.embed_dim // layer.num_heads)
+        dtype = self.pos.dtype
+        return {"k": [torch.zeros(shape, device=device, dtype=dtype) for _ in self.blocks.layers],
+                "v": [torch.zeros(shape, device=device, dtype=dtype) for _ in self.blocks.layers],
+                "pos": torch.zeros(batch, dtype=torch.long, device=device)}
+
+    def step(self, x: torch.Tensor, cache: dict) -> torch.Tensor:
+        """The output (B, d_model) for one new token per row, x (B, d_in), as forward over each
+        row's whole sequence gives it (inference only: no dropout). Each row of `cache` holds
+        its own number of earlier tokens, so rows restarted at different times step together;
+        sampling a token costs one pass over one token rather than over the whole prefix."""
+        pos = cache["pos"]
+        if int(pos.max()) >= self.max_len:
+            raise ValueError(f"a sequence would grow past the model's {self.max_len} tokens")
+        rows = torch.arange(len(x), device=x.device)
+        mask = (torch.arange(self.max_len, device=x.device) <= pos[:, None])[:, None, None, :]  # True: attend
+        h = (self.embed(x) + self.pos[0, pos])[:, None]
         for i, layer in enumerate(self.blocks.layers):  # nn.TransformerEncoderLayer, pre-norm
             attn = layer.self_attn
             qkv = F.linear(layer.norm1(h), attn.in_proj_weight, attn.in_proj_bias)
             q, k, v = (t.unflatten(-1, (attn.num_heads, -1)).transpose(1, 2) for t in qkv.chunk(3, dim=-1))
-            if i < len(cache):
-                k, v = torch.cat([cache[i][0], k], dim=2), torch.cat([cache[i][1], v], dim=2)
-                cache[i] = (k, v)
-            else:
-                cache.append((k, v))
-            a = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+            keys, values = cache["k"][i], cache["v"][i]
+            keys[rows, :, pos] = k[:, :, 0]
+            values[rows, :, pos] = v[:, :, 0]
+            a = F.scaled_dot_product_attention(q, keys, values, attn_mask=mask)
             h = h + attn.out_proj(a.transpose(1, 2).flatten(2))
             h = h + layer.linear2(layer.activation(layer.linear1(layer.norm2(h))))
-        return self.norm(h)
+        cache["pos"] = pos + 1
+        return self.norm(h)[:, 0]
+
+    def begin_token(self, batch: int, device=None) -> torch.Tensor:
+        """The begin token (all 0 but the begin flag, the last input), as frame_tokens makes it."""
+        x = torch.zeros(batch, self.embed.in_features, device=device, dtype=self.embed.weight.dtype)
+        x[:, -1] = 1
+        return x

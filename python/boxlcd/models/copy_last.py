@@ -6,11 +6,11 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from boxlcd.models.common import bernoulli_nll, pick, settings
+from boxlcd.models.common import Stepper, bernoulli_nll, pick, settings
 from boxlcd.models.marginal import Marginal
 
 
-class CopyLast(nn.Module):
+class CopyLast(Stepper, nn.Module):
     closed_form = True
     bound = False
 
@@ -48,9 +48,11 @@ class CopyLast(nn.Module):
         nll = self.frame_nll(batch).mean() / batch["lcd"][0, 0].numel()
         return nll, {"nll_per_pixel": nll.item()}
 
+    def start(self, prompt: dict) -> dict:
+        return {"frame": prompt["lcd"][:, -1].clone(), "proprio": prompt["proprio"][:, -1].clone()}
+
     @torch.no_grad()
-    def sample(self, batch: dict, prompt: int, temperature: float = 0.0, generator=None) -> torch.Tensor:
-        out = batch["lcd"].clone()
-        for t in range(prompt, out.shape[1]):
-            out[:, t] = pick(self.next_logits(out[:, t - 1]), temperature, generator)
-        return out
+    def step(self, state: dict, actions: torch.Tensor, temperature: float = 0.0, generator=None):
+        """The last frame with flips; the proprio stays the last one (the robot does not move)."""
+        state["frame"] = pick(self.next_logits(state["frame"]), temperature, generator)
+        return state["frame"], state["proprio"], state

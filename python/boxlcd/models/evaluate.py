@@ -36,6 +36,7 @@ import torch
 
 from boxlcd.dataset import Episodes
 from boxlcd.dataset.windows import Windows
+from boxlcd.models.checkpoint import default_prompt
 from boxlcd.models.common import LN2, changed_settings, prepare
 
 TARGETS = {  # the seed's workshop paper, its best model per env
@@ -43,10 +44,6 @@ TARGETS = {  # the seed's workshop paper, its best model per env
              "Luxo": 0.675, "UrchinCube": 0.651, "LuxoCube": 0.566},
     "psnr": {"Dropbox": 69.3, "Bounce": 88.4, "Urchin": 14.0, "Luxo": 12.3},
 }
-
-
-def default_prompt(env: str) -> int:
-    return 1 if env == "Dropbox" else 3
 
 
 def frame_ssim(pred: torch.Tensor, true: torch.Tensor) -> float:
@@ -232,7 +229,8 @@ def markdown_rows(results: list[dict]) -> str:
 
 def evaluate_checkpoint(ckpt: str | Path, data: str, out: str | Path | None = None, device: str | None = None,
                         **kwargs) -> dict:
-    from boxlcd.models.train import default_device, load_model
+    from boxlcd.models.checkpoint import load_model
+    from boxlcd.models.train import default_device
 
     device = device or default_device()
     model, state = load_model(ckpt, device)

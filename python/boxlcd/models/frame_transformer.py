@@ -11,12 +11,13 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from boxlcd.models.common import CausalTransformer, bernoulli_nll, pick, proprio_width, settings, frame_tokens
+from boxlcd.models.common import CausalTransformer, Stepper, Vector, bernoulli_nll, frame_tokens, pick, settings
 
-DEFAULTS = {"d_model": 256, "layers": 4, "heads": 4, "dropout": 0.0, "proprio_weight": 1.0, "conv_channels": 0}
+DEFAULTS = {"d_model": 256, "layers": 4, "heads": 4, "dropout": 0.0, "proprio_weight": 1.0, "conv_channels": 0,
+            "predict_state": False}
 
 
-class FrameTransformer(nn.Module):
+class FrameTransformer(Stepper, nn.Module):
     closed_form = False
     bound = False
 
@@ -26,7 +27,8 @@ class FrameTransformer(nn.Module):
         c = self.config
         H, W = spec["frame_shape"]
         self.pixels = H * W
-        self.P = proprio_width(spec)
+        self.vector = Vector(spec, c["predict_state"])
+        self.P = self.vector.width
         d_in = self.pixels + spec["action_size"] + self.P + 1  # + a begin flag
         self.core = CausalTransformer(d_in, c["d_model"], c["layers"], c["heads"], spec["ep_len"] + 1, c["dropout"])
         self.head = nn.Linear(c["d_model"], self.pixels + self.P)
@@ -63,7 +65,7 @@ class FrameTransformer(nn.Module):
         return frame_tokens(parts, begin)
 
     def _teacher_forced(self, batch: dict):
-        lcd, actions, proprio = batch["lcd"], batch["actions"], batch["proprio"]
+        lcd, actions, proprio = batch["lcd"], batch["actions"], self.vector.of(batch)
         T = lcd.shape[1]
         logits, prop = self(lcd[:, :T - 1], actions[:, :T - 1], proprio[:, :T - 1])
         return logits, prop
@@ -80,23 +82,32 @@ class FrameTransformer(nn.Module):
         logs = {"nll_per_pixel": nll.item()}
         loss = nll
         if self.P:
-            mse = F.mse_loss(prop, batch["proprio"])
+            mse = F.mse_loss(prop, self.vector.of(batch))
             loss = loss + self.config["proprio_weight"] * mse
             logs["proprio_mse"] = mse.item()
         return loss, logs
 
+    def _token(self, frame: torch.Tensor, action: torch.Tensor, vector: torch.Tensor) -> torch.Tensor:
+        return self.tokens(frame[:, None], action[:, None], vector[:, None])[:, 0]
+
     @torch.no_grad()
-    def sample(self, batch: dict, prompt: int, temperature: float = 0.0, generator=None) -> torch.Tensor:
-        lcd, actions = batch["lcd"].clone(), batch["actions"]
-        proprio = batch["proprio"].clone()
-        H, W = lcd.shape[2:]
-        cache = []  # the transformer's keys and values: each step feeds only the newest frame
-        x = self.tokens(lcd[:, :prompt], actions[:, :prompt], proprio[:, :prompt], begin=True)
-        for t in range(prompt, lcd.shape[1]):
-            if t > prompt:
-                x = self.tokens(lcd[:, t - 1:t], actions[:, t - 1:t], proprio[:, t - 1:t])
-            logits, prop = self.readout(self.core.step(x, cache)[:, -1:], lcd[:, t - 1:t])
-            lcd[:, t] = pick(logits[:, 0], temperature, generator).reshape(-1, H, W)
-            if self.P:
-                proprio[:, t] = prop[:, 0]
-        return lcd
+    def start(self, prompt: dict) -> dict:
+        lcd, actions, vector = prompt["lcd"], prompt["actions"], self.vector.of(prompt)
+        B = len(lcd)
+        cache = self.core.new_cache(B, lcd.device)
+        self.core.step(self.core.begin_token(B, lcd.device), cache)
+        for t in range(lcd.shape[1] - 1):
+            self.core.step(self._token(lcd[:, t], actions[:, t], vector[:, t]), cache)
+        # The last prompt frame waits for its action: a token is a frame with the action after it.
+        return {"cache": cache, "frame": lcd[:, -1].clone(), "vector": vector[:, -1].clone()}
+
+    @torch.no_grad()
+    def step(self, state: dict, actions: torch.Tensor, temperature: float = 0.0, generator=None):
+        last, vector = state["frame"], state["vector"]
+        out = self.core.step(self._token(last, actions, vector), state["cache"])
+        logits, predicted = self.readout(out[:, None], last[:, None])
+        frame = pick(logits[:, 0], temperature, generator).reshape(last.shape)
+        if self.P:
+            vector = predicted[:, 0]
+        state.update(frame=frame, vector=vector)
+        return frame, self.vector.proprio(vector), state

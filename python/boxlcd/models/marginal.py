@@ -7,10 +7,10 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from boxlcd.models.common import bernoulli_nll, pick, settings
+from boxlcd.models.common import Stepper, bernoulli_nll, pick, settings
 
 
-class Marginal(nn.Module):
+class Marginal(Stepper, nn.Module):
     closed_form = True
     bound = False
 
@@ -42,10 +42,12 @@ class Marginal(nn.Module):
         nll = self.frame_nll(batch).mean() / batch["lcd"][0, 0].numel()
         return nll, {"nll_per_pixel": nll.item()}
 
+    def start(self, prompt: dict) -> dict:
+        return {"proprio": prompt["proprio"][:, -1].clone()}
+
     @torch.no_grad()
-    def sample(self, batch: dict, prompt: int, temperature: float = 0.0, generator=None) -> torch.Tensor:
-        lcd = batch["lcd"]
-        out = lcd.clone()
-        B, T = lcd.shape[:2]
-        out[:, prompt:] = pick(self.logits().expand(B, T - prompt, *lcd.shape[2:]), temperature, generator)
-        return out
+    def step(self, state: dict, actions: torch.Tensor, temperature: float = 0.0, generator=None):
+        """A frame drawn from the marginal, whatever came before; the proprio stays the last."""
+        B = len(state["proprio"])
+        frame = pick(self.logits().expand(B, *self.logits().shape), temperature, generator)
+        return frame, state["proprio"], state

@@ -21,7 +21,8 @@ import torch
 from boxlcd.dataset import Episodes
 from boxlcd.models.common import changed_settings
 from boxlcd.models.evaluate import check_decoding, decoding, default_temperature, evaluate_checkpoint, markdown_rows
-from boxlcd.models.train import key_value, load_model, train
+from boxlcd.models.checkpoint import load_model
+from boxlcd.models.train import key_value, train
 
 BASELINES = ("marginal", "copy_last")
 

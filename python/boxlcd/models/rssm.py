@@ -14,9 +14,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.distributions import Normal, kl_divergence
 
-from boxlcd.models.common import bernoulli_nll, pick, proprio_width, settings
+from boxlcd.models.common import Stepper, Vector, bernoulli_nll, pick, settings
 
-DEFAULTS = {"deter": 256, "stoch": 32, "hidden": 512, "free_nats": 3.0, "proprio_weight": 1.0}
+DEFAULTS = {"deter": 256, "stoch": 32, "hidden": 512, "free_nats": 3.0, "proprio_weight": 1.0, "predict_state": False}
 
 
 def mlp(d_in: int, hidden: int, d_out: int) -> nn.Sequential:
@@ -24,7 +24,7 @@ def mlp(d_in: int, hidden: int, d_out: int) -> nn.Sequential:
                          nn.Linear(hidden, d_out))
 
 
-class RSSM(nn.Module):
+class RSSM(Stepper, nn.Module):
     closed_form = False
     bound = True
 
@@ -34,7 +34,8 @@ class RSSM(nn.Module):
         c = self.config
         H, W = spec["frame_shape"]
         self.pixels = H * W
-        self.P = proprio_width(spec)
+        self.vector = Vector(spec, c["predict_state"])
+        self.P = self.vector.width
         self.encoder = mlp(self.pixels + self.P, c["hidden"], c["hidden"])
         self.step_in = nn.Sequential(nn.Linear(c["stoch"] + spec["action_size"], c["hidden"]), nn.ELU())
         self.gru = nn.GRUCell(c["hidden"], c["deter"])
@@ -56,7 +57,7 @@ class RSSM(nn.Module):
 
     def _observe(self, batch: dict):
         """Posterior pass: per-step pixel logits, proprio, KL (B, T)."""
-        lcd, actions, proprio = batch["lcd"], batch["actions"], batch["proprio"]
+        lcd, actions, proprio = batch["lcd"], batch["actions"], self.vector.of(batch)
         B, T = lcd.shape[:2]
         c = self.config
         h = lcd.new_zeros(B, c["deter"])
@@ -87,31 +88,35 @@ class RSSM(nn.Module):
         loss = (recon + torch.clamp(kl_mean, min=self.config["free_nats"])) / self.pixels
         logs = {"recon_per_pixel": recon.item() / self.pixels, "kl": kl_mean.item()}
         if self.P:
-            mse = F.mse_loss(prop, batch["proprio"])
+            mse = F.mse_loss(prop, self.vector.of(batch))
             loss = loss + self.config["proprio_weight"] * mse
             logs["proprio_mse"] = mse.item()
         return loss, logs
 
     @torch.no_grad()
-    def sample(self, batch: dict, prompt: int, temperature: float = 0.0, generator=None) -> torch.Tensor:
-        lcd, actions, proprio = batch["lcd"].clone(), batch["actions"], batch["proprio"]
-        B, T, H, W = lcd.shape
-        c = self.config
+    def start(self, prompt: dict) -> dict:
+        lcd, actions, vector = prompt["lcd"], prompt["actions"], self.vector.of(prompt)
+        B, c = len(lcd), self.config
         h = lcd.new_zeros(B, c["deter"])
         z = lcd.new_zeros(B, c["stoch"])
-        for t in range(T):
+        for t in range(lcd.shape[1]):
             if t > 0:
                 h = self._advance(h, z, actions[:, t - 1])
-            if t < prompt:
-                post = self._normal(self.post_net(torch.cat([h, self._embed(lcd[:, t], proprio[:, t])], -1)))
-                z = post.mean
-                continue
-            prior = self._normal(self.prior_net(h))
-            if temperature <= 0:
-                z = prior.mean
-            else:
-                noise = torch.randn(prior.mean.shape, generator=generator).to(h.device)
-                z = prior.mean + temperature * prior.stddev * noise
-            out = self.decoder(torch.cat([h, z], -1))
-            lcd[:, t] = pick(out[:, :self.pixels], temperature, generator).reshape(B, H, W)
-        return lcd
+            z = self._normal(self.post_net(torch.cat([h, self._embed(lcd[:, t], vector[:, t])], -1))).mean
+        return {"h": h, "z": z, "vector": vector[:, -1].clone()}
+
+    @torch.no_grad()
+    def step(self, state: dict, actions: torch.Tensor, temperature: float = 0.0, generator=None):
+        h = self._advance(state["h"], state["z"], actions)
+        prior = self._normal(self.prior_net(h))
+        if temperature <= 0:
+            z = prior.mean
+        else:
+            noise = torch.randn(prior.mean.shape, generator=generator).to(h.device)
+            z = prior.mean + temperature * prior.stddev * noise
+        out = self.decoder(torch.cat([h, z], -1))
+        H, W = self.spec["frame_shape"]
+        frame = pick(out[:, :self.pixels], temperature, generator).reshape(-1, H, W)
+        vector = out[:, self.pixels:] if self.P else state["vector"]
+        state.update(h=h, z=z, vector=vector)
+        return frame, self.vector.proprio(vector), state

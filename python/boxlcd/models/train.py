@@ -24,9 +24,8 @@ import torch
 from boxlcd.dataset import Episodes
 from boxlcd.dataset.windows import Windows
 from boxlcd.models import MODELS, build
+from boxlcd.models.checkpoint import CKPT, default_prompt, load_model, save_checkpoint  # noqa: F401 (re-exported)
 from boxlcd.models.common import data_spec, prepare
-
-CKPT = "ckpt.pt"
 
 
 def default_device() -> str:
@@ -47,36 +46,13 @@ def learning_rate(run: dict, step: int, progress: float) -> float:
     return run["lr"] * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
-def save_checkpoint(path: Path, model, optimizer, step: int, run: dict, sampler: torch.Generator,
-                    elapsed: float) -> None:
-    state = {"model_name": run["model"], "spec": model.spec, "model_config": model.config, "run": run,
-             "model": model.state_dict(), "optimizer": optimizer.state_dict() if optimizer else None,
-             "step": step, "sampler": sampler.get_state(), "torch_rng": torch.get_rng_state(), "elapsed": elapsed}
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
-
-
-def load_model(path: str | os.PathLike, device: str = "cpu"):
-    """(model in eval mode, checkpoint dict) from a ckpt.pt or a run folder holding one."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / CKPT
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no checkpoint there (a {CKPT} or a run folder holding one)")
-    ckpt = torch.load(path, map_location=device, weights_only=False)
-    model = build(ckpt["model_name"], ckpt["spec"], **ckpt["model_config"]).to(device)
-    model.load_state_dict(ckpt["model"])
-    model.eval()
-    return model, ckpt
-
-
 def train(model_name: str, data: str, out: str, steps: int = 10_000, batch: int = 64, device: str | None = None,
           seed: int = 0, lr: float = 3e-4, warmup: int = 200, window: int = 0, time_limit: float = 0.0,
           ckpt_every: int = 500, log_every: int = 50, grad_clip: float = 1.0, weight_decay: float = 0.01,
-          progress: bool = True, stop_after: int = 0, **model_config) -> Path:
+          progress: bool = True, stop_after: int = 0, prompt: int | None = None, **model_config) -> Path:
     """Trains (or resumes) a model; returns the checkpoint path. stop_after > 0 stops this call
-    after that many steps (as an interrupted job would; the next call resumes)."""
+    after that many steps (as an interrupted job would; the next call resumes). prompt: the real
+    frames its rollouts (and a learned env made from it) start from (default: default_prompt)."""
     from tqdm import tqdm
 
     device = device or default_device()
@@ -88,7 +64,10 @@ def train(model_name: str, data: str, out: str, steps: int = 10_000, batch: int 
     window = window or episodes.ep_len + 1
     run = {"model": model_name, "data": str(Path(data).resolve()), "steps": steps, "batch": batch, "seed": seed,
            "lr": lr, "warmup": warmup, "window": window, "time_limit": time_limit, "grad_clip": grad_clip,
-           "weight_decay": weight_decay, "device": device}
+           "weight_decay": weight_decay, "device": device,
+           "prompt": default_prompt(spec["env"]) if prompt is None else prompt}
+    if not 1 <= run["prompt"] <= episodes.ep_len:
+        raise ValueError(f"prompt must be in [1, {episodes.ep_len}] frames, got {run['prompt']}")
     torch.manual_seed(seed)
     model = build(model_name, spec, **model_config).to(device)
     windows = Windows(episodes, window=window)
@@ -182,6 +161,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, default=3e-4)
     p.add_argument("--warmup", type=int, default=200)
     p.add_argument("--window", type=int, default=0, help="frames per window (default: whole episodes)")
+    p.add_argument("--prompt", type=int, default=None,
+                   help="real frames a rollout or learned env starts from (default 3, 1 for Dropbox)")
     p.add_argument("--time-limit", type=float, default=0.0, help="stop after this many seconds of training")
     p.add_argument("--ckpt-every", type=int, default=500)
     p.add_argument("--log-every", type=int, default=50)
@@ -197,7 +178,7 @@ def run(a: argparse.Namespace) -> None:
     out = a.out or f"runs/{a.model}-{Path(a.data).name}"
     path = train(a.model, a.data, out, steps=a.steps, batch=a.batch, device=a.device, seed=a.seed, lr=a.lr,
                  warmup=a.warmup, window=a.window, time_limit=a.time_limit, ckpt_every=a.ckpt_every,
-                 log_every=a.log_every, progress=not a.quiet, **config)
+                 log_every=a.log_every, progress=not a.quiet, prompt=a.prompt, **config)
     print(path)
 
 
