@@ -35,6 +35,18 @@ _AUTORESET_NAMES = {
 _SEED_MOD = 2**64
 
 
+def parse_autoreset_mode(mode) -> AutoresetMode:
+    """A gymnasium AutoresetMode from itself, its value ("NextStep") or boxlcd.make's name ("next_step")."""
+    names = {v: k for k, v in _AUTORESET_NAMES.items()}
+    if mode in names:
+        return names[mode]
+    try:
+        return AutoresetMode(mode)
+    except ValueError:
+        raise ValueError(f"autoreset_mode must be a gymnasium.vector.AutoresetMode, one of "
+                         f"{[m.value for m in AutoresetMode]} or {list(names)}, got {mode!r}") from None
+
+
 def _check_choice(name: str, value, choices) -> None:
     if value not in choices:
         raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
@@ -83,6 +95,14 @@ class _Rendering:
     @property
     def state_keys(self) -> list[str]:
         return self._env.state_keys
+
+    @property
+    def frame_shape(self) -> tuple[int, int]:
+        return self._env.frame_shape
+
+    @property
+    def proprio_keys(self) -> list[str]:
+        return self._env.proprio_keys
 
     @property
     def action_keys(self) -> list[str]:
@@ -197,11 +217,7 @@ class GymVectorEnv(_Rendering, gymnasium.vector.VectorEnv):
                  autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP, render_mode: str | None = None,
                  lcd_format: str = "packed", render_scale: int = 8, copy: bool = True, **overrides):
         _check_choice("lcd_format", lcd_format, LCD_FORMATS)
-        try:
-            autoreset_mode = AutoresetMode(autoreset_mode)
-        except ValueError:
-            raise ValueError(f"autoreset_mode must be a gymnasium.vector.AutoresetMode, one of "
-                             f"{[m.value for m in AutoresetMode]}, got {autoreset_mode!r}") from None
+        autoreset_mode = parse_autoreset_mode(autoreset_mode)
         self._env = make_batch(env, num_envs=num_envs, num_threads=num_threads,
                                autoreset_mode=_AUTORESET_NAMES[autoreset_mode], **overrides)
         self.num_envs = self._env.num_envs

@@ -18,8 +18,15 @@ def env_id(name: str) -> str:
     return f"{NAMESPACE}/{name}-v0"
 
 
+def task_names(name: str) -> list[str]:
+    """The goal tasks an env has: body with a robot, cube with a robot and an object."""
+    d = _core.env_def(name)
+    return (["body"] + (["cube"] if d.objects else [])) if d.robots else []
+
+
 def register_envs() -> None:
-    """Registers boxlcd/<Name>-v0 for every built-in env (once)."""
+    """Registers boxlcd/<Name>-v0 for every built-in env, boxlcd/<Name>BodyGoal-v0 and
+    boxlcd/<Name>CubeGoal-v0 for its goal tasks, and boxlcd/Learned-v0 (once)."""
     from gymnasium.envs.registration import register, registry
 
     for name in _core.env_names():
@@ -28,6 +35,11 @@ def register_envs() -> None:
         # No max_episode_steps: the envs truncate themselves at ep_len (an override).
         register(id=env_id(name), entry_point="boxlcd.gym_env:GymEnv",
                  vector_entry_point="boxlcd.gym_env:GymVectorEnv", kwargs={"env": name})
+        for task in task_names(name):
+            register(id=env_id(f"{name}{task.capitalize()}Goal"), entry_point="boxlcd.tasks:SingleGoalTask",
+                     vector_entry_point="boxlcd.tasks:make_task", kwargs={"env": name, "task": task})
+    if env_id("Learned") not in registry:
+        register(id=env_id("Learned"), vector_entry_point="boxlcd.learned:LearnedEnv")
 
 
 class _RegisterWhenImported(importlib.abc.MetaPathFinder):

@@ -8,6 +8,7 @@ to a temporary file and renamed, so a crash leaves the previous checkpoint whole
 from __future__ import annotations
 
 import os
+import pickle
 from pathlib import Path
 
 import torch
@@ -47,7 +48,7 @@ def load_model(path: str | os.PathLike, device: str = "cpu"):
     path = checkpoint_path(path)
     try:
         ckpt = torch.load(path, map_location=device, weights_only=False)
-    except (RuntimeError, EOFError, OSError, ValueError) as e:
+    except (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError) as e:
         raise ValueError(f"{path}: not a readable boxlcd checkpoint ({e})") from e
     if not isinstance(ckpt, dict) or not {"model_name", "spec", "model_config", "model"} <= set(ckpt):
         raise ValueError(f"{path}: not a boxlcd checkpoint (no model_name, spec, model_config, model)")

@@ -1,0 +1,113 @@
+"""Success of a PPO run's policy, always measured in the real engine unless told otherwise.
+
+  boxlcd rl eval RUN [--episodes 1000] [--sim real|learned|RUN_DIR]
+
+Each of `episodes` envs runs its first episode of the run's task (seeded apart from training),
+once with actions sampled from the policy (as the original evaluated) and once with its mean
+action. Writes RUN/eval.json (real engine) with success_rate and success_rate_deterministic,
+their standard errors, mean return and steps; with --sim learned (the run's own learned sim)
+or another world model, RUN/eval_<name>.json instead: the gap to the real figures is what
+the learned simulator still gets wrong. Also writes RUN/eval.gif: a few episodes, the frame
+beside the goal's frame, the border green once the goal is reached.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from boxlcd.rl.train import load_policy, make_env, read_run, write_json
+
+EVAL_SEED_OFFSET = 1 << 40  # episodes no training seed reaches
+
+
+def first_episodes(policy, vec, deterministic: bool, frames: int = 0) -> dict:
+    """Runs until every env has ended its first episode: success, return and length per env,
+    and the first `frames` envs' frames and goal frames, step by step."""
+    n = vec.num_envs
+    obs = vec.reset()
+    done = np.zeros(n, bool)
+    success, returns, lengths = np.zeros(n, bool), np.zeros(n), np.zeros(n, np.int64)
+    shown = []
+    while not done.all():
+        if frames:
+            o = vec.last_obs
+            shown.append((o["lcd"][:frames].copy(), o["goal:lcd"][:frames].copy(), done[:frames].copy()))
+        actions, _ = policy.predict(obs, deterministic=deterministic)
+        obs, reward, dones, infos = vec.step(actions)
+        live = ~done
+        returns[live] += reward[live]
+        lengths[live] += 1
+        for i in np.flatnonzero(dones & live):
+            success[i] = infos[i]["is_success"]
+        done |= dones
+    return {"success": success, "returns": returns, "lengths": lengths, "frames": shown}
+
+
+def summary(result: dict) -> dict:
+    s = result["success"]
+    p = float(s.mean())
+    return {"success_rate": p, "success_rate_se": math.sqrt(p * (1 - p) / len(s)),
+            "mean_return": float(result["returns"].mean()), "mean_length": float(result["lengths"].mean())}
+
+
+def write_gif(path: Path, shown: list, cols: int, fps: float, scale: int = 8) -> None:
+    """Each env's frame beside its goal's frame, envs stacked; an env's border turns green
+    once its episode has ended."""
+    from boxlcd.demo import write_gif as save
+    from boxlcd.render import lcd_picture
+
+    pictures = []
+    for lcd, goal, ended in shown:
+        rows = []
+        for i in range(len(lcd)):
+            frame, target = lcd_picture(lcd[i], cols, scale), lcd_picture(goal[i], cols, scale)
+            gap = np.full((frame.shape[0], scale, 3), 128, np.uint8)
+            colour = [60, 200, 60] if ended[i] else [90, 90, 90]
+            rows.append(np.pad(np.concatenate([frame, gap, target], axis=1), ((3, 3), (3, 3), (0, 0)),
+                               mode="constant", constant_values=0))
+            rows[-1][:3], rows[-1][-3:], rows[-1][:, :3], rows[-1][:, -3:] = colour, colour, colour, colour
+        pictures.append(np.concatenate(rows, axis=0))
+    save(path, pictures, fps)
+
+
+def evaluate(run_dir: str, episodes: int = 1000, sim: str = "real", device: str = "cpu", gif_episodes: int = 4) -> dict:
+    run = read_run(run_dir)
+    sim_path = run["sim"] if sim == "learned" else sim
+    if sim == "learned" and run["sim"] == "real":
+        raise ValueError(f"{run_dir} was trained in the real env: there is no learned sim to evaluate in")
+    policy = load_policy(run_dir, device=device)
+    out = {"run": str(Path(run_dir)), "env": run["env"], "task": run["task"], "trained_in": run["sim"],
+           "evaluated_in": sim_path, "episodes": episodes, "threshold": run["threshold"]}
+    shown = None
+    for deterministic in (False, True):
+        vec = make_env({**run, "device": device}, num_envs=episodes, sim=sim_path, seed_offset=EVAL_SEED_OFFSET)
+        result = first_episodes(policy, vec, deterministic, frames=0 if deterministic else gif_episodes)
+        shown = shown or result["frames"]
+        suffix = "_deterministic" if deterministic else ""
+        out.update({k + suffix: v for k, v in summary(result).items()})
+        cols, fps = vec.task.frame_shape[1], vec.task.definition.fps
+        vec.close()
+    name = "eval.json" if sim_path == "real" else f"eval_{'learned' if sim == 'learned' else Path(sim).name}.json"
+    write_json(Path(run_dir) / name, out)
+    if shown and sim_path == "real":
+        write_gif(Path(run_dir) / "eval.gif", shown, cols, fps)
+    return out
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", help="a PPO run folder (boxlcd rl train)")
+    p.add_argument("--episodes", type=int, default=1000)
+    p.add_argument("--sim", default="real", help="real (default), learned (the run's own) or a world model run")
+    p.add_argument("--device", default="cpu")
+
+
+def run(a: argparse.Namespace) -> None:
+    r = evaluate(a.run, a.episodes, a.sim, a.device)
+    print(f"{r['env']} {r['task']} trained in {r['trained_in']}, evaluated in {r['evaluated_in']} "
+          f"over {r['episodes']} episodes: success {r['success_rate']:.4f} ± {r['success_rate_se']:.4f} "
+          f"(sampled actions), {r['success_rate_deterministic']:.4f} ± {r['success_rate_se_deterministic']:.4f} "
+          f"(mean actions)")

@@ -1,0 +1,187 @@
+"""PPO (stable-baselines3) on a goal task, in the engine or in a learned simulator.
+
+  boxlcd rl train --env Urchin --task body --sim real|RUN_DIR --out runs/ppo-urchin
+                  [--steps N] [--time-limit S] [--num-envs N] [--seed S]
+
+The policy sees the task's proprio and goal (boxlcd.rl.sb3.POLICY_KEYS), as the original's did.
+The run folder gets run.json (the settings), model.zip (policy, optimizer; rewritten every
+--ckpt-every seconds and at the end), state.json (env steps and wall clock reached) and
+log.csv (after every rollout: env steps, wall clock, episodes ended, success rate, mean return
+and length). The same command again resumes from model.zip; --steps is the run's total.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import time
+from pathlib import Path
+
+PPO_DEFAULTS = {  # what trained both robots here; see docs/rl.md
+    "num_envs": 128, "n_steps": 64, "batch_size": 2048, "n_epochs": 5, "lr": 3e-4, "gamma": 0.99,
+    "gae_lambda": 0.95, "ent_coef": 0.0, "net": [128, 128], "log_std_init": -0.5,
+}
+RUN_FILE, MODEL_FILE, STATE_FILE, LOG_FILE = "run.json", "model.zip", "state.json", "log.csv"
+
+
+def make_env(run: dict, num_envs: int | None = None, sim: str | None = None, seed_offset: int = 0):
+    """The run's task as an SB3 VecEnv (its sim unless another is given), seeded."""
+    from boxlcd.rl.sb3 import SB3VecEnv
+    from boxlcd.tasks import make_task
+
+    task = make_task(run["env"], run["task"], num_envs=num_envs or run["num_envs"], sim=sim or run["sim"],
+                     threshold=run["threshold"], ep_len=run["ep_len"], num_threads=run["env_threads"],
+                     device=run["device"], temperature=run["temperature"])
+    env = SB3VecEnv(task)
+    env.seed(run["seed"] + seed_offset)
+    return env
+
+
+def write_json(path: Path, data: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1))
+    os.replace(tmp, path)
+
+
+def read_run(out: str | os.PathLike) -> dict:
+    path = Path(out) / RUN_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: not a PPO run folder (no {RUN_FILE})")
+    return json.loads(path.read_text())
+
+
+def load_policy(out: str | os.PathLike, env=None, device: str = "cpu"):
+    from stable_baselines3 import PPO
+
+    path = Path(out) / MODEL_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: the run has no policy yet")
+    return PPO.load(path, env=env, device=device)
+
+
+def train(env: str, task: str, out: str, sim: str = "real", steps: int = 5_000_000, time_limit: float = 0.0,
+          seed: int = 0, threshold: float = 0.05, ep_len: int | None = None, device: str = "cpu",
+          temperature: float = 0.0, env_threads: int = 1, ckpt_every: float = 60.0, progress: bool = True,
+          **ppo) -> Path:
+    """Trains (or resumes) PPO on the task; returns the run folder."""
+    import torch
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.callbacks import BaseCallback
+    from tqdm import tqdm
+
+    unknown = sorted(set(ppo) - set(PPO_DEFAULTS))
+    if unknown:
+        raise ValueError(f"unknown PPO settings {unknown}; settings: {', '.join(PPO_DEFAULTS)}")
+    from boxlcd.learned import check_device
+
+    check_device(device)
+    if sim != "real":
+        sim = str(Path(sim).resolve())
+    out_dir = Path(out)
+    run = {"env": env, "task": task, "sim": sim, "steps": steps, "seed": seed, "threshold": threshold,
+           "ep_len": ep_len, "device": device, "temperature": temperature, "env_threads": env_threads,
+           **PPO_DEFAULTS, **ppo}
+    resuming = (out_dir / MODEL_FILE).is_file()
+    if resuming:
+        saved = read_run(out_dir)
+        changed = {k for k in run if k != "steps" and saved.get(k) != run[k]}
+        if changed:
+            raise ValueError(f"{out_dir} is a run with other settings ({', '.join(sorted(changed))}); "
+                             "use another --out for a new run")
+    vec = make_env(run)  # before making --out: a wrong env, task or sim leaves no empty run folder
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_json(out_dir / RUN_FILE, run)
+    state = json.loads((out_dir / STATE_FILE).read_text()) if resuming else {"env_steps": 0, "elapsed_s": 0.0}
+    if resuming:
+        model = PPO.load(out_dir / MODEL_FILE, env=vec, device=device)
+    else:
+        torch.manual_seed(seed)
+        model = PPO("MlpPolicy", vec, learning_rate=run["lr"], n_steps=run["n_steps"], batch_size=run["batch_size"],
+                    n_epochs=run["n_epochs"], gamma=run["gamma"], gae_lambda=run["gae_lambda"],
+                    ent_coef=run["ent_coef"], seed=seed, device=device, verbose=0,
+                    policy_kwargs={"net_arch": list(run["net"]), "activation_fn": torch.nn.Tanh,
+                                   "log_std_init": run["log_std_init"]})
+    start = time.perf_counter() - state["elapsed_s"]
+
+    def save() -> None:
+        model.save(out_dir / MODEL_FILE)
+        write_json(out_dir / STATE_FILE, {"env_steps": int(model.num_timesteps),
+                                          "elapsed_s": round(time.perf_counter() - start, 2)})
+
+    log_path = out_dir / LOG_FILE
+    fields = ["env_steps", "elapsed_s", "episodes", "success_rate", "mean_return", "mean_length"]
+
+    class Log(BaseCallback):
+        def _on_training_start(self) -> None:
+            self.bar = tqdm(total=steps, initial=model.num_timesteps, unit="step", disable=not progress,
+                            desc=f"ppo {env} {task} ({'real' if sim == 'real' else 'learned'})")
+            self.file = open(log_path, "a", newline="")
+            self.writer = csv.DictWriter(self.file, fieldnames=fields)
+            if self.file.tell() == 0:
+                self.writer.writeheader()
+            self.last_save = time.perf_counter()
+
+        def _on_step(self) -> bool:
+            self.bar.update(vec.num_envs)
+            elapsed = time.perf_counter() - start
+            return not (time_limit and elapsed >= time_limit)
+
+        def _on_rollout_end(self) -> None:
+            c = vec.take_counts()
+            n = max(1, c["episodes"])
+            row = {"env_steps": model.num_timesteps, "elapsed_s": round(time.perf_counter() - start, 2),
+                   "episodes": c["episodes"], "success_rate": round(c["successes"] / n, 4),
+                   "mean_return": round(c["return_sum"] / n, 4), "mean_length": round(c["length_sum"] / n, 2)}
+            self.writer.writerow(row)
+            self.file.flush()
+            self.bar.set_postfix(success=f"{row['success_rate']:.3f}")
+            if time.perf_counter() - self.last_save >= ckpt_every:
+                save()
+                self.last_save = time.perf_counter()
+
+        def _on_training_end(self) -> None:
+            self.bar.close()
+            self.file.close()
+
+    remaining = steps - model.num_timesteps
+    if remaining > 0 and not (time_limit and time.perf_counter() - start >= time_limit):
+        model.learn(total_timesteps=remaining, callback=Log(), reset_num_timesteps=False)
+    save()
+    vec.close()
+    return out_dir
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--env", required=True, help="a robot env: Urchin, Luxo, UrchinCube, LuxoCube, ...")
+    p.add_argument("--task", choices=["body", "cube"], default="body")
+    p.add_argument("--sim", default="real", help="real (the engine) or a world model's run folder")
+    p.add_argument("--out", required=True, help="the run folder")
+    p.add_argument("--steps", type=int, default=5_000_000, help="env steps in all (default 5M)")
+    p.add_argument("--time-limit", type=float, default=0.0, help="stop after this many seconds (0: none)")
+    p.add_argument("--num-envs", type=int, default=PPO_DEFAULTS["num_envs"])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threshold", type=float, default=0.05, help="success when delta is below it")
+    p.add_argument("--ep-len", type=int, default=None, help="steps before a timeout (default: the env's)")
+    p.add_argument("--device", default="cpu", help="torch device of the policy and a learned sim")
+    p.add_argument("--temperature", type=float, default=0.0, help="a learned sim's sampling temperature")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    p.add_argument("--env-threads", type=int, default=1, help="threads stepping a real env (default 1)")
+    p.add_argument("--ckpt-every", type=float, default=60.0, help="seconds between checkpoints")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help=f"a PPO setting ({', '.join(k for k in PPO_DEFAULTS if k != 'num_envs')})")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def run(a: argparse.Namespace) -> None:
+    import torch
+
+    from boxlcd.models.train import key_value, parse_value
+
+    torch.set_num_threads(a.threads)
+    ppo = {k: parse_value(v) for k, v in (key_value(s) for s in a.set)}
+    out = train(a.env, a.task, a.out, sim=a.sim, steps=a.steps, time_limit=a.time_limit, seed=a.seed,
+                threshold=a.threshold, ep_len=a.ep_len, device=a.device, temperature=a.temperature,
+                env_threads=a.env_threads, ckpt_every=a.ckpt_every, progress=not a.quiet,
+                num_envs=a.num_envs, **ppo)
+    print(out)

@@ -1,0 +1,270 @@
+"""Goal tasks over a boxlcd vector env, real or learned, with one code path for both.
+
+    envs = boxlcd.tasks.make_task("Urchin", "body", num_envs=128)                  # the engine
+    envs = boxlcd.tasks.make_task("Urchin", "body", num_envs=128, sim="runs/ft")  # a learned sim
+    envs = gymnasium.make_vec("boxlcd/UrchinBodyGoal-v0", num_envs=128)          # the same
+
+The tasks of the original testbed:
+- **body** (every robot env): the goal is the proprio of an independent reset of the same env
+  (its frame is `goal:lcd`). delta = mean |goal - current| over the proprio keys ending in
+  `:x:p` or `:y:p` (positions of the robot's bodies, in the [-1, 1] units of full_state).
+- **cube** (robot + object envs): the goal is where the first object rests in an independent
+  reset after 10 zero-action steps; delta = mean |goal - current| over that object's x and y.
+
+Each step's reward is -delta; when delta < `threshold` (0.05) the step adds +1 and the episode
+ends as a success (terminated, info["success"]). Otherwise it is truncated after `ep_len`
+steps (default: the env's). Observations: `proprio`, `goal:proprio`, `lcd`, `goal:lcd`, and for
+the cube task `object` and `goal:object` (x, y).
+
+Autoreset is SAME_STEP: an ended env is reset (new start, new goal) within the step, its last
+observation in info["final_obs"] (masked by info["_final_obs"]), as SB3 and most PPO loops want.
+
+The wrapped env's contract (GymVectorEnv and boxlcd.learned.LearnedEnv both keep it): a
+gymnasium VectorEnv with autoreset DISABLED, `definition` (the real env's WorldDef),
+`proprio_keys`, `state_keys`, observations with "lcd", "proprio" and, for the cube task,
+"full_state", and reset(seed=..., options={"reset_mask": m}) that resets only the rows in m.
+Goals come from the real engine either way (a pool of independent resets, refilled as used),
+so a real and a learned env given one seed pose the same goals.
+"""
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import gymnasium
+import numpy as np
+from gymnasium import spaces
+from gymnasium.vector import AutoresetMode
+from gymnasium.vector.utils import batch_space
+
+import boxlcd
+
+TASKS = ("body", "cube")
+THRESHOLD = 0.05
+CUBE_SETTLE_STEPS = 10
+GOAL_SEED_OFFSET = 1 << 48  # goal resets use seeds far from the envs' own
+
+
+def delta_keys(task: str, proprio_keys: list[str], state_keys: list[str]) -> list[str]:
+    """The keys whose mean absolute error to the goal is the task's delta."""
+    if task == "body":
+        keys = [k for k in proprio_keys if k.endswith((":x:p", ":y:p"))]
+        if not keys:
+            raise ValueError("the body task needs a robot: this env's proprio has no body positions")
+        return keys
+    if task == "cube":
+        keys = ["object0:x:p", "object0:y:p"]
+        if not set(keys) <= set(state_keys) or not any(k.endswith(":x:p") for k in proprio_keys):
+            raise ValueError("the cube task needs a robot and an object (UrchinCube, LuxoCube, ...)")
+        return keys
+    raise ValueError(f"unknown task {task!r}; tasks: {', '.join(TASKS)}")
+
+
+class GoalPool:
+    """Independent resets of the real env, drawn in order and refilled in bulk: one batched
+    reset (and, for the cube task, 10 zero-action steps) serves many episodes."""
+
+    def __init__(self, definition, size: int, settle_steps: int):
+        self.batch = boxlcd.make(definition, num_envs=size, num_threads=1, autoreset_mode="disabled")
+        self.settle_steps = settle_steps
+        self.size = size
+        self._zeros = np.zeros((size, self.batch.action_size), np.float32)
+
+    def seed(self, seed: int) -> None:
+        self._next_seed = seed
+        self._refill()
+
+    def _refill(self) -> None:
+        obs = self.batch.reset(seed=self._next_seed)
+        self._next_seed = None  # later refills continue each env's generator
+        for _ in range(self.settle_steps):
+            obs, *_ = self.batch.step(self._zeros)
+        self.lcd, self.proprio, self.full_state = (obs[k].copy() for k in ("lcd", "proprio", "full_state"))
+        self.cursor = 0
+
+    def take(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """n goals: (lcd, proprio, full_state) rows."""
+        parts = []
+        while n:
+            if self.cursor == self.size:
+                self._refill()
+            m = min(n, self.size - self.cursor)
+            rows = slice(self.cursor, self.cursor + m)
+            parts.append((self.lcd[rows], self.proprio[rows], self.full_state[rows]))
+            self.cursor += m
+            n -= m
+        return tuple(np.concatenate(p) for p in zip(*parts))
+
+
+class GoalTask(gymnasium.vector.VectorEnv):
+    """A goal task over a boxlcd vector env (see the module's docstring for the contract)."""
+
+    metadata = {"autoreset_mode": AutoresetMode.SAME_STEP}
+
+    def __init__(self, env: gymnasium.vector.VectorEnv, task: str = "body", threshold: float = THRESHOLD,
+                 ep_len: int | None = None):
+        if env.metadata.get("autoreset_mode") != AutoresetMode.DISABLED:
+            raise ValueError("GoalTask resets the envs itself: wrap an env made with autoreset_mode DISABLED")
+        if not (isinstance(threshold, numbers.Real) and threshold > 0):
+            raise ValueError(f"threshold must be a number > 0, got {threshold!r}")
+        if task == "body" and not getattr(env, "predicts_proprio", True):
+            raise ValueError("the body task needs the proprio: this learned env's model does not predict it")
+        if task == "cube" and "full_state" not in env.single_observation_space.spaces:
+            raise ValueError("the cube task needs the object's position: a learned env's model must predict "
+                             "full_state (train it with --set predict_state=true)")
+        self.env = env
+        self.task = task
+        self.definition = env.definition
+        self.frame_shape = tuple(env.frame_shape)
+        self.proprio_keys, self.state_keys = list(env.proprio_keys), list(env.state_keys)
+        keys = delta_keys(task, self.proprio_keys, self.state_keys)
+        self.threshold = float(threshold)
+        self.ep_len = int(self.definition.ep_len if ep_len is None else ep_len)
+        if self.ep_len < 1:
+            raise ValueError(f"ep_len must be >= 1, got {ep_len}")
+        self.num_envs = env.num_envs
+        self._source = "proprio" if task == "body" else "full_state"
+        source_keys = self.proprio_keys if task == "body" else self.state_keys
+        self._delta_index = np.array([source_keys.index(k) for k in keys])
+        self._pool = GoalPool(self.definition, max(256, self.num_envs), 0 if task == "body" else CUBE_SETTLE_STEPS)
+        self._steps = np.zeros(self.num_envs, np.int64)
+
+        inner = env.single_observation_space
+        single = {"proprio": inner["proprio"], "goal:proprio": inner["proprio"],
+                  "lcd": inner["lcd"], "goal:lcd": inner["lcd"]}
+        if task == "cube":
+            state = inner["full_state"]
+            obj = spaces.Box(state.low[self._delta_index], state.high[self._delta_index], (2,), np.float32)
+            single.update({"object": obj, "goal:object": obj})
+        self.single_observation_space = spaces.Dict(single)
+        self.single_action_space = env.single_action_space
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self.metadata = {**env.metadata, "autoreset_mode": AutoresetMode.SAME_STEP}
+        self.render_mode = None
+
+    # -- what the two tasks differ in: where delta's values live ---------------------------------
+    def _current(self, obs: dict) -> np.ndarray:
+        return obs[self._source][:, self._delta_index]
+
+    def _set_goals(self, rows: np.ndarray) -> None:
+        lcd, proprio, full_state = self._pool.take(len(rows))
+        self._goal_lcd[rows], self._goal_proprio[rows] = lcd, proprio
+        self._goal_values[rows] = (proprio if self._source == "proprio" else full_state)[:, self._delta_index]
+
+    def _observation(self, obs: dict) -> dict[str, np.ndarray]:
+        out = {"proprio": obs["proprio"].copy(), "goal:proprio": self._goal_proprio.copy(),
+               "lcd": obs["lcd"].copy(), "goal:lcd": self._goal_lcd.copy()}
+        if self.task == "cube":
+            out["object"] = self._current(obs).astype(np.float32)
+            out["goal:object"] = self._goal_values.copy()
+        return out
+
+    def delta(self, obs: dict) -> np.ndarray:
+        """Mean |goal - current| per env for the wrapped env's observation `obs`."""
+        return np.abs(self._current(obs) - self._goal_values).mean(axis=1)
+
+    # -- the VectorEnv API ---------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        """seed: the envs' starts (env i seed + i) and the goals (their own seeds, derived)."""
+        if options:
+            raise ValueError(f"unknown reset options {sorted(options)}; GoalTask takes none")
+        if seed is None:
+            seed = int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> 1)
+        if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0:
+            raise ValueError(f"seed must be an int >= 0, got {seed!r}")
+        obs, _ = self.env.reset(seed=int(seed))
+        self._pool.seed((int(seed) + GOAL_SEED_OFFSET) % (1 << 64))
+        n = self.num_envs
+        self._goal_lcd = np.zeros_like(obs["lcd"])
+        self._goal_proprio = np.zeros_like(obs["proprio"])
+        self._goal_values = np.zeros((n, len(self._delta_index)), np.float32)
+        self._set_goals(np.arange(n))
+        self._steps[:] = 0
+        return self._observation(obs), {}
+
+    def step(self, actions):
+        obs, _, _, _, _ = self.env.step(actions)
+        self._steps += 1
+        delta = self.delta(obs)
+        success = delta < self.threshold
+        truncated = ~success & (self._steps >= self.ep_len)
+        reward = (-delta + success).astype(np.float64)
+        ended = success | truncated
+        info: dict[str, Any] = {"success": success.copy(), "delta": delta}
+        if not ended.any():
+            return self._observation(obs), reward, success, truncated, info
+        final = self._observation(obs)
+        rows = np.flatnonzero(ended)
+        final_obs = np.full(self.num_envs, None, dtype=object)
+        for i in rows:
+            final_obs[i] = {k: v[i] for k, v in final.items()}
+        obs, _ = self.env.reset(options={"reset_mask": ended})
+        self._set_goals(rows)
+        self._steps[rows] = 0
+        info.update({"final_obs": final_obs, "_final_obs": ended.copy(),
+                     "final_info": {"success": success.copy()}, "_final_info": ended.copy()})
+        return self._observation(obs), reward, success, truncated, info
+
+    def close_extras(self, **kwargs):
+        self.env.close()
+
+
+def inner_env(env: str, num_envs: int, sim: str = "real", num_threads: int = 1, ep_len: int | None = None,
+              device: str = "cpu", temperature: float = 0.0, **overrides):
+    """The env a task wraps, autoreset DISABLED: the engine (sim="real") or a learned simulator
+    (sim: a run folder or checkpoint of a world model trained on `env`)."""
+    if sim == "real":
+        from boxlcd.gym_env import GymVectorEnv
+
+        if ep_len is not None:
+            overrides["ep_len"] = ep_len
+        return GymVectorEnv(env, num_envs=num_envs, num_threads=num_threads,
+                            autoreset_mode=AutoresetMode.DISABLED, copy=False, **overrides)
+    from boxlcd.learned import LearnedEnv
+
+    if overrides:
+        raise ValueError(f"a learned env takes its settings from its checkpoint, not {sorted(overrides)}")
+    learned = LearnedEnv(sim, num_envs, device=device, temperature=temperature,
+                         autoreset_mode=AutoresetMode.DISABLED, num_threads=num_threads)
+    if learned.definition.name != env:
+        raise ValueError(f"{sim} is a model of {learned.definition.name}, not of {env}")
+    return learned
+
+
+def make_task(env: str = "Urchin", task: str = "body", num_envs: int = 1, sim: str = "real",
+              threshold: float = THRESHOLD, ep_len: int | None = None, num_threads: int = 1,
+              device: str = "cpu", temperature: float = 0.0, **overrides) -> GoalTask:
+    """A goal task on `num_envs` envs of `env`, in the engine or in a learned simulator."""
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}; tasks: {', '.join(TASKS)}")
+    inner = inner_env(env, num_envs, sim, num_threads, ep_len, device, temperature, **overrides)
+    return GoalTask(inner, task, threshold, ep_len)
+
+
+class SingleGoalTask(gymnasium.Env):
+    """One env of a goal task as a gymnasium.Env (what gymnasium.make gives)."""
+
+    def __init__(self, env: str = "Urchin", task: str = "body", **kwargs):
+        self.vector = make_task(env, task, num_envs=1, **kwargs)
+        self.observation_space = self.vector.single_observation_space
+        self.action_space = self.vector.single_action_space
+        self.metadata = {"render_modes": [], "render_fps": self.vector.definition.fps}
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        if seed is None:
+            seed = int(self.np_random.integers(0, 2**62))
+        obs, _ = self.vector.reset(seed=seed, options=options)
+        return {k: v[0] for k, v in obs.items()}, {}
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.vector.step(np.asarray(action)[None])
+        if info.get("_final_obs", np.zeros(1, bool))[0]:
+            obs = info["final_obs"][0]  # the next reset() starts anew; until then, the last obs
+        else:
+            obs = {k: v[0] for k, v in obs.items()}
+        return obs, float(reward[0]), bool(terminated[0]), bool(truncated[0]), {"success": bool(info["success"][0])}
+
+    def close(self):
+        self.vector.close()

@@ -1,0 +1,170 @@
+"""LearnedEnv: a world model behind the Gymnasium vector API, against the real env it learned."""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+gymnasium = pytest.importorskip("gymnasium")
+
+from gymnasium.vector import AutoresetMode  # noqa: E402
+
+import boxlcd  # noqa: E402
+from boxlcd.dataset import collect  # noqa: E402
+from boxlcd.gym_env import GymVectorEnv  # noqa: E402
+from boxlcd.learned import LearnedEnv  # noqa: E402
+from boxlcd.models.train import train  # noqa: E402
+
+TINY_FT = {"d_model": 32, "layers": 1, "heads": 2}
+EP_LEN = 6
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Tiny checkpoints: Urchin frame transformers (prompt 1 and 3, one predicting full_state),
+    an UrchinCube one predicting full_state, a copy_last, and an oracle of Bounce."""
+    root = tmp_path_factory.mktemp("learned")
+    collect("Urchin", 8, root / "urchin", seed=0, progress=False, ep_len=EP_LEN)
+    collect("UrchinCube", 8, root / "cube", seed=0, progress=False, ep_len=EP_LEN)
+    collect("Bounce", 4, root / "bounce", seed=0, progress=False, ep_len=EP_LEN)
+    out = {}
+    for name, model, data, extra in [
+        ("ft", "frame_transformer", "urchin", {"prompt": 1}),
+        ("ft3", "frame_transformer", "urchin", {"prompt": 3}),
+        ("ft_state", "frame_transformer", "urchin", {"prompt": 1, "predict_state": True}),
+        ("cube_state", "frame_transformer", "cube", {"prompt": 1, "predict_state": True}),
+        ("rssm", "rssm", "urchin", {"prompt": 2, "deter": 16, "stoch": 4, "hidden": 32}),
+    ]:
+        config = {} if model == "rssm" else TINY_FT
+        train(model, str(root / data), str(root / name), steps=2, batch=4, progress=False, **config, **extra)
+        out[name] = str(root / name)
+    for name, model, data in [("copy_last", "copy_last", "urchin"), ("oracle", "oracle", "bounce")]:
+        train(model, str(root / data), str(root / name), progress=False)
+        out[name] = str(root / name)
+    return out
+
+
+def real_env(num_envs, **kwargs):
+    return GymVectorEnv("Urchin", num_envs=num_envs, ep_len=EP_LEN, **kwargs)
+
+
+def test_spaces_equal_the_real_envs(runs):
+    real = real_env(3)
+    env = LearnedEnv(runs["ft"], 3)
+    assert env.single_action_space == real.single_action_space
+    assert env.single_observation_space["lcd"] == real.single_observation_space["lcd"]
+    assert env.single_observation_space["proprio"] == real.single_observation_space["proprio"]
+    assert "full_state" not in env.single_observation_space.spaces
+    with_state = LearnedEnv(runs["ft_state"], 3)
+    assert with_state.single_observation_space == real.single_observation_space
+    obs, _ = with_state.reset(seed=0)
+    obs, *_ = with_state.step(with_state.action_space.sample())
+    assert all(with_state.single_observation_space[k].contains(obs[k][0]) for k in obs)
+
+
+@pytest.mark.parametrize("run", ["ft", "ft3", "rssm"])
+def test_reset_observation_equals_the_real_envs(runs, run):
+    """Prompted by the engine with the same seeds: the first observation is the real one
+    (after the prompt's k - 1 zero-action steps when the checkpoint prompts with k frames)."""
+    env = LearnedEnv(runs[run], 4)
+    real = real_env(4)
+    obs, _ = env.reset(seed=11)
+    want, _ = real.reset(seed=11)
+    for _ in range(env.prompt - 1):
+        want, *_ = real.step(np.zeros((4, 3), np.float32))
+    for k in ("lcd", "proprio"):
+        np.testing.assert_array_equal(obs[k], want[k])
+
+
+def test_deterministic_given_the_seed(runs):
+    def rollout(seed):
+        env = LearnedEnv(runs["ft"], 3, temperature=1.0)
+        out = [env.reset(seed=seed)[0]["lcd"]]
+        rng = np.random.default_rng(0)
+        for _ in range(2 * EP_LEN):
+            out.append(env.step(rng.uniform(-1, 1, (3, 3)).astype(np.float32))[0]["lcd"])
+        return np.stack(out)
+
+    a, b = rollout(5), rollout(5)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, rollout(6))
+
+
+def test_autoreset_as_the_real_env(runs):
+    """Truncation at ep_len; NEXT_STEP resets on the following step (to what a real batch with
+    the same generators resets to); SAME_STEP puts the last observation in info."""
+    actions = np.zeros((2, 3), np.float32)
+    env, real = LearnedEnv(runs["ft"], 2), real_env(2)
+    env.reset(seed=3)
+    real.reset(seed=3)
+    for t in range(EP_LEN):
+        _, reward, terminated, truncated, _ = env.step(actions)
+        real.step(actions)
+        assert truncated.all() == (t == EP_LEN - 1) and not terminated.any() and not reward.any()
+    obs, _, _, truncated, _ = env.step(actions)
+    want, *_ = real.step(actions)  # the real env's NEXT_STEP reset
+    assert not truncated.any()
+    np.testing.assert_array_equal(obs["lcd"], want["lcd"])
+    np.testing.assert_array_equal(obs["proprio"], want["proprio"])
+
+    same = LearnedEnv(runs["ft"], 2, autoreset_mode="same_step")
+    same.reset(seed=3)
+    for _ in range(EP_LEN - 1):
+        last, *_ = same.step(actions)
+    obs, _, _, truncated, info = same.step(actions)
+    assert truncated.all() and info["_final_obs"].all()
+    np.testing.assert_array_equal(obs["lcd"], want["lcd"])  # already the next episode's start
+    assert info["final_obs"][0]["lcd"].shape == obs["lcd"][0].shape
+
+
+def test_reset_mask_resets_only_those_envs(runs):
+    env = LearnedEnv(runs["ft"], 3, autoreset_mode=AutoresetMode.DISABLED)
+    env.reset(seed=0)
+    for _ in range(2):
+        before, *_ = env.step(np.ones((3, 3), np.float32))
+    obs, _ = env.reset(options={"reset_mask": np.array([False, True, False])})
+    np.testing.assert_array_equal(obs["lcd"][[0, 2]], before["lcd"][[0, 2]])
+    np.testing.assert_array_equal(obs["proprio"][1], env.real._obs["proprio"][1])
+    for _ in range(EP_LEN - 2):
+        env.step(np.zeros((3, 3), np.float32))
+    with pytest.raises(RuntimeError, match=r"envs \[0, 2\] ended their episodes"):
+        env.step(np.zeros((3, 3), np.float32))
+
+
+def test_make_vec_and_steps(runs):
+    env = gymnasium.make_vec("boxlcd/Learned-v0", checkpoint=runs["ft"], num_envs=2)
+    obs, _ = env.reset(seed=0)
+    obs, *_ = env.step(env.action_space.sample())
+    assert obs["lcd"].shape == (2, 16, 4) and obs["lcd"].dtype == np.uint8
+    assert env.observation_space.contains(obs)
+
+
+def test_bad_input(runs, tmp_path):
+    with pytest.raises(FileNotFoundError, match="no checkpoint there"):
+        LearnedEnv(str(tmp_path / "nothing"), 2)
+    with pytest.raises(ValueError, match="is not here"):
+        LearnedEnv(runs["ft"], 2, device="cuda:7")
+    with pytest.raises(ValueError, match="not a torch device"):
+        LearnedEnv(runs["ft"], 2, device="gpu-please")
+    with pytest.raises(ValueError, match="cannot be stepped"):
+        LearnedEnv(runs["oracle"], 2)
+    with pytest.raises(ValueError, match="num_envs"):
+        LearnedEnv(runs["ft"], 0)
+    env = LearnedEnv(runs["ft"], 2)
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step(np.zeros((2, 3), np.float32))
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="shape"):
+        env.step(np.zeros((3, 3), np.float32))
+    with pytest.raises(ValueError, match="finite"):
+        env.step(np.full((2, 3), np.nan, np.float32))
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "ckpt.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="not a readable boxlcd checkpoint"):
+        LearnedEnv(str(tmp_path / "junk"), 2)

@@ -1,0 +1,134 @@
+"""Goal tasks: reward and success exactly, goals from independent resets, autoreset, Gymnasium."""
+import warnings
+
+import numpy as np
+import pytest
+
+gymnasium = pytest.importorskip("gymnasium")
+from gymnasium.utils.env_checker import check_env  # noqa: E402
+
+import boxlcd  # noqa: E402
+from boxlcd.tasks import CUBE_SETTLE_STEPS, GOAL_SEED_OFFSET, delta_keys, make_task  # noqa: E402
+
+
+def expected_delta(obs: dict, keys: list[str], proprio_keys: list[str]) -> np.ndarray:
+    index = [proprio_keys.index(k) for k in keys]
+    return np.abs(obs["proprio"][:, index] - obs["goal:proprio"][:, index]).mean(axis=1)
+
+
+def test_body_goal_keys_are_the_robots_positions():
+    env = boxlcd.make("Luxo")
+    keys = delta_keys("body", env.proprio_keys, env.state_keys)
+    assert keys == [k for k in env.proprio_keys if k.endswith((":x:p", ":y:p"))] and len(keys) == 8
+    assert delta_keys("cube", *[boxlcd.make("LuxoCube").proprio_keys, boxlcd.make("LuxoCube").state_keys]) == \
+        ["object0:x:p", "object0:y:p"]
+
+
+def test_goals_are_independent_resets_of_the_same_env():
+    """Body goals are the proprio and frame of resets seeded apart; cube goals the object's
+    place after 10 zero-action steps of such a reset."""
+    task = make_task("Urchin", "body", num_envs=3)
+    obs, _ = task.reset(seed=7)
+    pool = boxlcd.make("Urchin", num_envs=256)
+    want = pool.reset(seed=7 + GOAL_SEED_OFFSET)
+    np.testing.assert_array_equal(obs["goal:proprio"], want["proprio"][:3])
+    np.testing.assert_array_equal(obs["goal:lcd"], want["lcd"][:3])
+    assert not np.array_equal(obs["proprio"], obs["goal:proprio"])
+
+    cube = make_task("UrchinCube", "cube", num_envs=2)
+    obs, _ = cube.reset(seed=7)
+    pool = boxlcd.make("UrchinCube", num_envs=256, autoreset_mode="disabled")
+    pool.reset(seed=7 + GOAL_SEED_OFFSET)
+    for _ in range(CUBE_SETTLE_STEPS):
+        settled, *_ = pool.step(np.zeros((256, 3), np.float32))
+    xy = [pool.state_keys.index("object0:x:p"), pool.state_keys.index("object0:y:p")]
+    np.testing.assert_array_equal(obs["goal:object"], settled["full_state"][:2][:, xy])
+    np.testing.assert_array_equal(obs["object"], cube.env.batch.full_state[:, xy])
+
+
+def test_reward_and_success_on_crafted_poses():
+    """Placed at its goal pose, an env succeeds on the next step (reward -delta + 1, ended)
+    under a threshold that one step of motion cannot break, and not under a tiny one."""
+    for threshold, succeeds in ((0.3, True), (1e-9, False)):
+        task = make_task("Urchin", "body", num_envs=4, threshold=threshold)
+        obs, _ = task.reset(seed=1)
+        at_goal = obs["proprio"].copy()
+        at_goal[[0, 2]] = obs["goal:proprio"][[0, 2]]  # Urchin's full_state is its proprio
+        task.env.reset(options={"full_state": at_goal, "reset_mask": np.array([True, False, True, False])})
+        _, reward, terminated, truncated, info = task.step(np.zeros((4, 3), np.float32))
+        delta = info["delta"]
+        assert (terminated[[0, 2]] == succeeds).all() and not truncated.any()
+        assert (info["success"] == terminated).all()
+        np.testing.assert_allclose(reward, -delta + terminated, rtol=0, atol=1e-12)
+        if succeeds:
+            final = info["final_obs"]
+            assert info["_final_obs"].tolist() == [True, False, True, False]
+            rows = {k: np.stack([final[i][k] for i in (0, 2)]) for k in ("proprio", "goal:proprio")}
+            np.testing.assert_allclose(delta[[0, 2]], expected_delta(rows, task_keys(task), task.proprio_keys),
+                                       rtol=1e-6)
+            assert delta[[0, 2]].max() < 0.3
+
+
+def task_keys(task):
+    return delta_keys("body", task.proprio_keys, task.state_keys)
+
+
+def test_timeout_resets_with_new_goals():
+    task = make_task("Luxo", "body", num_envs=3, threshold=1e-9, ep_len=5)
+    obs, _ = task.reset(seed=0)
+    goals = obs["goal:proprio"].copy()
+    for t in range(5):
+        obs, reward, terminated, truncated, info = task.step(np.zeros((3, 3), np.float32))
+        assert truncated.all() == (t == 4) and not terminated.any()
+        np.testing.assert_allclose(-reward, info["delta"], rtol=1e-6)
+    assert info["_final_obs"].all()
+    np.testing.assert_array_equal(np.stack([f["goal:proprio"] for f in info["final_obs"]]), goals)
+    assert not np.array_equal(obs["goal:proprio"], goals)  # the next episodes' goals
+
+
+def test_same_seed_same_episodes():
+    def run(seed):
+        task = make_task("Luxo", "body", num_envs=4, threshold=0.1, ep_len=20)
+        out = [task.reset(seed=seed)[0]["proprio"]]
+        rng = np.random.default_rng(0)
+        for _ in range(45):
+            out.append(task.step(rng.uniform(-1, 1, (4, 3)).astype(np.float32))[0]["goal:proprio"])
+        return np.stack(out)
+
+    np.testing.assert_array_equal(run(3), run(3))
+    assert not np.array_equal(run(3), run(4))
+
+
+def test_registered_ids():
+    for name in boxlcd.envs():
+        d = boxlcd.env_def(name)
+        for task, wanted in (("Body", bool(d.robots)), ("Cube", bool(d.robots and d.objects))):
+            assert (f"boxlcd/{name}{task}Goal-v0" in gymnasium.registry) == wanted, (name, task)
+    vec = gymnasium.make_vec("boxlcd/LuxoCubeCubeGoal-v0", num_envs=3, threshold=0.1)
+    obs, _ = vec.reset(seed=0)
+    assert vec.num_envs == 3 and set(obs) == {"proprio", "goal:proprio", "lcd", "goal:lcd", "object", "goal:object"}
+
+
+@pytest.mark.parametrize("env_id", ["boxlcd/UrchinBodyGoal-v0", "boxlcd/LuxoCubeCubeGoal-v0"])
+def test_check_env(env_id):
+    env = gymnasium.make(env_id)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_env(env.unwrapped, skip_render_check=True)
+    obs, _ = env.reset(seed=0)
+    assert env.observation_space.contains(obs)
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="unknown task 'walk'"):
+        make_task("Urchin", "walk")
+    with pytest.raises(ValueError, match="needs a robot and an object"):
+        make_task("Urchin", "cube")
+    with pytest.raises(ValueError, match="needs a robot"):
+        make_task("Bounce", "body")
+    with pytest.raises(ValueError, match="threshold"):
+        make_task("Urchin", "body", threshold=0)
+    with pytest.raises(ValueError, match="ep_len"):
+        make_task("Urchin", "body", ep_len=0)
+    with pytest.raises(ValueError, match="seed"):
+        make_task("Urchin", "body").reset(seed=-1)
