@@ -148,3 +148,25 @@ def test_model_commands_without_torch():
         r = boxlcd_without_torch(*args)
         assert r.returncode == 2, r.stderr
         assert f"boxlcd {args[0]}: needs torch" in r.stderr and "pip install torch==2.13.0 '.[models]'" in r.stderr
+
+
+def test_dataset_commands_print_one_line_errors(tmp_path, capsys):
+    """Every dataset command, on every kind of broken dataset: exit 2 and one line, no traceback."""
+    import json
+    from boxlcd.dataset import collect
+
+    good = tmp_path / "good"
+    collect("Bounce", 3, good, shard_size=2, progress=False, ep_len=3)
+    text = (good / "manifest.json").read_text()
+    manifest = json.loads(text)
+    broken = {"bad JSON": "{", "a list": "[]", "no ep_len": json.dumps({k: v for k, v in manifest.items() if k != "ep_len"}),
+              "a dropped shard": json.dumps({**manifest, "shards": manifest["shards"][:1]}),
+              "a name out": json.dumps({**manifest, "shards": [manifest["shards"][0],
+                                                               {**manifest["shards"][1], "name": "../good"}]})}
+    for what, content in broken.items():
+        (good / "manifest.json").write_text(content)
+        for args in (["dataset", "info", str(good)], ["dataset", "show", str(good), "--out", str(tmp_path / "e.gif")]):
+            assert main(args) == 2, what
+            err = capsys.readouterr().err
+            assert err.startswith(f"boxlcd dataset: {good / 'manifest.json'}") and err.count("\n") == 1, (what, err)
+    assert not (tmp_path / "e.gif").exists()

@@ -1,6 +1,7 @@
 """World models: training lowers the loss, baselines' closed forms, prompts, checkpoints, eval."""
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -113,6 +114,7 @@ def synthetic_dataset(root, like, frames):
               "proprio": np.zeros((E, T, 1), np.float32), "seeds": np.arange(E, dtype=np.int64)}
     entry = write_shard(root, 0, arrays)
     manifest.update(episodes=E, shard_size=E, ep_len=T - 1, shards=[entry])
+    manifest["definition"]["ep_len"] = T - 1
     write_json_atomically(root / "manifest.json", manifest)
     return root
 
@@ -343,6 +345,23 @@ def test_model_commands_bad_input(tmp_path, datasets, capsys):
     assert main(["train", "frame_transformer", "--data", str(datasets["Bounce"]), "--out", str(tmp_path / "r"),
                  "--set", "layer=1", "-q"]) == 2
     assert "has no settings ['layer']" in capsys.readouterr().err
+
+
+def test_model_commands_on_a_broken_dataset_print_one_line(tmp_path, datasets, capsys):
+    import shutil
+
+    assert main(["train", "marginal", "--data", str(datasets["Bounce_test"]), "--out", str(tmp_path / "m"), "-q"]) == 0
+    broken = Path(shutil.copytree(datasets["Bounce_test"], tmp_path / "broken"))
+    manifest = json.loads((broken / "manifest.json").read_text())
+    (broken / "manifest.json").write_text(json.dumps({**manifest, "ep_len": 4}))
+    capsys.readouterr()
+    for args in (["train", "marginal", "--data", str(broken), "--out", str(tmp_path / "m2")],
+                 ["eval", str(tmp_path / "m"), "--data", str(broken)],
+                 ["results", str(tmp_path / "m"), "--test", f"Bounce={broken}", "--out", str(tmp_path / "res")]):
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert err == f"boxlcd {args[0]}: {broken / 'manifest.json'}: ep_len is 4 but definition.ep_len is 10\n"
+    assert not (tmp_path / "m2").exists()
 
 
 def test_unknown_model_setting_is_an_error():

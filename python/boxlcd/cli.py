@@ -145,7 +145,8 @@ def cmd_dataset_info(args) -> None:
 
     data = Episodes(args.path, verify=not args.no_verify)
     m = data.manifest
-    size = sum(f.stat().st_size for f in data.path.rglob("*.npy"))
+    size = sum((data.path / entry["name"] / f"{name}.npy").stat().st_size
+               for entry in m["shards"] for name in entry["files"])  # the listed files only
     print(f"{data.path}: {m['env']} {m['overrides'] or ''}, {len(data)} episodes of {data.ep_len} steps "
           f"in {data.num_shards} shards, {size / 2**20:.1f} MiB, checksums {'not checked' if args.no_verify else 'ok'}")
     print(f"  policy {m['policy']}, seed {m['seed']}, boxlcd {m['boxlcd_version']}")
