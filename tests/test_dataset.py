@@ -329,6 +329,87 @@ def test_missing_shard_json_is_reported(dataset):
         Episodes(dataset)
 
 
+# --- Resume and concurrent collections -----------------------------------------------------
+
+def test_resume_redoes_unfinished_shard_folders(tmp_path):
+    """A shard folder without a valid shard.json (a crash, an old version, a hand edit) is
+    collected again; a link in its place is removed, never followed."""
+    collect("Bounce", 9, tmp_path / "ref", shard_size=2, progress=False, ep_len=4)
+    d = tmp_path / "d"
+    collect("Bounce", 9, d, shard_size=2, progress=False, ep_len=4)
+    edit_json(d / "manifest.json", set_key("complete", False))
+    (d / "shard-00001" / "shard.json").unlink()
+    (d / "shard-00002" / "shard.json").write_text("{trunc")
+    (d / "shard-00003" / "shard.json").write_text(json.dumps({"name": "shard-00000"}))
+    import shutil
+    shutil.rmtree(d / "shard-00004")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("not the dataset's")
+    (d / "shard-00004").symlink_to(outside, target_is_directory=True)
+    collect("Bounce", 9, d, shard_size=2, progress=False, ep_len=4, resume=True)
+    assert file_digests(d) == file_digests(tmp_path / "ref")
+    assert (outside / "keep.txt").read_text() == "not the dataset's"
+    assert not (d / "shard-00004").is_symlink() and len(Episodes(d)) == 9
+    assert sorted(p.name for p in d.iterdir() if not p.name.startswith(".")) == [
+        "manifest.json", *(f"shard-{i:05d}" for i in range(5))]
+
+
+BLOCKING_COLLECT = """
+import sys
+from boxlcd.dataset import collect
+
+def policy(obs, rng, action_size):
+    print("collecting", flush=True)
+    sys.stdin.readline()  # holds the collection open until the test says
+    return rng.uniform(-1, 1, (len(obs["full_state"]), action_size)).astype("float32")
+
+policy.__module__, policy.__qualname__ = "tests", "blocking"
+collect("Dropbox", 4, sys.argv[1], policy=policy, shard_size=2, progress=False, ep_len=3)
+print("done", flush=True)
+"""
+
+
+def blocking_policy(obs, rng, action_size):
+    return rng.uniform(-1, 1, (len(obs["full_state"]), action_size)).astype(np.float32)
+
+
+blocking_policy.__module__, blocking_policy.__qualname__ = "tests", "blocking"
+
+
+def test_second_collector_on_a_folder_in_use_fails_and_a_crash_releases_it(tmp_path):
+    import subprocess
+    import sys
+
+    collect("Dropbox", 4, tmp_path / "ref", policy=blocking_policy, shard_size=2, progress=False, ep_len=3)
+    d = tmp_path / "d"
+    for finish in ("kill", "exit"):
+        first = subprocess.Popen([sys.executable, "-c", BLOCKING_COLLECT, str(d)], stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE, text=True)
+        assert first.stdout.readline() == "collecting\n"  # it holds the lock now
+        with pytest.raises(DatasetError, match=f"{d} is in use by another collection .*{d / '.collect.lock'}"):
+            collect("Dropbox", 4, d, policy=blocking_policy, shard_size=2, progress=False, ep_len=3, resume=True)
+        if finish == "kill":  # a crash: the kernel drops the lock with the process
+            first.kill()
+            first.communicate()
+            collect("Dropbox", 4, d, policy=blocking_policy, shard_size=2, progress=False, ep_len=3, resume=True)
+            assert file_digests(d) == file_digests(tmp_path / "ref")
+            import shutil
+            shutil.rmtree(d)
+        else:
+            out, _ = first.communicate("\n" * 20)
+            assert first.returncode == 0 and out.endswith("done\n")
+            # Released on exit: the folder can be collected into (resumed) again.
+            collect("Dropbox", 4, d, policy=blocking_policy, shard_size=2, progress=False, ep_len=3, resume=True)
+            assert file_digests(d) == file_digests(tmp_path / "ref")
+
+
+def test_resume_advice_names_the_python_flag(tmp_path):
+    collect("Bounce", 2, tmp_path / "d", progress=False, ep_len=3)
+    with pytest.raises(FileExistsError, match=r"continue it with collect\(..., resume=True\)"):
+        collect("Bounce", 2, tmp_path / "d", progress=False, ep_len=3)
+
+
 def test_frames_wider_than_the_manifest_says_are_found(dataset):
     """frame_shape and wh_ratio edited together agree with each other and with the packed row
     bytes, but shard 0's robot lights columns 25 and 26, beyond the claimed width. (Narrowing
