@@ -170,3 +170,20 @@ def test_dataset_commands_print_one_line_errors(tmp_path, capsys):
             err = capsys.readouterr().err
             assert err.startswith(f"boxlcd dataset: {good / 'manifest.json'}") and err.count("\n") == 1, (what, err)
     assert not (tmp_path / "e.gif").exists()
+
+
+def test_resume_advice_names_the_flag_of_the_command_line(tmp_path, capsys):
+    out = str(tmp_path / "d")
+    args = ["collect", "Bounce", "--episodes", "2", "--out", out, "-q", "--set", "ep_len=3"]
+    assert main(args) == 0
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err == (f"boxlcd collect: {out} already holds a dataset; continue it with `boxlcd collect` and the same "
+                   "arguments plus --resume\n")
+    assert main(args + ["--resume"]) == 0
+    manifest = tmp_path / "d" / "manifest.json"
+    manifest.write_text(manifest.read_text().replace('"complete": true', '"complete": false'))
+    capsys.readouterr()
+    assert main(["dataset", "info", out]) == 2
+    err = capsys.readouterr().err
+    assert "--resume" in err and "resume=True" not in err and "incomplete collection" in err

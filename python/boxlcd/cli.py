@@ -258,6 +258,13 @@ def parser(model_command: str | None = None) -> argparse.ArgumentParser:
     return p
 
 
+def error_line(e: Exception) -> str:
+    """An error as one line; advice to resume names this interface's flag, not the Python API's."""
+    problem = getattr(e, "resume_problem", None)
+    text = f"{problem}; continue it with `boxlcd collect` and the same arguments plus --resume" if problem else str(e)
+    return " ".join(text.splitlines())
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     command = next((a for a in argv if not a.startswith("-")), None)
@@ -270,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.fn(args) or 0
     except (ValueError, TypeError, ImportError, RuntimeError, OSError, IndexError) as e:
-        print(f"boxlcd {args.command}: {e}", file=sys.stderr)
+        print(f"boxlcd {args.command}: {error_line(e)}", file=sys.stderr)
         return 2
 
 
