@@ -481,3 +481,27 @@ def test_majority_decoding_in_eval_and_results(tmp_path, datasets, capsys):
     assert main(["eval", str(tmp_path / "ft"), "--data", str(datasets["Bounce_test"]), "--samples", "3",
                  "--temperature", "0"]) == 2
     assert "needs a temperature > 0" in capsys.readouterr().err
+
+
+def test_episode_stats_script_agrees_with_eval(tmp_path, datasets):
+    """bench/episode_stats.py (the standard errors and vote thresholds in docs/models.md): its
+    mean over episodes is eval's ssim_seed / psnr_seed for the same rollouts."""
+    import subprocess
+    import sys
+
+    train("frame_transformer", datasets["Bounce"], tmp_path / "ft", steps=3, batch=4, device="cpu", progress=False,
+          **TINY["frame_transformer"])
+    script = Path(__file__).resolve().parent.parent / "bench" / "episode_stats.py"
+    out = tmp_path / "stats.json"
+    subprocess.run([sys.executable, str(script), str(tmp_path / "ft"), "--data", str(datasets["Bounce_test"]),
+                    "--samples", "1", "3", "--thresholds", "0.3", "0.5", "--fraction", "--batch", "4",
+                    "--json", str(out)], check=True, capture_output=True)
+    rows = json.loads(out.read_text())["decodings"]
+    assert list(rows) == ["mode", "vote 3 >0.3", "vote 3 >0.5", "fraction of 3"]
+    model, _ = load_model(tmp_path / "ft")
+    for name, samples in (("mode", 1), ("vote 3 >0.5", 3)):
+        r = evaluate(model, datasets["Bounce_test"], episodes=0, batch=4, samples=samples,
+                     temperature=1.0 if samples > 1 else 0.0)
+        assert len(rows[name]["ssim_seed"]) == 6
+        assert np.mean(rows[name]["ssim_seed"]) == pytest.approx(r["ssim_seed"], rel=1e-9)
+        assert np.mean(rows[name]["psnr_seed"]) == pytest.approx(r["psnr_seed"], rel=1e-9)
