@@ -237,6 +237,7 @@ MANIFEST_EDITS = [
     (delete_key("ep_len"), "ep_len is missing"),
     (set_key("ep_len", "6"), "ep_len is '6', expected an int >= 1"),
     (set_key("ep_len", True), "ep_len is True, expected an int >= 1"),
+    (set_key("seed", 2**64), r"seed is 18446744073709551616, expected an int in \[0, 2\*\*62\)"),
     (set_key("frame_shape", "16x32"), "frame_shape is '16x32', expected"),
     (set_key("shards", {"0": 1}), "shards is .*, expected a list"),
     (set_key(1, "shard-00001", "shards"), r"shards\[1\] must be a JSON object, not str"),
@@ -278,6 +279,13 @@ def test_shards_that_lead_out_of_the_dataset_are_refused(dataset, tmp_path):
         (dataset / "shard-00001" / f.name).symlink_to(f)
     with pytest.raises(DatasetError, match="shard-00001/(shard.json|frames.npy) leads to .*outside"):
         Episodes(dataset)
+    (tmp_path / "manifest.json").write_bytes((dataset / "manifest.json").read_bytes())
+    (dataset / "manifest.json").unlink()
+    (dataset / "manifest.json").symlink_to(tmp_path / "manifest.json")
+    with pytest.raises(DatasetError, match="manifest.json leads to .*, outside the dataset"):
+        Episodes(dataset)
+    (dataset / "manifest.json").unlink()
+    (tmp_path / "manifest.json").rename(dataset / "manifest.json")
     # A dataset folder that is itself a link is fine: only what lies below it is checked.
     shutil.rmtree(dataset / "shard-00001")
     shutil.move(outside, dataset / "shard-00001")

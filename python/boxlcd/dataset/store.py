@@ -117,7 +117,7 @@ MANIFEST_FIELDS = {
     "overrides": (lambda v: isinstance(v, dict), "an object"),
     "episodes": (lambda v: _is_int(v, 1), "an int >= 1"),
     "shard_size": (lambda v: _is_int(v, 1), "an int >= 1"),
-    "seed": (lambda v: _is_int(v, 0), "an int >= 0"),
+    "seed": (lambda v: _is_int(v, 0) and v < 2**62, "an int in [0, 2**62)"),  # seeds.npy is int64
     "policy": (lambda v: isinstance(v, str), "a string"),
     "boxlcd_version": (lambda v: isinstance(v, str), "a string"),
     "ep_len": (lambda v: _is_int(v, 1), "an int >= 1"),
@@ -226,6 +226,9 @@ class Episodes:
         manifest_path = self.path / MANIFEST
         if not manifest_path.exists():
             raise FileNotFoundError(f"{self.path} has no {MANIFEST}: not a boxlcd dataset")
+        root = self.path.resolve()
+        if not manifest_path.resolve().is_relative_to(root):
+            raise DatasetError(f"{manifest_path} leads to {manifest_path.resolve()}, outside the dataset {root}")
         self.manifest = m = load_manifest(manifest_path)
         self.ep_len = m["ep_len"]
         self.frame_shape = tuple(m["frame_shape"])
@@ -235,7 +238,6 @@ class Episodes:
         if extra:
             raise DatasetError(f"{self.path} holds {', '.join(extra)}, which {manifest_path} does not list "
                                f"(it lists {len(listed)} shards for {m['episodes']} episodes)")
-        root = self.path.resolve()
         self._shards = []
         first = 0
         for entry in m["shards"]:
