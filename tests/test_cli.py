@@ -134,7 +134,7 @@ def test_collect_and_dataset_commands(tmp_path, capsys):
 
 
 def test_model_commands_without_torch():
-    """Without torch the other commands work, and train, eval and results say what to install."""
+    """Without torch the other commands work, and train, eval, results and rl say what to install."""
     code = "import sys; sys.modules['torch'] = None; from boxlcd.cli import main; sys.exit(main(sys.argv[1:]))"
 
     def boxlcd_without_torch(*args):
@@ -142,9 +142,48 @@ def test_model_commands_without_torch():
 
     assert boxlcd_without_torch("list").returncode == 0
     r = boxlcd_without_torch("--help")
-    assert r.returncode == 0 and all(name in r.stdout for name in ("train", "eval", "results"))
+    assert r.returncode == 0 and all(name in r.stdout for name in ("train", "eval", "results", "rl"))
     for args in (["train", "frame_transformer", "--data", "data/bounce"], ["eval", "runs/x", "--data", "d"],
-                 ["results", "--help"]):
+                 ["results", "--help"], ["rl", "train", "--env", "Urchin", "--out", "x"]):
         r = boxlcd_without_torch(*args)
         assert r.returncode == 2, r.stderr
-        assert f"boxlcd {args[0]}: needs torch" in r.stderr and "pip install torch==2.13.0 '.[models]'" in r.stderr
+        assert f"boxlcd {args[0]}: needs torch" in r.stderr and "pip install torch==2.13.0 '.[models,rl]'" in r.stderr
+
+
+def test_dataset_commands_print_one_line_errors(tmp_path, capsys):
+    """Every dataset command, on every kind of broken dataset: exit 2 and one line, no traceback."""
+    import json
+    from boxlcd.dataset import collect
+
+    good = tmp_path / "good"
+    collect("Bounce", 3, good, shard_size=2, progress=False, ep_len=3)
+    text = (good / "manifest.json").read_text()
+    manifest = json.loads(text)
+    broken = {"bad JSON": "{", "a list": "[]", "no ep_len": json.dumps({k: v for k, v in manifest.items() if k != "ep_len"}),
+              "a dropped shard": json.dumps({**manifest, "shards": manifest["shards"][:1]}),
+              "a name out": json.dumps({**manifest, "shards": [manifest["shards"][0],
+                                                               {**manifest["shards"][1], "name": "../good"}]})}
+    for what, content in broken.items():
+        (good / "manifest.json").write_text(content)
+        for args in (["dataset", "info", str(good)], ["dataset", "show", str(good), "--out", str(tmp_path / "e.gif")]):
+            assert main(args) == 2, what
+            err = capsys.readouterr().err
+            assert err.startswith(f"boxlcd dataset: {good / 'manifest.json'}") and err.count("\n") == 1, (what, err)
+    assert not (tmp_path / "e.gif").exists()
+
+
+def test_resume_advice_names_the_flag_of_the_command_line(tmp_path, capsys):
+    out = str(tmp_path / "d")
+    args = ["collect", "Bounce", "--episodes", "2", "--out", out, "-q", "--set", "ep_len=3"]
+    assert main(args) == 0
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err == (f"boxlcd collect: {out} already holds a dataset; continue it with `boxlcd collect` and the same "
+                   "arguments plus --resume\n")
+    assert main(args + ["--resume"]) == 0
+    manifest = tmp_path / "d" / "manifest.json"
+    manifest.write_text(manifest.read_text().replace('"complete": true', '"complete": false'))
+    capsys.readouterr()
+    assert main(["dataset", "info", out]) == 2
+    err = capsys.readouterr().err
+    assert "--resume" in err and "resume=True" not in err and "incomplete collection" in err

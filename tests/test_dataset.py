@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import boxlcd
-from boxlcd.dataset import CorruptShardError, Episodes, collect
+from boxlcd.dataset import CorruptShardError, DatasetError, Episodes, collect
 
 
 def file_digests(root: Path) -> dict:
@@ -160,3 +160,273 @@ def test_windows_shapes_and_alignment(tmp_path):
     assert seen == sorted((e, s) for e in (1, 3, 4) for s in range(10))
     with pytest.raises(ValueError, match="window must be"):
         Windows(data, window=14)
+
+
+# --- Nothing in a dataset folder is trusted -------------------------------------------------
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory):
+    """7 Urchin episodes in shards of 3, 3 and 1; tests tamper with copies."""
+    path = tmp_path_factory.mktemp("pristine") / "d"
+    collect("Urchin", 7, path, seed=5, shard_size=3, progress=False, ep_len=6)
+    return path
+
+
+@pytest.fixture
+def dataset(pristine, tmp_path):
+    import shutil
+    return Path(shutil.copytree(pristine, tmp_path / "d"))
+
+
+def edit_json(path: Path, edit) -> None:
+    data = json.loads(path.read_text())
+    edit(data)
+    path.write_text(json.dumps(data))
+
+
+def drop_last_shard(m):
+    m["shards"].pop()
+
+
+def drop_last_shard_and_its_episodes(m):
+    m["shards"].pop()
+    m["episodes"] = 6
+
+
+def drop_first_shard_and_its_episodes(m):
+    m["shards"].pop(0)
+    m["episodes"] = 4
+
+
+def set_key(key, value, *path):
+    def edit(m):
+        for p in path:
+            m = m[p]
+        m[key] = value
+    edit.__name__ = f"{'.'.join(map(str, path + (key,)))}={value!r}"
+    return edit
+
+
+def delete_key(key, *path):
+    def edit(m):
+        for p in path:
+            m = m[p]
+        del m[key]
+    edit.__name__ = f"del {'.'.join(map(str, path + (key,)))}"
+    return edit
+
+
+MANIFEST_EDITS = [
+    (drop_last_shard, "lists 2 shards, but 7 episodes in shards of 3 make 3"),
+    (drop_last_shard_and_its_episodes, "holds shard-00002, which .*manifest.json does not list"),
+    (drop_first_shard_and_its_episodes, r"shards\[0\].name is 'shard-00001', expected 'shard-00000'"),
+    (set_key("name", "../elsewhere", "shards", 1), r"shards\[1\].name is '../elsewhere', expected 'shard-00001'"),
+    (set_key("name", "/etc", "shards", 1), r"shards\[1\].name is '/etc'"),
+    (set_key("episodes", 2, "shards", 1), r"shards\[1\].episodes is 2, but shard 1 .* holds 3"),
+    (set_key("episodes", 8), r"shards\[2\].episodes is 1, but shard 2 of 8 episodes in shards of 3 holds 2"),
+    (set_key("ep_len", 5), "ep_len is 5 but definition.ep_len is 6"),
+    (set_key("frame_shape", [16, 30]), r"frame_shape is \[16, 30\] but the definition's lcd_base 16 and wh_ratio "
+                                       r"2.0 make \[16, 32\]"),
+    (set_key("frame_shape", [8, 16]), r"frame_shape is \[8, 16\] but"),
+    (set_key("frame_row_bytes", 3), "frame_row_bytes is 3 but frames 32 pixels wide pack into 4"),
+    (set_key("action_keys", ["a", "b"]), r"files.actions is \[3, 6, 3\] float32, but ep_len, frame_shape and the "
+                                         r"key names make \[3, 6, 2\] float32"),
+    (set_key("dtype", "float64", "shards", 0, "files", "actions"), r"files.actions is \[3, 6, 3\] float64"),
+    (set_key("sha256", "abc", "shards", 0, "files", "frames"), "sha256 is 'abc', expected a sha256 hex digest"),
+    (delete_key("seeds", "shards", 0, "files"), r"shards\[0\].files are .*, expected"),
+    (delete_key("ep_len"), "ep_len is missing"),
+    (set_key("ep_len", "6"), "ep_len is '6', expected an int >= 1"),
+    (set_key("ep_len", True), "ep_len is True, expected an int >= 1"),
+    (set_key("seed", 2**64), r"seed is 18446744073709551616, expected an int in \[0, 2\*\*62\)"),
+    (set_key("frame_shape", "16x32"), "frame_shape is '16x32', expected"),
+    (set_key("shards", {"0": 1}), "shards is .*, expected a list"),
+    (set_key(1, "shard-00001", "shards"), r"shards\[1\] must be a JSON object, not str"),
+    (set_key("definition", None), "definition is None, expected an object"),
+    (set_key("format_version", 2), "format_version is 2, expected 1"),
+    (set_key("complete", False), "is an incomplete collection; continue it with collect"),
+]
+
+
+@pytest.mark.parametrize("edit, message", MANIFEST_EDITS, ids=[e.__name__ for e, _ in MANIFEST_EDITS])
+def test_edited_manifest_is_refused_naming_what_disagrees(dataset, edit, message):
+
+    edit_json(dataset / "manifest.json", edit)
+    with pytest.raises(DatasetError, match=message) as e:
+        Episodes(dataset, verify=False)
+    assert str(dataset) in str(e.value)
+
+
+@pytest.mark.parametrize("text", ["{not json", "\xff\xfe", "[1, 2]", '"boxlcd-dataset"', "null",
+                                  '{"format": "something-else"}'])
+def test_malformed_manifest_is_a_dataset_error(dataset, text):
+
+    (dataset / "manifest.json").write_bytes(text.encode("latin-1"))
+    with pytest.raises(DatasetError, match=f"{dataset / 'manifest.json'} is not (valid JSON|a boxlcd-dataset manifest)"):
+        Episodes(dataset)
+
+
+def test_shards_that_lead_out_of_the_dataset_are_refused(dataset, tmp_path):
+    import shutil
+
+    outside = tmp_path / "outside"
+    shutil.move(dataset / "shard-00001", outside)
+    (dataset / "shard-00001").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(DatasetError, match="shard-00001 leads to .*outside, outside the dataset"):
+        Episodes(dataset)
+    (dataset / "shard-00001").unlink()
+    (dataset / "shard-00001").mkdir()
+    for f in outside.iterdir():
+        (dataset / "shard-00001" / f.name).symlink_to(f)
+    with pytest.raises(DatasetError, match="shard-00001/(shard.json|frames.npy) leads to .*outside"):
+        Episodes(dataset)
+    (tmp_path / "manifest.json").write_bytes((dataset / "manifest.json").read_bytes())
+    (dataset / "manifest.json").unlink()
+    (dataset / "manifest.json").symlink_to(tmp_path / "manifest.json")
+    with pytest.raises(DatasetError, match="manifest.json leads to .*, outside the dataset"):
+        Episodes(dataset)
+    (dataset / "manifest.json").unlink()
+    (tmp_path / "manifest.json").rename(dataset / "manifest.json")
+    # A dataset folder that is itself a link is fine: only what lies below it is checked.
+    shutil.rmtree(dataset / "shard-00001")
+    shutil.move(outside, dataset / "shard-00001")
+    (tmp_path / "link").symlink_to(dataset, target_is_directory=True)
+    assert len(Episodes(tmp_path / "link")) == 7
+
+
+def test_manifest_shard_json_and_arrays_must_agree(dataset):
+    """Edits that keep the manifest consistent with itself still disagree with the files."""
+
+    def shorter(m):  # ep_len 5 everywhere in the manifest
+        m["ep_len"] = m["definition"]["ep_len"] = 5
+        for entry in m["shards"]:
+            for name, info in entry["files"].items():
+                if name != "seeds":
+                    info["shape"][1] -= 1
+
+    edit_json(dataset / "manifest.json", shorter)
+    with pytest.raises(DatasetError, match="shard-00000/shard.json disagrees with .*manifest.json about this "
+                                           r"shard \(files\)"):
+        Episodes(dataset, verify=False)
+    for i in range(3):
+        entry = json.loads((dataset / "manifest.json").read_text())["shards"][i]
+        (dataset / f"shard-{i:05d}" / "shard.json").write_text(json.dumps(entry))
+    with pytest.raises(CorruptShardError, match=r"shard-00000/frames.npy is \[3, 7, 16, 4\] uint8, but "
+                                                r".*manifest.json says \[3, 6, 16, 4\] uint8"):
+        Episodes(dataset, verify=False)
+
+
+def test_swapped_shards_are_found_by_their_seeds(dataset):
+
+    # Swap the contents of shards 0 and 1 (both 3 episodes) and make every listing agree.
+    (dataset / "shard-00000").rename(dataset / "tmp")
+    (dataset / "shard-00001").rename(dataset / "shard-00000")
+    (dataset / "tmp").rename(dataset / "shard-00001")
+    m = json.loads((dataset / "manifest.json").read_text())
+    m["shards"][0]["files"], m["shards"][1]["files"] = m["shards"][1]["files"], m["shards"][0]["files"]
+    (dataset / "manifest.json").write_text(json.dumps(m))
+    for i in (0, 1):
+        (dataset / f"shard-{i:05d}" / "shard.json").write_text(json.dumps(m["shards"][i]))
+    with pytest.raises(DatasetError, match=r"shard-00000/seeds.npy holds seeds 8.., but .*manifest.json places "
+                                           r"this shard at episodes 0.. \(seeds 5..\)"):
+        Episodes(dataset)
+
+
+def test_missing_shard_json_is_reported(dataset):
+    (dataset / "shard-00002" / "shard.json").unlink()
+    with pytest.raises(CorruptShardError, match="shard-00002/shard.json is missing"):
+        Episodes(dataset)
+
+
+# --- Resume and concurrent collections -----------------------------------------------------
+
+def test_resume_redoes_unfinished_shard_folders(tmp_path):
+    """A shard folder without a valid shard.json (a crash, an old version, a hand edit) is
+    collected again; a link in its place is removed, never followed."""
+    collect("Bounce", 9, tmp_path / "ref", shard_size=2, progress=False, ep_len=4)
+    d = tmp_path / "d"
+    collect("Bounce", 9, d, shard_size=2, progress=False, ep_len=4)
+    edit_json(d / "manifest.json", set_key("complete", False))
+    (d / "shard-00001" / "shard.json").unlink()
+    (d / "shard-00002" / "shard.json").write_text("{trunc")
+    (d / "shard-00003" / "shard.json").write_text(json.dumps({"name": "shard-00000"}))
+    import shutil
+    shutil.rmtree(d / "shard-00004")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("not the dataset's")
+    (d / "shard-00004").symlink_to(outside, target_is_directory=True)
+    collect("Bounce", 9, d, shard_size=2, progress=False, ep_len=4, resume=True)
+    assert file_digests(d) == file_digests(tmp_path / "ref")
+    assert (outside / "keep.txt").read_text() == "not the dataset's"
+    assert not (d / "shard-00004").is_symlink() and len(Episodes(d)) == 9
+    assert sorted(p.name for p in d.iterdir() if not p.name.startswith(".")) == [
+        "manifest.json", *(f"shard-{i:05d}" for i in range(5))]
+
+
+BLOCKING_COLLECT = """
+import sys
+from boxlcd.dataset import collect
+
+def policy(obs, rng, action_size):
+    print("collecting", flush=True)
+    sys.stdin.readline()  # holds the collection open until the test says
+    return rng.uniform(-1, 1, (len(obs["full_state"]), action_size)).astype("float32")
+
+policy.__module__, policy.__qualname__ = "tests", "blocking"
+collect("Dropbox", 4, sys.argv[1], policy=policy, shard_size=2, progress=False, ep_len=3)
+print("done", flush=True)
+"""
+
+
+def blocking_policy(obs, rng, action_size):
+    return rng.uniform(-1, 1, (len(obs["full_state"]), action_size)).astype(np.float32)
+
+
+blocking_policy.__module__, blocking_policy.__qualname__ = "tests", "blocking"
+
+
+def test_second_collector_on_a_folder_in_use_fails_and_a_crash_releases_it(tmp_path):
+    import subprocess
+    import sys
+
+    collect("Dropbox", 4, tmp_path / "ref", policy=blocking_policy, shard_size=2, progress=False, ep_len=3)
+    d = tmp_path / "d"
+    for finish in ("kill", "exit"):
+        first = subprocess.Popen([sys.executable, "-c", BLOCKING_COLLECT, str(d)], stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE, text=True)
+        assert first.stdout.readline() == "collecting\n"  # it holds the lock now
+        with pytest.raises(DatasetError, match=f"{d} is in use by another collection .*{d / '.collect.lock'}"):
+            collect("Dropbox", 4, d, policy=blocking_policy, shard_size=2, progress=False, ep_len=3, resume=True)
+        if finish == "kill":  # a crash: the kernel drops the lock with the process
+            first.kill()
+            first.communicate()
+            collect("Dropbox", 4, d, policy=blocking_policy, shard_size=2, progress=False, ep_len=3, resume=True)
+            assert file_digests(d) == file_digests(tmp_path / "ref")
+            import shutil
+            shutil.rmtree(d)
+        else:
+            out, _ = first.communicate("\n" * 20)
+            assert first.returncode == 0 and out.endswith("done\n")
+            # Released on exit: the folder can be collected into (resumed) again.
+            collect("Dropbox", 4, d, policy=blocking_policy, shard_size=2, progress=False, ep_len=3, resume=True)
+            assert file_digests(d) == file_digests(tmp_path / "ref")
+
+
+def test_resume_advice_names_the_python_flag(tmp_path):
+    collect("Bounce", 2, tmp_path / "d", progress=False, ep_len=3)
+    with pytest.raises(FileExistsError, match=r"continue it with collect\(..., resume=True\)"):
+        collect("Bounce", 2, tmp_path / "d", progress=False, ep_len=3)
+
+
+def test_frames_wider_than_the_manifest_says_are_found(dataset):
+    """frame_shape and wh_ratio edited together agree with each other and with the packed row
+    bytes, but shard 0's robot lights columns 25 and 26, beyond the claimed width. (Narrowing
+    by columns that no frame lights changes no pixel a reader sees, and cannot be found.)"""
+    def narrower(m):
+        m["frame_shape"], m["definition"]["wh_ratio"] = [16, 25], 25 / 16
+
+    edit_json(dataset / "manifest.json", narrower)
+    Episodes(dataset, verify=False)  # the check reads every frame, so it comes with verify
+    with pytest.raises(DatasetError, match=r"shard-00000/frames.npy has lit pixels right of column 25: the frames "
+                                           r"are wider than .*manifest.json's frame_shape \[16, 25\]"):
+        Episodes(dataset)

@@ -1,6 +1,7 @@
 """World models: training lowers the loss, baselines' closed forms, prompts, checkpoints, eval."""
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -115,6 +116,7 @@ def synthetic_dataset(root, like, frames):
               "proprio": np.zeros((E, T, 1), np.float32), "seeds": np.arange(E, dtype=np.int64)}
     entry = write_shard(root, 0, arrays)
     manifest.update(episodes=E, shard_size=E, ep_len=T - 1, shards=[entry])
+    manifest["definition"]["ep_len"] = T - 1
     write_json_atomically(root / "manifest.json", manifest)
     return root
 
@@ -363,6 +365,23 @@ def test_model_commands_bad_input(tmp_path, datasets, capsys):
     assert "has no settings ['layer']" in capsys.readouterr().err
 
 
+def test_model_commands_on_a_broken_dataset_print_one_line(tmp_path, datasets, capsys):
+    import shutil
+
+    assert main(["train", "marginal", "--data", str(datasets["Bounce_test"]), "--out", str(tmp_path / "m"), "-q"]) == 0
+    broken = Path(shutil.copytree(datasets["Bounce_test"], tmp_path / "broken"))
+    manifest = json.loads((broken / "manifest.json").read_text())
+    (broken / "manifest.json").write_text(json.dumps({**manifest, "ep_len": 4}))
+    capsys.readouterr()
+    for args in (["train", "marginal", "--data", str(broken), "--out", str(tmp_path / "m2")],
+                 ["eval", str(tmp_path / "m"), "--data", str(broken)],
+                 ["results", str(tmp_path / "m"), "--test", f"Bounce={broken}", "--out", str(tmp_path / "res")]):
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert err == f"boxlcd {args[0]}: {broken / 'manifest.json'}: ep_len is 4 but definition.ep_len is 10\n"
+    assert not (tmp_path / "m2").exists()
+
+
 def test_unknown_model_setting_is_an_error():
     from boxlcd.models.frame_transformer import FrameTransformer
     from boxlcd.models.marginal import Marginal
@@ -557,3 +576,27 @@ def test_predict_state_learns_and_steps_the_full_state(datasets, name, tmp_path)
         torch.testing.assert_close(proprio, state["vector"][:, spec["proprio_index"]])
         errors.append(((state["vector"] - batch["full_state"][:, 1]) ** 2).mean().item())
     assert errors[1] < 0.75 * errors[0], errors
+
+
+def test_episode_stats_script_agrees_with_eval(tmp_path, datasets):
+    """bench/episode_stats.py (the standard errors and vote thresholds in docs/models.md): its
+    mean over episodes is eval's ssim_seed / psnr_seed for the same rollouts."""
+    import subprocess
+    import sys
+
+    train("frame_transformer", datasets["Bounce"], tmp_path / "ft", steps=3, batch=4, device="cpu", progress=False,
+          **TINY["frame_transformer"])
+    script = Path(__file__).resolve().parent.parent / "bench" / "episode_stats.py"
+    out = tmp_path / "stats.json"
+    subprocess.run([sys.executable, str(script), str(tmp_path / "ft"), "--data", str(datasets["Bounce_test"]),
+                    "--samples", "1", "3", "--thresholds", "0.3", "0.5", "--fraction", "--batch", "4",
+                    "--json", str(out)], check=True, capture_output=True)
+    rows = json.loads(out.read_text())["decodings"]
+    assert list(rows) == ["mode", "vote 3 >0.3", "vote 3 >0.5", "fraction of 3"]
+    model, _ = load_model(tmp_path / "ft")
+    for name, samples in (("mode", 1), ("vote 3 >0.5", 3)):
+        r = evaluate(model, datasets["Bounce_test"], episodes=0, batch=4, samples=samples,
+                     temperature=1.0 if samples > 1 else 0.0)
+        assert len(rows[name]["ssim_seed"]) == 6
+        assert np.mean(rows[name]["ssim_seed"]) == pytest.approx(r["ssim_seed"], rel=1e-9)
+        assert np.mean(rows[name]["psnr_seed"]) == pytest.approx(r["psnr_seed"], rel=1e-9)

@@ -148,7 +148,8 @@ def cmd_dataset_info(args) -> None:
 
     data = Episodes(args.path, verify=not args.no_verify)
     m = data.manifest
-    size = sum(f.stat().st_size for f in data.path.rglob("*.npy"))
+    size = sum((data.path / entry["name"] / f"{name}.npy").stat().st_size
+               for entry in m["shards"] for name in entry["files"])  # the listed files only
     print(f"{data.path}: {m['env']} {m['overrides'] or ''}, {len(data)} episodes of {data.ep_len} steps "
           f"in {data.num_shards} shards, {size / 2**20:.1f} MiB, checksums {'not checked' if args.no_verify else 'ok'}")
     print(f"  policy {m['policy']}, seed {m['seed']}, boxlcd {m['boxlcd_version']}")
@@ -260,6 +261,13 @@ def parser(model_command: str | None = None) -> argparse.ArgumentParser:
     return p
 
 
+def error_line(e: Exception) -> str:
+    """An error as one line; advice to resume names this interface's flag, not the Python API's."""
+    problem = getattr(e, "resume_problem", None)
+    text = f"{problem}; continue it with `boxlcd collect` and the same arguments plus --resume" if problem else str(e)
+    return " ".join(text.splitlines())
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     command = next((a for a in argv if not a.startswith("-")), None)
@@ -272,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.fn(args) or 0
     except (ValueError, TypeError, ImportError, RuntimeError, OSError, IndexError) as e:
-        print(f"boxlcd {args.command}: {e}", file=sys.stderr)
+        print(f"boxlcd {args.command}: {error_line(e)}", file=sys.stderr)
         return 2
 
 

@@ -6,6 +6,7 @@ the same bytes, and so does a resumed run or a Ray run.
 """
 from __future__ import annotations
 
+import fcntl
 import importlib
 import json
 import os
@@ -16,8 +17,10 @@ from typing import Callable
 import numpy as np
 
 import boxlcd
-from boxlcd.dataset.store import (FORMAT, FORMAT_VERSION, MANIFEST, read_shard_entry, shard_name,
-                                  write_json_atomically, write_shard)
+from boxlcd.dataset.store import (FORMAT, FORMAT_VERSION, MANIFEST, DatasetError, read_shard_entry, resume_error,
+                                  shard_name, write_json_atomically, write_shard)
+
+LOCK = ".collect.lock"
 
 Policy = Callable[[dict, np.random.Generator], np.ndarray]
 
@@ -96,8 +99,8 @@ def collect(
     Episodes last the env's ep_len (override it like any setting) under the policy: 'random'
     (uniform in [-1, 1], as the seed's datasets), 'zero', 'module:callable' or a callable
     (obs, rng, action_size) -> actions. resume=True continues an interrupted run, keeping its
-    finished shards. ray=True (or an address) spreads shards over a Ray cluster; the files
-    are the same as a local run's.
+    finished shards; a second collection into a folder in use fails at once. ray=True (or an
+    address) spreads shards over a Ray cluster; the files are the same as a local run's.
     """
     if not isinstance(env, str) or env not in boxlcd.envs():
         raise ValueError(f"env must be a built-in env name ({', '.join(boxlcd.envs())}), got {env!r}")
@@ -122,25 +125,47 @@ def collect(
         "proprio_keys": probe.proprio_keys, "action_keys": probe.action_keys,
         "definition": definition_summary(probe.definition), "complete": False, "shards": [],
     }
+    check_folder(root, manifest, resume)  # before creating anything in a folder that is not ours
     try:
-        prepare_folder(root, manifest, resume)
+        root.mkdir(parents=True, exist_ok=True)
+        lock = lock_folder(root)
     except PermissionError as e:
         raise PermissionError(f"cannot write the dataset folder {root}: {e.strerror}") from e
-    todo = [i for i in range(num_shards) if read_shard_entry(root, i) is None]
-    bar = make_bar(progress, plan, num_shards - len(todo), probe.definition.ep_len + 1)
     try:
-        for index, arrays in shard_results(plan, todo, policy, ray):
-            write_shard(root, index, arrays)
-            bar.update(arrays["frames"].shape[0] * arrays["frames"].shape[1])
-    except OSError as e:
-        raise OSError(e.errno, f"writing the dataset in {root} failed ({e.strerror}); "
-                      f"finished shards are kept, continue with resume=True") from e
+        check_folder(root, manifest, resume)  # again: another collection may have finished meanwhile
+        prepare_folder(root, manifest, num_shards)
+        todo = [i for i in range(num_shards) if read_shard_entry(root, i) is None]
+        bar = make_bar(progress, plan, num_shards - len(todo), probe.definition.ep_len + 1)
+        try:
+            for index, arrays in shard_results(plan, todo, policy, ray):
+                write_shard(root, index, arrays)
+                bar.update(arrays["frames"].shape[0] * arrays["frames"].shape[1])
+        except OSError as e:
+            raise resume_error(OSError, f"writing the dataset in {root} failed ({e.strerror}); finished shards "
+                               "are kept", e.errno) from e
+        finally:
+            bar.close()
+        manifest["shards"] = [read_shard_entry(root, i) for i in range(num_shards)]
+        manifest["complete"] = True
+        write_json_atomically(root / MANIFEST, manifest)
     finally:
-        bar.close()
-    manifest["shards"] = [read_shard_entry(root, i) for i in range(num_shards)]
-    manifest["complete"] = True
-    write_json_atomically(root / MANIFEST, manifest)
+        os.close(lock)  # releases the lock; the file stays, as deleting it would race a new locker
     return root / MANIFEST
+
+
+def lock_folder(root: Path) -> int:
+    """An open descriptor holding an exclusive lock on the dataset folder, so that a second
+    collection into it fails at once. The kernel drops flock locks with the process, so a
+    crashed run leaves no stale lock."""
+    path = root / LOCK
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise DatasetError(f"{root} is in use by another collection (it holds the lock {path}); "
+                           "wait for it to finish") from None
+    return fd
 
 
 def definition_summary(d) -> dict:
@@ -149,25 +174,46 @@ def definition_summary(d) -> dict:
         "raster": str(d.raster), "gravity": [d.gravity.x, d.gravity.y]}
 
 
-def prepare_folder(root: Path, manifest: dict, resume: bool) -> None:
-    """Creates `root`, or checks that an existing one is the same collection when resuming."""
+def check_folder(root: Path, manifest: dict, resume: bool) -> None:
+    """Refuses a folder that holds something else, or another collection unless resuming it with
+    the same settings. Changes nothing."""
     path = root / MANIFEST
     if path.exists():
+        problem = f"{root} already holds a dataset"
         if not resume:
-            raise FileExistsError(f"{root} already holds a dataset; pass resume=True to continue it")
-        with open(path) as f:
-            old = json.load(f)
+            raise resume_error(FileExistsError, problem)
+        try:
+            old = json.loads(path.read_bytes())
+        except ValueError as e:
+            raise DatasetError(f"{path} is not valid JSON ({e}): resume cannot tell what was collected") from e
+        old = old if isinstance(old, dict) else {}
         same = ("env", "overrides", "episodes", "shard_size", "seed", "policy", "format_version")
         changed = [k for k in same if old.get(k) != manifest[k]]
         if changed:
-            raise ValueError(f"{root} was collected with other settings ({', '.join(changed)}); "
-                             "resume needs the same arguments")
+            raise DatasetError(f"{root} was collected with other settings ({', '.join(changed)}); "
+                               "resume needs the same arguments")
     elif root.exists() and any(p for p in root.iterdir() if not p.name.startswith(".")):
         raise FileExistsError(f"{root} exists and is not an empty folder")
-    root.mkdir(parents=True, exist_ok=True)
-    for stale in root.glob(".shard-*.tmp-*"):  # left by an interrupted run
+
+
+def prepare_folder(root: Path, manifest: dict, num_shards: int) -> None:
+    """Clears what an interrupted run left unfinished and writes the (incomplete) manifest; the
+    caller holds the folder's lock."""
+    for stale in root.glob(".shard-*.tmp-*"):  # temporary shard folders of an interrupted run
         shutil.rmtree(stale, ignore_errors=True)
-    write_json_atomically(path, manifest)
+    for index in range(num_shards):
+        folder = root / shard_name(index)
+        if read_shard_entry(root, index) is not None or not (folder.exists() or folder.is_symlink()):
+            continue
+        # A shard folder without a valid shard.json was never finished: it is collected again.
+        if folder.is_dir() and not folder.is_symlink():
+            # Renamed first so that a crash while deleting leaves a temporary name, cleared next time.
+            doomed = root / f".{folder.name}.tmp-unfinished-{os.getpid()}"
+            os.replace(folder, doomed)
+            shutil.rmtree(doomed)
+        else:
+            folder.unlink()  # a file or a link: never follow it out of the dataset
+    write_json_atomically(root / MANIFEST, manifest)
 
 
 def shard_results(plan: dict, todo: list[int], policy, ray):

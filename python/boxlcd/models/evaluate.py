@@ -108,12 +108,19 @@ def rollouts(model, batch: dict, prompt: int, temperature: float = 0.0, samples:
     from it, so a near-tie early in a rollout decides all of its later frames."""
     if samples == 1:
         return model.sample(batch, prompt, temperature=temperature, generator=generator)
-    votes = torch.zeros_like(batch["lcd"])
-    for _ in range(samples):
-        votes += model.sample(batch, prompt, temperature=temperature, generator=generator)
-    out = (votes * 2 > samples).float()
+    out = (votes(model, batch, prompt, temperature, samples, generator) * 2 > samples).float()
     out[:, :prompt] = batch["lcd"][:, :prompt]
     return out
+
+
+@torch.no_grad()
+def votes(model, batch: dict, prompt: int, temperature: float, samples: int,
+          generator: torch.Generator | None = None) -> torch.Tensor:
+    """How many of `samples` rollouts sampled at `temperature` light each pixel."""
+    count = torch.zeros_like(batch["lcd"])
+    for _ in range(samples):
+        count += model.sample(batch, prompt, temperature=temperature, generator=generator)
+    return count
 
 
 @torch.no_grad()

@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import importlib
 
+import stable_baselines3  # noqa: F401 (imported first: without it or torch, `boxlcd rl` says what to install)
+
 COMMANDS = {
     "train": ("boxlcd.rl.train", "PPO on a goal task, in the real env or a learned one"),
     "eval": ("boxlcd.rl.evaluate", "a policy's success over episodes of the real env: eval.json, eval.gif"),
