@@ -94,7 +94,7 @@ def test_change_a_builtin():
     (lambda w: setattr(w.robots[0].limbs[2].joint, "parent", "nothing"), ValueError,
      r"parent 'nothing' is not the root or an earlier limb"),
     (lambda w: setattr(w.robots[0].limbs[0].body, "half_extents", (0.0, 0.5)), ValueError,
-     r"half extents must be >= 0.01"),
+     r"robots\[0\]\.limbs\[0\]\.body\.half_extents must be >= 0.01"),
     (lambda w: setattr(w, "lcd_base", 0), ValueError, r"lcd_base"),
 ])
 def test_bad_definitions(change, error, message):

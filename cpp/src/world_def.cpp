@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <functional>
 #include <map>
 #include <set>
@@ -12,106 +13,131 @@
 namespace boxlcd {
 namespace {
 
-// Box2D asserts (or misbehaves) on shapes below its linear slop; keep well above it.
-constexpr double min_extent = 0.01;
-constexpr int max_polygon_vertices = 8;  // b2_maxPolygonVertices
-constexpr int max_frame_side = 8192;
+// Ranges of the remaining numbers that reach Box2D (see also world_def.hpp's constants).
+constexpr double max_density = 1e6;  // kg/m^2
+constexpr double max_friction = 10.0;
+constexpr double max_damping = 1000.0;  // 1/s
+constexpr double max_angle = 100.0;     // rad: joint angles and limits
+constexpr double max_joint_speed = 1000.0;  // rad/s
+constexpr double max_joint_torque = 1e6;    // N m
+constexpr double max_gravity = 1000.0;      // m/s^2 per axis, about 100 g
+// A polygon's vertices lie within this many diameters of its body's origin: further out, the
+// float inertia Box2D shifts to the origin and back loses the body's own (and asserts I > 0).
+constexpr double max_polygon_offset = 10.0;
 
 void require(bool ok, const std::string& what) {
   if (!ok) throw Error(what);
 }
 
-void require_finite(double v, const std::string& what) {
-  require(std::isfinite(v), what + " must be finite, got " + std::to_string(v));
+std::string num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
 }
 
-void require_nonnegative(double v, const std::string& what) {
-  require_finite(v, what);
-  require(v >= 0.0, what + " must be >= 0, got " + std::to_string(v));
+// v in [lo, hi]; NaN fails too.
+void require_in(double v, double lo, double hi, const std::string& path, const char* unit = "") {
+  require(v >= lo && v <= hi, path + " must be in [" + num(lo) + ", " + num(hi) + "]" + unit +
+                                  ", got " + num(v));
 }
 
-void validate_polygon(const std::vector<Vec2>& v, const std::string& where) {
+void require_in(const Vec2& v, double lo, double hi, const std::string& path, const char* unit = "") {
+  require_in(v.x, lo, hi, path + ".x", unit);
+  require_in(v.y, lo, hi, path + ".y", unit);
+}
+
+void validate_polygon(const std::vector<Vec2>& v, const std::string& path) {
   const int n = static_cast<int>(v.size());
   require(n >= 3 && n <= max_polygon_vertices,
-          where + ": a polygon needs 3 to 8 vertices, got " + std::to_string(n));
-  double area2 = 0.0;
+          path + ": a polygon needs 3 to " + std::to_string(max_polygon_vertices) + " vertices, got " +
+              std::to_string(n));
+  for (int i = 0; i < n; ++i) {
+    const Vec2& a = v[i];
+    const Vec2& b = v[(i + 1) % n];
+    require(std::hypot(b.x - a.x, b.y - a.y) >= min_extent,
+            path + ": polygon vertices " + std::to_string(i) + " and " + std::to_string((i + 1) % n) +
+                " are closer than " + num(min_extent) + " m");
+  }
+  double area2 = 0.0, diameter = 0.0, reach = 0.0;
   int sign = 0;
   for (int i = 0; i < n; ++i) {
     const Vec2& a = v[i];
     const Vec2& b = v[(i + 1) % n];
     const Vec2& c = v[(i + 2) % n];
-    require_finite(a.x, where + " vertex x");
-    require_finite(a.y, where + " vertex y");
-    require(std::hypot(b.x - a.x, b.y - a.y) >= min_extent,
-            where + ": polygon vertices " + std::to_string(i) + " and " +
-                std::to_string((i + 1) % n) + " are closer than " + std::to_string(min_extent) + " m");
     const double cross = (b.x - a.x) * (c.y - b.y) - (b.y - a.y) * (c.x - b.x);
     const int s = cross > 1e-12 ? 1 : (cross < -1e-12 ? -1 : 0);
     require(s != 0 && (sign == 0 || s == sign),
-            where + ": polygon is not strictly convex at vertex " + std::to_string((i + 1) % n));
+            path + ": polygon is not strictly convex at vertex " + std::to_string((i + 1) % n));
     sign = s;
     area2 += a.x * b.y - b.x * a.y;
+    reach = std::max(reach, std::hypot(a.x, a.y));
+    for (const Vec2& o : v) diameter = std::max(diameter, std::hypot(o.x - a.x, o.y - a.y));
   }
-  require(std::abs(area2) / 2 >= min_extent * min_extent, where + ": polygon has no area");
+  // Width as area / diameter: a sliver thinner than a box's narrowest is degenerate to Box2D.
+  require(std::abs(area2) / diameter >= min_extent,
+          path + ": polygon is thinner than " + num(min_extent) + " m (area " + num(std::abs(area2) / 2) +
+              " m^2 over a diameter of " + num(diameter) + " m)");
+  require(reach <= max_polygon_offset * diameter,
+          path + ": polygon lies " + num(reach) + " m from its body's origin, more than " +
+              num(max_polygon_offset) + " times its diameter (" + num(diameter) + " m)");
 }
 
-void validate_body(const BodyDef& b, const std::string& where, bool may_be_random) {
-  switch (b.shape) {
-    case Shape::Circle:
-      require_finite(b.radius, where + " radius");
-      require(b.radius >= min_extent, where + ": circle radius must be >= 0.01 m");
-      break;
-    case Shape::Box:
-      require_finite(b.half_extents.x, where + " half_extents.x");
-      require_finite(b.half_extents.y, where + " half_extents.y");
-      require(b.half_extents.x >= min_extent && b.half_extents.y >= min_extent,
-              where + ": box half extents must be >= 0.01 m");
-      break;
-    case Shape::Polygon:
-      validate_polygon(b.vertices, where);
-      break;
-    case Shape::Random:
-      require(may_be_random, where + ": shape Random is for objects only");
-      require_finite(b.radius, where + " radius");
-      require(b.radius >= min_extent && b.half_extents.x >= min_extent &&
-                  b.half_extents.y >= min_extent,
-              where + ": a Random shape needs radius and half extents >= 0.01 m");
-      break;
-  }
-  require_nonnegative(b.density, where + " density");
-  require_nonnegative(b.friction, where + " friction");
-  require_nonnegative(b.restitution, where + " restitution");
-  require_nonnegative(b.linear_damping, where + " linear_damping");
-  require_nonnegative(b.angular_damping, where + " angular_damping");
+void validate_body(const BodyDef& b, const std::string& path, bool may_be_random) {
+  require_in(b.radius, 0.0, max_length, path + ".radius", " m");
+  require_in(b.half_extents, 0.0, max_length, path + ".half_extents", " m");
+  for (size_t i = 0; i < b.vertices.size(); ++i)
+    require_in(b.vertices[i], -max_length, max_length, path + ".vertices[" + std::to_string(i) + "]", " m");
+  require(may_be_random || b.shape != Shape::Random, path + ".shape Random is for objects only");
+  const bool circle = b.shape == Shape::Circle || b.shape == Shape::Random;
+  const bool box = b.shape == Shape::Box || b.shape == Shape::Random;
+  if (circle)
+    require(b.radius >= min_extent, path + ".radius must be >= " + num(min_extent) + " m for a " +
+                                        (box ? "random shape" : "circle") + ", got " + num(b.radius));
+  if (box)
+    require(b.half_extents.x >= min_extent && b.half_extents.y >= min_extent,
+            path + ".half_extents must be >= " + num(min_extent) + " m for a " +
+                (circle ? "random shape" : "box") + ", got (" + num(b.half_extents.x) + ", " +
+                num(b.half_extents.y) + ")");
+  if (b.shape == Shape::Polygon) validate_polygon(b.vertices, path);
+  require_in(b.density, 0.0, max_density, path + ".density", " kg/m^2");
+  require_in(b.friction, 0.0, max_friction, path + ".friction");
+  require_in(b.restitution, 0.0, 1.0, path + ".restitution");
+  require_in(b.linear_damping, 0.0, max_damping, path + ".linear_damping", " 1/s");
+  require_in(b.angular_damping, 0.0, max_damping, path + ".angular_damping", " 1/s");
 }
 
-void validate_robot(const RobotDef& r, const WorldDef& w, int index) {
-  const std::string where = "robot " + std::to_string(index) + " (" + r.type + ")";
-  require(!r.type.empty(), where + ": type (the key prefix) is empty");
-  require(r.type.find(':') == std::string::npos, where + ": type may not contain ':'");
-  require_finite(r.bound, where + " bound");
-  require(r.bound > 0 && 2 * r.bound <= w.width() && r.bound < w.height,
-          where + ": bound " + std::to_string(r.bound) + " does not fit a " +
-              std::to_string(w.width()) + " x " + std::to_string(w.height) + " m world");
-  validate_body(r.root, where + " root", false);
+void validate_joint(const JointDef& j, const std::string& path) {
+  require_in(j.angle, -max_angle, max_angle, path + ".angle", " rad");
+  require_in(j.anchor_parent, -max_length, max_length, path + ".anchor_parent", " m");
+  require_in(j.anchor_limb, -max_length, max_length, path + ".anchor_limb", " m");
+  require_in(j.lower, -max_angle, max_angle, path + ".lower", " rad");
+  require_in(j.upper, -max_angle, max_angle, path + ".upper", " rad");
+  require(j.lower <= j.upper, path + ": lower limit " + num(j.lower) + " exceeds upper limit " + num(j.upper));
+  require_in(j.speed, 0.0, max_joint_speed, path + ".speed", " rad/s");
+  require_in(j.max_torque, 0.0, max_joint_torque, path + ".max_torque", " N m");
+}
+
+void validate_robot(const RobotDef& r, const WorldDef& w, const std::string& path) {
+  require(!r.type.empty(), path + ".type (the key prefix) is empty");
+  require(r.type.find(':') == std::string::npos, path + ".type may not contain ':'");
+  require_in(r.bound, min_extent, max_length, path + ".bound", " m");
+  require(2 * r.bound <= w.width() && r.bound < w.height,
+          path + ".bound " + num(r.bound) + " does not fit a " + num(w.width()) + " x " + num(w.height) +
+              " m world");
+  validate_body(r.root, path + ".root", false);
   std::set<std::string> names{"root"};
   for (size_t i = 0; i < r.limbs.size(); ++i) {
     const LimbDef& l = r.limbs[i];
-    const std::string lw = where + " limb '" + l.body.name + "'";
-    require(!l.body.name.empty(), where + ": limb " + std::to_string(i) + " has no name");
+    const std::string lp = path + ".limbs[" + std::to_string(i) + "]";
+    const std::string lw = lp + " ('" + l.body.name + "')";
+    require(!l.body.name.empty(), lp + ".body.name is empty");
     require(l.body.name.find(':') == std::string::npos, lw + ": names may not contain ':'");
     require(names.count(l.body.name) == 0, lw + ": duplicate body name");
     require(names.count(l.joint.parent) == 1,
             lw + ": parent '" + l.joint.parent + "' is not the root or an earlier limb");
     names.insert(l.body.name);
-    validate_body(l.body, lw, false);
-    const JointDef& j = l.joint;
-    for (double v : {j.angle, j.anchor_parent.x, j.anchor_parent.y, j.anchor_limb.x,
-                     j.anchor_limb.y, j.lower, j.upper})
-      require_finite(v, lw + " joint values");
-    require(j.lower <= j.upper, lw + ": joint lower limit exceeds upper limit");
-    require_nonnegative(j.speed, lw + " joint speed");
-    require_nonnegative(j.max_torque, lw + " joint max_torque");
+    validate_body(l.body, lp + ".body", false);
+    validate_joint(l.joint, lp + ".joint");
   }
 }
 
@@ -189,32 +215,43 @@ double ObjectDef::size() const {
 }
 
 int WorldDef::frame_cols() const {
-  return static_cast<int>(std::lround(lcd_base * wh_ratio));
+  // Rounded and checked in double first: a huge lcd_base * wh_ratio must not wrap an int.
+  const double cols = std::round(lcd_base * wh_ratio);
+  return cols >= 1 && cols <= max_frame_side ? static_cast<int>(cols) : 0;
 }
 
 void validate(const WorldDef& w) {
-  require(std::isfinite(w.height) && w.height > 0, "height must be > 0");
-  require(std::isfinite(w.wh_ratio) && w.wh_ratio > 0, "wh_ratio must be > 0");
-  require_finite(w.gravity.x, "gravity.x");
-  require_finite(w.gravity.y, "gravity.y");
-  require(w.fps >= 1, "fps must be >= 1");
-  require(w.substeps >= 0, "substeps must be >= 0 (0 chooses 3 below 30 fps, else 1)");
-  require(w.velocity_iterations >= 1 && w.position_iterations >= 1, "iterations must be >= 1");
-  require(w.ep_len >= 1, "ep_len must be >= 1");
-  require(w.lcd_base >= 1 && w.lcd_base <= max_frame_side,
-          "lcd_base must be in [1, " + std::to_string(max_frame_side) + "]");
-  require(w.frame_cols() >= 1 && w.frame_cols() <= max_frame_side,
-          "frame width round(lcd_base * wh_ratio) = " + std::to_string(w.frame_cols()) +
-              " must be in [1, " + std::to_string(max_frame_side) + "]");
-  for (size_t i = 0; i < w.robots.size(); ++i) validate_robot(w.robots[i], w, static_cast<int>(i));
+  require_in(w.height, 0.1, max_length, "height", " m");
+  require_in(w.wh_ratio, 0.01, 100.0, "wh_ratio");
+  require(w.width() <= max_length,
+          "width wh_ratio * height = " + num(w.width()) + " m must be <= " + num(max_length) + " m");
+  require_in(w.gravity, -max_gravity, max_gravity, "gravity", " m/s^2");
+  require_in(w.fps, 1, 10000, "fps");
+  require_in(w.substeps, 0, 1000, "substeps");
+  require_in(w.velocity_iterations, 1, 100000, "velocity_iterations");
+  require_in(w.position_iterations, 1, 100000, "position_iterations");
+  require_in(w.ep_len, 1, 1 << 30, "ep_len");
+  require_in(w.lcd_base, 1, max_frame_side, "lcd_base");
+  const double cols = std::round(static_cast<double>(w.lcd_base) * w.wh_ratio);
+  require(cols >= 1 && cols <= max_frame_side,
+          "frame width round(lcd_base * wh_ratio) = " + num(cols) + " must be in [1, " +
+              std::to_string(max_frame_side) + "]");
+  require(w.lcd_base * cols <= max_frame_pixels,
+          "frame of " + std::to_string(w.lcd_base) + " x " + num(cols) + " pixels exceeds " +
+              std::to_string(max_frame_pixels) + " pixels");
+  require_in(w.object_max_y, 0.0, max_length, "object_max_y", " m");
+  for (size_t i = 0; i < w.robots.size(); ++i)
+    validate_robot(w.robots[i], w, "robots[" + std::to_string(i) + "]");
   for (size_t i = 0; i < w.objects.size(); ++i) {
     const ObjectDef& o = w.objects[i];
-    const std::string where = "object " + std::to_string(i);
-    validate_body(o.body, where, true);
+    const std::string path = "objects[" + std::to_string(i) + "]";
+    validate_body(o.body, path + ".body", true);
+    // Objects start with x in [size, W - size] and y in [size, top]; their tops stay inside.
     const double s = o.size();
     const double top = w.robots.empty() ? w.height - s : w.object_max_y;
-    require(2 * s <= w.width() && s <= top,
-            where + ": size " + std::to_string(s) + " does not fit the world's start area");
+    require(2 * s <= w.width() && s <= top && top + s <= w.height,
+            path + ": size " + num(s) + " m does not fit the world's start area (" + num(w.width()) +
+                " x " + num(w.height) + " m" + (w.robots.empty() ? "" : ", object_max_y " + num(top)) + ")");
   }
 }
 

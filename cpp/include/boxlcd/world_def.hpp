@@ -9,6 +9,17 @@
 
 namespace boxlcd {
 
+// What Box2D (which computes in float) can simulate; validate() keeps every number inside.
+// Lengths in metres: sizes, vertices, anchors and the world's height and width.
+constexpr double min_extent = 0.01;    // a circle's radius, a box's half-extents, a polygon's width
+constexpr double max_length = 1000.0;  // any size, coordinate or anchor; the world's height and width
+// walls=false: the floor reaches this far beyond the world on both sides, far enough that
+// nothing reaches its ends in any episode.
+constexpr double floor_overhang = 1000.0;
+constexpr int max_polygon_vertices = 8;  // b2_maxPolygonVertices
+constexpr int max_frame_side = 8192;     // frame rows, and columns
+constexpr int max_frame_pixels = 1 << 24;  // rows x columns, e.g. 4096 x 4096
+
 struct Vec2 {
   double x = 0.0;
   double y = 0.0;
@@ -94,6 +105,7 @@ struct WorldDef {
 
   double width() const { return wh_ratio * height; }
   int frame_rows() const { return lcd_base; }
+  // 0 when round(lcd_base * wh_ratio) is outside [1, max_frame_side] (validate() says so).
   int frame_cols() const;
   int frame_row_bytes() const { return (frame_cols() + 7) / 8; }
   int substeps_per_step() const { return substeps > 0 ? substeps : (fps < 30 ? 3 : 1); }
