@@ -52,6 +52,14 @@ std::vector<uint8_t> mask_bytes(const py::object& obj, py::ssize_t n) {
   return std::vector<uint8_t>(b.data(), b.data() + n);
 }
 
+// A list member as a list of copies: pybind11 would otherwise hand out references into the
+// vector's storage, which dangle as soon as the list is reassigned.
+template <class Def, class T>
+void list_field(py::class_<Def>& cls, const char* name, std::vector<T> Def::*member) {
+  cls.def_property(name, [member](const Def& d) { return d.*member; },
+                   [member](Def& d, std::vector<T> v) { d.*member = std::move(v); });
+}
+
 const uint8_t* mask_ptr(const std::vector<uint8_t>& m) { return m.empty() ? nullptr : m.data(); }
 
 uint64_t seed_value(const py::object& seed) {
@@ -93,13 +101,13 @@ PYBIND11_MODULE(_core, m) {
       .def("__repr__", [](const Vec2& v) { return "Vec2(" + std::to_string(v.x) + ", " + std::to_string(v.y) + ")"; });
   py::implicitly_convertible<py::tuple, Vec2>();
 
-  py::class_<BodyDef>(m, "BodyDef")
+  py::class_<BodyDef> body(m, "BodyDef");
+  body
       .def(py::init<>())
       .def_readwrite("name", &BodyDef::name)
       .def_readwrite("shape", &BodyDef::shape)
       .def_readwrite("radius", &BodyDef::radius)
       .def_readwrite("half_extents", &BodyDef::half_extents)
-      .def_readwrite("vertices", &BodyDef::vertices)
       .def_readwrite("density", &BodyDef::density)
       .def_readwrite("friction", &BodyDef::friction)
       .def_readwrite("restitution", &BodyDef::restitution)
@@ -107,6 +115,7 @@ PYBIND11_MODULE(_core, m) {
       .def_readwrite("angular_damping", &BodyDef::angular_damping)
       .def_readwrite("category", &BodyDef::category)
       .def_readwrite("mask", &BodyDef::mask);
+  list_field(body, "vertices", &BodyDef::vertices);
   py::class_<JointDef>(m, "JointDef")
       .def(py::init<>())
       .def_readwrite("parent", &JointDef::parent)
@@ -123,23 +132,23 @@ PYBIND11_MODULE(_core, m) {
       .def(py::init<BodyDef, JointDef>(), py::arg("body"), py::arg("joint"))
       .def_readwrite("body", &LimbDef::body)
       .def_readwrite("joint", &LimbDef::joint);
-  py::class_<RobotDef>(m, "RobotDef")
+  py::class_<RobotDef> robot(m, "RobotDef");
+  robot
       .def(py::init<>())
       .def_readwrite("type", &RobotDef::type)
       .def_readwrite("bound", &RobotDef::bound)
       .def_readwrite("rand_angle", &RobotDef::rand_angle)
-      .def_readwrite("root", &RobotDef::root)
-      .def_readwrite("limbs", &RobotDef::limbs);
+      .def_readwrite("root", &RobotDef::root);
+  list_field(robot, "limbs", &RobotDef::limbs);
   py::class_<ObjectDef>(m, "ObjectDef")
       .def(py::init<>())
       .def_readwrite("body", &ObjectDef::body)
       .def_readwrite("rand_angle", &ObjectDef::rand_angle)
       .def_property_readonly("size", &ObjectDef::size);
-  py::class_<WorldDef>(m, "WorldDef")
+  py::class_<WorldDef> world(m, "WorldDef");
+  world
       .def(py::init<>())
       .def_readwrite("name", &WorldDef::name)
-      .def_readwrite("robots", &WorldDef::robots)
-      .def_readwrite("objects", &WorldDef::objects)
       .def_readwrite("height", &WorldDef::height)
       .def_readwrite("wh_ratio", &WorldDef::wh_ratio)
       .def_readwrite("gravity", &WorldDef::gravity)
@@ -158,6 +167,8 @@ PYBIND11_MODULE(_core, m) {
         return py::make_tuple(w.frame_rows(), w.frame_cols());
       })
       .def("copy", [](const WorldDef& w) { return WorldDef(w); });
+  list_field(world, "robots", &WorldDef::robots);
+  list_field(world, "objects", &WorldDef::objects);
 
   m.def("env_names", &env_names, "Names of the built-in envs.");
   m.def("env_def", &env_def, py::arg("name"), "A copy of a built-in env's definition.");
@@ -297,7 +308,7 @@ PYBIND11_MODULE(_core, m) {
         Batch& b = self.cast<Batch&>();
         return view(self, b.final_proprio(), {b.num_envs(), b.proprio_size()});
       })
-      .def_property_readonly("definition", &Batch::def)
+      .def_property_readonly("definition", [](const Batch& b) { return b.def(); })
       .def_property_readonly("num_envs", &Batch::num_envs)
       .def_property_readonly("num_threads", &Batch::num_threads)
       .def_property_readonly("autoreset", &Batch::autoreset)
