@@ -4,6 +4,7 @@ every number is checked against what Box2D can simulate before it reaches Box2D.
 The probes that crashed (or corrupted the heap) before these checks run in a subprocess with a
 timeout, so a crash fails its test instead of killing pytest.
 """
+import dataclasses
 import json
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import numpy as np
 import pytest
 
 import boxlcd
+from boxlcd import worlds
 
 PRELUDE = """
 import json, math, numpy as np, boxlcd
@@ -156,19 +158,19 @@ def test_absurd_world_settings_are_refused():
         expect_error("object_max_y above the ceiling", lambda: boxlcd.make(world(height=2.2)))
     """)
     expected = {
-        "height=1e+20": r"height must be in \[0.1, 1000\] m, got 1e\+20",
-        "height=inf": r"height must be",
-        "height=0.01": r"height must be in \[0.1, 1000\]",
-        "gravity_y=-1e+39": r"gravity.y must be in \[-1000, 1000\] m/s\^2, got -1e\+39",
-        "gravity_y=1e+300": r"gravity.y must be in \[-1000, 1000\]",
-        "gravity_x=nan": r"gravity_x",
-        "gravity_x=5000.0": r"gravity.x must be in \[-1000, 1000\]",
-        "wh_ratio=1e-09": r"wh_ratio must be in \[0.01, 100\]",
-        "object_max_y=1e+30": r"object_max_y must be in \[0, 1000\]",
-        "fps=1000000.0": r"fps must be a whole number in \[1, 10000\]",
-        "WorldDef.height": r"height must be in \[0.1, 1000\]",
-        "WorldDef.gravity": r"gravity.y must be in \[-1000, 1000\]",
-        "World.gravity": r"gravity.y must be in \[-1000, 1000\]",
+        "height=1e+20": r"option height must be in \[0.1, 1000\] m, got 1e\+20",
+        "height=inf": r"option height must be in \[0.1, 1000\] m, got inf",
+        "height=0.01": r"option height must be in \[0.1, 1000\]",
+        "gravity_y=-1e+39": r"option gravity_y must be in \[-1000, 1000\] m/s\^2, got -1e\+39",
+        "gravity_y=1e+300": r"option gravity_y must be in \[-1000, 1000\]",
+        "gravity_x=nan": r"option gravity_x must be in \[-1000, 1000\] m/s\^2, got nan",
+        "gravity_x=5000.0": r"option gravity_x must be in \[-1000, 1000\]",
+        "wh_ratio=1e-09": r"option wh_ratio must be in \[0.01, 100\]",
+        "object_max_y=1e+30": r"option object_max_y must be in \[0, 1000\] m",
+        "fps=1000000.0": r"option fps must be a whole number in \[1, 10000\] 1/s",
+        "WorldDef.height": r"^height must be in \[0.1, 1000\] m, got 1e\+20",
+        "WorldDef.gravity": r"^gravity\.y must be in \[-1000, 1000\] m/s\^2, got -1e\+39",
+        "World.gravity": r"^gravity\.y must be in \[-1000, 1000\] m/s\^2, got inf",
         "object_max_y above the ceiling": r"objects\[0\]: size 0.4 m does not fit",
     }
     check(got, expected)
@@ -350,11 +352,70 @@ def test_frame_sizes_are_checked_before_casting():
     assert got.pop("frame_shape") == ("value", "(16, 0)")  # an unvalidated, too wide frame: 0 columns
     assert got.pop("int overflow")[0] == "TypeError"
     check(got, {
-        "wrap": r"wh_ratio must be in \[0.01, 100\], got 2.68435e\+08",
+        "wrap": r"option wh_ratio must be in \[0.01, 100\], got 2.68435e\+08",
         "wide": r"frame width round\(lcd_base \* wh_ratio\) = 16384 must be in \[1, 8192\]",
         "pixels": r"frame of 8192 x 8192 pixels exceeds 16777216 pixels",
-        "rows": r"lcd_base must be a whole number in \[1, 8192\]",
-        "rows 2**40": r"lcd_base must be a whole number in \[1, 8192\]",
+        "rows": r"option lcd_base must be a whole number in \[1, 8192\], got 2.14748e\+09",
+        "rows 2**40": r"option lcd_base must be a whole number in \[1, 8192\]",
         "WorldDef pixels": r"frame width round\(lcd_base \* wh_ratio\) = 20480 must be in \[1, 8192\]",
     })
     assert boxlcd.make("Bounce", lcd_base=4096).frame_shape == (4096, 4096)  # 16M pixels: the most
+
+
+# ---- 5. one table per definition type, in C++, drives bindings, overrides, checks and Python ----
+
+@pytest.mark.parametrize("dataclass", [worlds.Body, worlds.Joint, worlds.Limb, worlds.Robot, worlds.WorldObject,
+                                       worlds.World])
+def test_dataclasses_list_the_cpp_fields_with_their_defaults(dataclass):
+    table = {f["name"]: f for f in worlds._MIRRORS[dataclass].fields}
+    mine = {f.name: f for f in dataclasses.fields(dataclass)}
+    assert set(mine) == set(table), "a field added in C++ needs its dataclass field (and the reverse)"
+    for name, f in mine.items():
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            continue  # required in Python (a robot's type and root, a limb's body, ...)
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        expected = "Custom" if (dataclass, name) == (worlds.World, "name") else worlds._from_cpp(
+            table[name]["default"], table[name]["kind"])  # a World() has a name to print
+        assert default == expected, (dataclass.__name__, name)
+
+
+@pytest.mark.parametrize("cpp", [boxlcd.BodyDef, boxlcd.JointDef, boxlcd.LimbDef, boxlcd.RobotDef,
+                                 boxlcd.ObjectDef, boxlcd.WorldDef])
+def test_the_bindings_are_the_tables(cpp):
+    d = cpp()
+    for f in cpp.fields:
+        assert isinstance(getattr(cpp, f["name"]), property), f["name"]
+        numeric = f["kind"] in ("float", "int", "Vec2", "list[Vec2]")
+        assert (f["range"] is not None) == numeric, f"{f['name']}: every number has a range, nothing else"
+        if f["range"] is not None:
+            lo, hi, unit = f["range"]
+            assert f"in [{lo:g}, {hi:g}]" in getattr(cpp, f["name"]).__doc__
+        assert worlds._from_cpp(getattr(d, f["name"]), f["kind"]) == worlds._from_cpp(f["default"], f["kind"])
+
+
+def test_override_names_are_the_tables_settings():
+    names = {"iterations"}
+    for f in boxlcd.WorldDef.fields:
+        if f["setting"]:
+            names |= {f["name"] + "_x", f["name"] + "_y"} if f["kind"] == "Vec2" else {f["name"]}
+    assert set(boxlcd.override_names()) == names
+    for name in names:  # each one sets its field
+        d = boxlcd.env_def("Bounce")
+        boxlcd.apply_override(d, name, "area" if name == "raster" else 1.0)
+        boxlcd.validate(d)
+
+
+def test_dataset_summary_is_every_world_setting():
+    s = worlds.definition_summary(boxlcd.env_def("Urchin"))
+    assert set(s) == {f["name"] for f in boxlcd.WorldDef.fields if not f["kind"].startswith("list[")}
+    assert (s["raster"], s["gravity"], s["object_max_y"]) == ("original", (0.0, -9.81), 1.875)
+    assert json.loads(json.dumps(s))["ep_len"] == 100
+
+
+def test_raster_original_keeps_its_old_name_seed():
+    assert boxlcd.RasterRule.Seed == boxlcd.RasterRule.Original and boxlcd.RasterRule.Original.name == "Original"
+    assert boxlcd.make("Bounce", raster="seed").definition.raster == boxlcd.RasterRule.Original
+    assert worlds.World(raster="seed").to_def().raster == boxlcd.RasterRule.Original
+    assert worlds.World.from_def(worlds.World(raster="seed").to_def()).raster == "original"
+    with pytest.raises(ValueError, match="option raster must be 'original' \\(or its old name 'seed'\\) or 'area'"):
+        boxlcd.make("Bounce", raster="pil")

@@ -79,7 +79,7 @@ def test_change_a_builtin():
 @pytest.mark.parametrize("change,error,message", [
     (lambda w: setattr(w, "ep_len", 2.5), TypeError, r"world.ep_len must be an int, got float"),
     (lambda w: setattr(w, "walls", 1), TypeError, r"world.walls must be a bool"),
-    (lambda w: setattr(w, "raster", "pretty"), ValueError, r"world.raster must be one of \['seed', 'area'\]"),
+    (lambda w: setattr(w, "raster", "pretty"), ValueError, r"world.raster must be one of \['original', 'area', 'seed'\]"),
     (lambda w: setattr(w, "gravity", 9.8), TypeError, r"world.gravity must be a pair of numbers"),
     (lambda w: setattr(w, "robots", "urchin"), TypeError, r"world.robots must be a list"),
     (lambda w: setattr(w, "robots", [Robot.builtin("urchin").root]), TypeError,

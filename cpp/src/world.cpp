@@ -270,7 +270,7 @@ void World::spans_of_bodies(int rows, int cols, RasterRule rule, Emit&& emit) {
       double xs[b2_maxPolygonVertices], ys[b2_maxPolygonVertices];
       const b2Transform& xf = body->GetTransform();
       for (int k = 0; k < poly->m_count; ++k) {
-        const b2Vec2 v = b2Mul(xf, poly->m_vertices[k]);  // float, as the seed's pybox2d did
+        const b2Vec2 v = b2Mul(xf, poly->m_vertices[k]);  // float, as the original testbed's pybox2d did
         xs[k] = (v.x - x_offset) * sx;
         ys[k] = v.y * sy;
       }

@@ -6,6 +6,8 @@
 #include <limits>
 #include <set>
 #include <string>
+#include <type_traits>
+#include <variant>
 #include <vector>
 
 #include "boxlcd/boxlcd.hpp"
@@ -352,3 +354,58 @@ TEST(Overrides, EpLenMustBeAPositiveInteger) {
 }
 
 }  // namespace
+
+// ---- the field tables ----
+
+template <class Def>
+void expect_numbers_have_ranges() {
+  for (const auto& f : boxlcd::fields<Def>())
+    std::visit(
+        [&](auto member) {
+          using T = std::decay_t<decltype(Def{}.*member)>;
+          constexpr bool number = (std::is_arithmetic_v<T> && !std::is_same_v<T, bool>) ||
+                                  std::is_same_v<T, boxlcd::Vec2> || std::is_same_v<T, std::vector<boxlcd::Vec2>>;
+          EXPECT_EQ(!f.range.empty(), number) << f.name;
+        },
+        f.member);
+}
+
+TEST(Fields, EveryNumberHasARange) {
+  expect_numbers_have_ranges<boxlcd::BodyDef>();
+  expect_numbers_have_ranges<boxlcd::JointDef>();
+  expect_numbers_have_ranges<boxlcd::LimbDef>();
+  expect_numbers_have_ranges<boxlcd::RobotDef>();
+  expect_numbers_have_ranges<boxlcd::ObjectDef>();
+  expect_numbers_have_ranges<boxlcd::WorldDef>();
+}
+
+TEST(Fields, EverySettingIsANamedOverride) {
+  for (const auto& name : boxlcd::override_names()) {
+    boxlcd::WorldDef def = boxlcd::env_def("Bounce");
+    const boxlcd::OverrideValue v = name == "raster" ? boxlcd::OverrideValue(std::string("area")) : 1.0;
+    EXPECT_NO_THROW(boxlcd::apply_override(def, name, v)) << name;
+    EXPECT_NO_THROW(boxlcd::validate(def)) << name;
+  }
+  boxlcd::WorldDef def = boxlcd::env_def("Bounce");
+  boxlcd::apply_override(def, "gravity_x", 3.0);
+  boxlcd::apply_override(def, "raster", std::string("seed"));  // the old name of "original"
+  EXPECT_EQ(def.gravity.x, 3.0);
+  EXPECT_EQ(def.raster, boxlcd::RasterRule::Original);
+  // Out of range at once, naming the option and its range.
+  try {
+    boxlcd::apply_override(def, "gravity_y", -1e39);
+    ADD_FAILURE() << "accepted gravity_y -1e39";
+  } catch (const boxlcd::Error& e) {
+    EXPECT_STREQ(e.what(), "option gravity_y must be in [-1000, 1000] m/s^2, got -1e+39");
+  }
+}
+
+TEST(Fields, EnumNamesRoundTrip) {
+  for (const auto& [name, value] : boxlcd::enum_names<boxlcd::Shape>()) {
+    boxlcd::Shape s{};
+    EXPECT_TRUE(boxlcd::value_of(name, s));
+    EXPECT_EQ(s, value);
+  }
+  EXPECT_STREQ(boxlcd::name_of(boxlcd::RasterRule::Original), "original");
+  EXPECT_STREQ(boxlcd::name_of(boxlcd::RasterRule::Area), "area");
+}

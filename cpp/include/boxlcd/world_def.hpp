@@ -1,5 +1,7 @@
 // World definitions as plain data: what a world contains, not how it is simulated.
 // The built-in envs (catalogue.hpp) are values of these types; users build their own.
+// Each type's fields, with their docs and the ranges validate() holds them to, are listed
+// once in world_def.cpp's field tables (fields.hpp; boxlcd.WorldDef.fields in Python).
 #pragma once
 
 #include <cstdint>
@@ -28,9 +30,10 @@ struct Vec2 {
 // Random picks Box or Circle per reset from the env's own generator (objects only).
 enum class Shape { Circle, Box, Polygon, Random };
 
-// Seed: the seed testbed's PIL look (thin parts stay visible).
-// Area: a pixel is lit when its centre is inside a body.
-enum class RasterRule { Seed, Area };
+// Original: the original testbed's (boxLCD 2021) PIL look, thin parts stay visible; Python
+// and the overrides also accept its old name "seed". Area: a pixel is lit when its centre is
+// inside a body.
+enum class RasterRule { Original, Area };
 
 // How a batch restarts envs whose episode ended (Gymnasium's three modes).
 enum class AutoresetMode { NextStep, SameStep, Disabled };
@@ -99,7 +102,7 @@ struct WorldDef {
   int lcd_base = 16;  // frame rows; columns = round(lcd_base * wh_ratio)
   int ep_len = 100;
   bool use_speed = true;  // false: torque mode
-  RasterRule raster = RasterRule::Seed;
+  RasterRule raster = RasterRule::Original;
   // Objects with a robot in the world start with y in [size, object_max_y].
   double object_max_y = 1.875;
 
@@ -116,8 +119,9 @@ void validate(const WorldDef& def);
 
 using OverrideValue = std::variant<double, std::string>;
 
-// Sets one named setting (ep_len, fps, substeps, lcd_base, wh_ratio, height, walls, use_speed,
-// iterations, velocity_iterations, position_iterations, gravity_x, gravity_y, raster).
+// Sets one named setting: each world field its table marks as a setting (gravity as gravity_x
+// and gravity_y), and iterations (velocity iterations, a third of them position iterations).
+// Numbers are checked against the field's range at once.
 void apply_override(WorldDef& def, const std::string& key, const OverrideValue& value);
 std::vector<std::string> override_names();
 

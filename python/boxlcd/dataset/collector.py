@@ -18,6 +18,7 @@ import numpy as np
 import boxlcd
 from boxlcd.dataset.store import (FORMAT, FORMAT_VERSION, MANIFEST, read_shard_entry, shard_name,
                                   write_json_atomically, write_shard)
+from boxlcd.worlds import definition_summary
 
 Policy = Callable[[dict, np.random.Generator], np.ndarray]
 
@@ -141,12 +142,6 @@ def collect(
     manifest["complete"] = True
     write_json_atomically(root / MANIFEST, manifest)
     return root / MANIFEST
-
-
-def definition_summary(d) -> dict:
-    return {k: getattr(d, k) for k in ("name", "height", "wh_ratio", "walls", "fps", "substeps", "lcd_base",
-                                       "ep_len", "use_speed", "velocity_iterations", "position_iterations")} | {
-        "raster": str(d.raster), "gravity": [d.gravity.x, d.gravity.y]}
 
 
 def prepare_folder(root: Path, manifest: dict, resume: bool) -> None:
