@@ -8,7 +8,7 @@ docs/models.md.
 For each decoding (--samples 1: the mode; n > 1: a pixel is lit when more than each of
 --thresholds of n rollouts sampled at temperature 1 light it, 0.5 being `boxlcd eval`'s
 majority; --fraction: the fraction of votes itself, a gray frame) it scores every episode as
-`boxlcd eval`'s ssim_seed and psnr_seed do (frames with 1 = background, the predicted frames
+`boxlcd eval`'s ssim_original and psnr_original do (frames with 1 = background, the predicted frames
 among the first ep_len) and prints the mean over episodes (equal to eval's figure for the same
 --seed and --batch), the per-episode SD, the standard error of the mean (SD / sqrt(episodes)),
 the paired difference from the first decoding over the same episodes with its standard error,
@@ -33,7 +33,7 @@ from boxlcd.models.train import load_model
 
 def episode_scores(pred: torch.Tensor, true: torch.Tensor, prompt: int, ep_len: int) -> np.ndarray:
     """(B, 2): each episode's seed-scored SSIM and PSNR, means over its predicted frames among
-    the first ep_len (as evaluate's ssim_seed and psnr_seed, there averaged per horizon)."""
+    the first ep_len (as evaluate's ssim_original and psnr_original, there averaged per horizon)."""
     frames = slice(prompt, ep_len)
     return np.array([[frame_ssim(1 - p[frames], 1 - t[frames]), frame_psnr(p[frames], t[frames])]
                      for p, t in zip(pred, true)])
@@ -97,7 +97,7 @@ def main(argv=None) -> None:
             print(f"{name:<18} {s[:, 0].mean():>9.4f} {s[:, 0].std(ddof=1):>6.3f} {se[0]:>6.4f} "
                   f"{diff.mean():>+11.4f} {diff.std(ddof=1) / np.sqrt(n):>6.4f} {s[:, 1].mean():>9.1f} "
                   f"{se[1]:>5.1f} {seconds:>7.1f}")
-            rows[name] = {"ssim_seed": s[:, 0].tolist(), "psnr_seed": s[:, 1].tolist(), "seconds": seconds}
+            rows[name] = {"ssim_original": s[:, 0].tolist(), "psnr_original": s[:, 1].tolist(), "seconds": seconds}
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"checkpoint": str(a.ckpt), "data": str(a.data), "episodes": n, "prompt": prompt,

@@ -113,7 +113,7 @@ def test_invalid_world_definitions():
     limbs = robot.limbs
     limbs[0].body.half_extents = (0.0, 0.5)
     robot.limbs = limbs
-    with pytest.raises(ValueError, match="half extents must be >= 0.01"):
+    with pytest.raises(ValueError, match=r"robots\[0\]\.limbs\[0\]\.body\.half_extents must be >= 0.01 m for a box"):
         boxlcd.make(with_robot(world, robot))
 
     world, robot = robot_world()
@@ -132,7 +132,7 @@ def test_invalid_world_definitions():
     objects = world.objects
     objects[0].body.radius = 0.0
     world.objects = objects
-    with pytest.raises(ValueError, match="circle radius"):
+    with pytest.raises(ValueError, match=r"objects\[0\]\.body\.radius must be >= 0.01 m for a circle"):
         boxlcd.make(world)
 
     world = boxlcd.env_def("Bounce")

@@ -1,11 +1,11 @@
-"""Frame layout, the seed's look, sizes, scrolling and RGB pictures."""
+"""Frame layout, the original testbed's look, sizes, scrolling and RGB pictures."""
 import numpy as np
 import pytest
 
 import boxlcd
 
 
-def box_at(x, y, raster="seed"):
+def box_at(x, y, raster="original"):
     """A Dropbox frame with its 0.7 m box, unrotated, centred at (x, y) metres."""
     env = boxlcd.make("Dropbox", raster=raster)
     state = np.array([[1.0, 0.0, 2 * x / 5 - 1, 2 * y / 5 - 1]], np.float32)  # cos, sin, x:p, y:p
@@ -19,7 +19,7 @@ def expected(rows, cols):
     return f
 
 
-def test_box_at_known_spot_seed_rule():
+def test_box_at_known_spot_original_rule():
     # 3.2 px/m: the box spans 5.76..10.24 px; PIL truncates to 5..10 and fills both ends.
     # y-up rows 5..10 are rows 10..5 counted from the top of a 16-row frame.
     np.testing.assert_array_equal(box_at(2.5, 2.5), expected((5, 10), (5, 10)))

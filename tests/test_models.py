@@ -403,9 +403,9 @@ def test_binary_ae_chunked_evaluation_equals_one_pass():
         torch.testing.assert_close(in_chunks(net, x, frames=3), net(x), rtol=0, atol=1e-6)
 
 
-def test_seed_columns_score_the_seed_polarity_over_its_ep_len_frames(tmp_path, datasets):
-    """ssim_seed / psnr_seed: background = 1 (the seed's frames) and only the predicted frames
-    among the first ep_len (the frames the seed's datasets stored), prompt frames left out."""
+def test_original_columns_score_the_original_polarity_over_its_ep_len_frames(tmp_path, datasets):
+    """ssim_original / psnr_original: background = 1 (the original testbed's frames) and only the
+    predicted frames among the first ep_len (the frames its datasets stored), prompt frames left out."""
     train("copy_last", datasets["Bounce"], tmp_path / "copy", progress=False)
     model = load_model(tmp_path / "copy")[0]
     ep_len = Episodes(datasets["Bounce_test"]).ep_len  # 10: frames 0..9 of the 11 stored
@@ -413,15 +413,26 @@ def test_seed_columns_score_the_seed_polarity_over_its_ep_len_frames(tmp_path, d
         r = evaluate(model, datasets["Bounce_test"], prompt=prompt, episodes=6)
         h = r["per_horizon"]
         assert len(h["ssim"]) == ep_len + 1 - prompt
-        assert r["ssim_seed"] == pytest.approx(np.mean(h["ssim_bg1"][:ep_len - prompt]), abs=1e-12)
-        assert r["psnr_seed"] == pytest.approx(np.mean(h["psnr"][:ep_len - prompt]), abs=1e-12)
-        assert r["ssim_seed"] != pytest.approx(r["ssim"], abs=1e-6)  # polarity matters to SSIM
+        assert r["ssim_original"] == pytest.approx(np.mean(h["ssim_bg1"][:ep_len - prompt]), abs=1e-12)
+        assert r["psnr_original"] == pytest.approx(np.mean(h["psnr"][:ep_len - prompt]), abs=1e-12)
+        assert r["ssim_original"] != pytest.approx(r["ssim"], abs=1e-6)  # polarity matters to SSIM
     pred = torch.zeros(2, 16, 16)
     true = pred.clone()
     true[:, 4:8, 4:8] = 1
     assert frame_ssim(pred, true) != pytest.approx(frame_ssim(1 - pred, 1 - true))
     assert frame_psnr(pred, true) == pytest.approx(frame_psnr(1 - pred, 1 - true))
-    assert math.isnan(evaluate(model, datasets["Bounce_test"], prompt=ep_len, episodes=2)["ssim_seed"])
+    assert math.isnan(evaluate(model, datasets["Bounce_test"], prompt=ep_len, episodes=2)["ssim_original"])
+
+
+def test_results_saved_under_the_old_column_names_read_as_the_new():
+    from boxlcd.models.evaluate import markdown_rows, upgrade_row
+
+    old = {"env": "Bounce", "model": "copy_last", "ssim_seed": 0.5, "psnr_seed": 20.0, "ssim": 0.4}
+    row = upgrade_row(old)
+    assert (row["ssim_original"], row["psnr_original"], row["ssim"]) == (0.5, 20.0, 0.4)
+    assert "ssim_seed" not in row and "| 0.500 | 20.0 |" in markdown_rows([row])
+    saved = json.loads((Path(__file__).resolve().parent.parent / "docs" / "models_results.json").read_text())
+    assert all("ssim_original" in upgrade_row(r) for r in saved)
 
 
 class ScriptedModel:
@@ -580,7 +591,7 @@ def test_predict_state_learns_and_steps_the_full_state(datasets, name, tmp_path)
 
 def test_episode_stats_script_agrees_with_eval(tmp_path, datasets):
     """bench/episode_stats.py (the standard errors and vote thresholds in docs/models.md): its
-    mean over episodes is eval's ssim_seed / psnr_seed for the same rollouts."""
+    mean over episodes is eval's ssim_original / psnr_original for the same rollouts."""
     import subprocess
     import sys
 
@@ -597,6 +608,6 @@ def test_episode_stats_script_agrees_with_eval(tmp_path, datasets):
     for name, samples in (("mode", 1), ("vote 3 >0.5", 3)):
         r = evaluate(model, datasets["Bounce_test"], episodes=0, batch=4, samples=samples,
                      temperature=1.0 if samples > 1 else 0.0)
-        assert len(rows[name]["ssim_seed"]) == 6
-        assert np.mean(rows[name]["ssim_seed"]) == pytest.approx(r["ssim_seed"], rel=1e-9)
-        assert np.mean(rows[name]["psnr_seed"]) == pytest.approx(r["psnr_seed"], rel=1e-9)
+        assert len(rows[name]["ssim_original"]) == 6
+        assert np.mean(rows[name]["ssim_original"]) == pytest.approx(r["ssim_original"], rel=1e-9)
+        assert np.mean(rows[name]["psnr_original"]) == pytest.approx(r["psnr_original"], rel=1e-9)

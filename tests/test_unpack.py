@@ -186,3 +186,13 @@ def test_pinned_host_buffers():
     assert all(v.is_pinned() for v in t.values())
     on_gpu = host.to("cuda")
     np.testing.assert_array_equal(on_gpu["lcd"].cpu().numpy(), np.unpackbits(env.batch.frames, axis=-1))
+
+
+def test_tensors_does_not_import_frames():
+    """frames dispatches torch tensors to tensors; tensors shares only boxlcd.packed (no cycle)."""
+    import ast
+    from pathlib import Path
+
+    source = Path(boxlcd.__file__).with_name("tensors.py").read_text()
+    imported = {n.module for n in ast.walk(ast.parse(source)) if isinstance(n, ast.ImportFrom)}
+    assert "boxlcd.frames" not in imported and "boxlcd.packed" in imported

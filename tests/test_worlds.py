@@ -79,7 +79,7 @@ def test_change_a_builtin():
 @pytest.mark.parametrize("change,error,message", [
     (lambda w: setattr(w, "ep_len", 2.5), TypeError, r"world.ep_len must be an int, got float"),
     (lambda w: setattr(w, "walls", 1), TypeError, r"world.walls must be a bool"),
-    (lambda w: setattr(w, "raster", "pretty"), ValueError, r"world.raster must be one of \['seed', 'area'\]"),
+    (lambda w: setattr(w, "raster", "pretty"), ValueError, r"world.raster must be one of \['original', 'area', 'seed'\]"),
     (lambda w: setattr(w, "gravity", 9.8), TypeError, r"world.gravity must be a pair of numbers"),
     (lambda w: setattr(w, "robots", "urchin"), TypeError, r"world.robots must be a list"),
     (lambda w: setattr(w, "robots", [Robot.builtin("urchin").root]), TypeError,
@@ -94,7 +94,7 @@ def test_change_a_builtin():
     (lambda w: setattr(w.robots[0].limbs[2].joint, "parent", "nothing"), ValueError,
      r"parent 'nothing' is not the root or an earlier limb"),
     (lambda w: setattr(w.robots[0].limbs[0].body, "half_extents", (0.0, 0.5)), ValueError,
-     r"half extents must be >= 0.01"),
+     r"robots\[0\]\.limbs\[0\]\.body\.half_extents must be >= 0.01"),
     (lambda w: setattr(w, "lcd_base", 0), ValueError, r"lcd_base"),
 ])
 def test_bad_definitions(change, error, message):

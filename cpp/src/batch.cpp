@@ -121,13 +121,8 @@ void Batch::reset(uint64_t seed, const uint8_t* mask) {
 void Batch::reset_to_state(const float* full_state, const uint8_t* mask) {
   require_idle("reset_to_state");
   const size_t d = state_size();
-  for (int i = 0; i < num_envs_; ++i) {
-    if (mask != nullptr && mask[i] == 0) continue;
-    for (size_t k = 0; k < d; ++k)
-      if (!std::isfinite(full_state[i * d + k]))
-        throw Error("full_state[" + std::to_string(i) + ", " + std::to_string(k) + "] (" +
-                    layout_.state[k].key + ") is not finite");
-  }
+  for (int i = 0; i < num_envs_; ++i)
+    if (mask == nullptr || mask[i] != 0) check_state_row(layout_, def_, full_state + i * d, i);
   for_each_env(mask, [&](int i) {
     const float* row = full_state + i * d;
     worlds_[i]->reset_to_state(row);

@@ -1,4 +1,4 @@
-// The spec's robots and its 18 envs. Lengths the seed wrote as pixels / 30 stay fractions.
+// The spec's robots and its 18 envs. Lengths the original testbed wrote as pixels / 30 stay fractions.
 #include "boxlcd/catalogue.hpp"
 
 #include <algorithm>

@@ -2,7 +2,11 @@
 #include "boxlcd/layout.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <map>
+
+#include "boxlcd/error.hpp"
 
 namespace boxlcd {
 
@@ -77,6 +81,27 @@ std::vector<std::string> Layout::proprio_keys() const {
 std::vector<std::string> Layout::action_names() const {
   if (action_keys.empty()) return {"ignored"};
   return action_keys;
+}
+
+StateRange state_range(const StateEntry& e, const WorldDef& def) {
+  const bool position = e.component == Component::X || e.component == Component::Y;
+  if (!position || def.walls) return {-1.0, 1.0};
+  // x:p = 2 x / W - 1 over x in [-overhang, W + overhang]; likewise y over the height.
+  const double size = e.component == Component::X ? def.width() : def.height;
+  const double margin = 2.0 * floor_overhang / size;
+  return {-1.0 - margin, 1.0 + margin};
+}
+
+void check_state_row(const Layout& layout, const WorldDef& def, const float* row, int env) {
+  for (size_t k = 0; k < layout.state.size(); ++k) {
+    const StateRange r = state_range(layout.state[k], def);
+    const double v = row[k];
+    if (v >= r.lo && v <= r.hi) continue;
+    char range[80];
+    std::snprintf(range, sizeof range, "must be in [%g, %g], got %g", r.lo, r.hi, v);
+    throw Error("full_state[" + std::to_string(env) + ", " + std::to_string(k) + "] (" + layout.state[k].key +
+                ") " + (std::isfinite(v) ? range : "is not finite"));
+  }
 }
 
 }  // namespace boxlcd

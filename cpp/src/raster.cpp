@@ -41,27 +41,27 @@ void push_span(int row, double first, double last, int cols, std::vector<Span>& 
   if (first <= last) out.push_back({row, static_cast<int>(first), static_cast<int>(last)});
 }
 
-// ---- Seed rule: PIL's ImageDraw fill in mode '1', as the seed's frames show it ----------------
+// ---- Original rule: PIL's ImageDraw fill in mode '1', as the original testbed's frames show it ----
 // PIL works on integer vertices (C casts, so truncation towards zero) and keeps edge slopes and
 // crossings in float; the float arithmetic below is deliberate, so that crossings landing on a
 // half or a whole pixel round the way PIL's did. Coordinates are clamped first so that a
 // far-away body can neither overflow the casts nor lose the float's integer precision.
-constexpr double seed_coord_limit = 1 << 20;
+constexpr double original_coord_limit = 1 << 20;
 
-int seed_coord(double v) {
-  return static_cast<int>(std::trunc(std::clamp(v, -seed_coord_limit, seed_coord_limit)));
+int original_coord(double v) {
+  return static_cast<int>(std::trunc(std::clamp(v, -original_coord_limit, original_coord_limit)));
 }
 
 // A crossing's first lit pixel rounds halves away from zero, its last lit pixel rounds halves
 // towards zero (so a crossing at exactly k.5 lights neither neighbour beyond the span).
-int seed_first(float f) {
+int original_first(float f) {
   return f >= 0 ? static_cast<int>(std::floor(f + 0.5f)) : -static_cast<int>(std::floor(-f + 0.5f));
 }
-int seed_last(float f) {
+int original_last(float f) {
   return f >= 0 ? static_cast<int>(std::ceil(f - 0.5f)) : -static_cast<int>(std::ceil(-f - 0.5f));
 }
 
-void push_seed_span(int row, int first, int last, int rows, int cols, std::vector<Span>& out) {
+void push_original_span(int row, int first, int last, int rows, int cols, std::vector<Span>& out) {
   if (row < 0 || row >= rows) return;
   first = std::max(first, 0);
   last = std::min(last, cols - 1);
@@ -69,7 +69,7 @@ void push_seed_span(int row, int first, int last, int rows, int cols, std::vecto
 }
 
 // A sloped polygon edge between integer end points.
-struct SeedEdge {
+struct OriginalEdge {
   int x0, y0;    // the end point it was drawn from
   int ylo, yhi;  // its row range, inclusive
   float dx;      // x step per row, in float
@@ -85,10 +85,10 @@ struct SeedEdge {
 // At a row where edge e starts or ends at a corner shared with an earlier edge o (their crossings
 // round to the same pixel), PIL pulls the crossing to within one pixel of the neighbouring row's
 // crossings, so a thin sliver stays one connected run of pixels instead of a lone corner pixel.
-float seed_corner(const SeedEdge* table, int i, int y, float x) {
-  const SeedEdge& e = table[i];
+float original_corner(const OriginalEdge* table, int i, int y, float x) {
+  const OriginalEdge& e = table[i];
   for (int k = 0; k < i; ++k) {
-    const SeedEdge& o = table[k];
+    const OriginalEdge& o = table[k];
     if (!o.ends_on(y) || o.dx == 0) continue;
     if (std::round(x) != std::round(o.at(y))) continue;
     const int ny = y == e.yhi ? y - 1 : y + 1;  // the row beyond the corner, inside e
@@ -103,16 +103,16 @@ float seed_corner(const SeedEdge* table, int i, int y, float x) {
 
 // Even-odd scanline fill at integer rows. Truncation can make a convex body's outline
 // non-convex or self-crossing (a thin leg), so every crossing is kept, not just min and max.
-void seed_polygon_spans(const double* xs, const double* ys, int n, int rows, int cols,
+void original_polygon_spans(const double* xs, const double* ys, int n, int rows, int cols,
                         std::vector<Span>& out) {
   constexpr int max_vertices = 16;
   int vx[max_vertices], vy[max_vertices];
   n = std::min(n, max_vertices);
   for (int i = 0; i < n; ++i) {
-    vx[i] = seed_coord(xs[i]);
-    vy[i] = seed_coord(ys[i]);
+    vx[i] = original_coord(xs[i]);
+    vy[i] = original_coord(ys[i]);
   }
-  SeedEdge table[max_vertices];
+  OriginalEdge table[max_vertices];
   int sloped = 0;
   int ymin = std::numeric_limits<int>::max(), ymax = std::numeric_limits<int>::min();
   for (int i = 0; i < n; ++i) {
@@ -124,7 +124,7 @@ void seed_polygon_spans(const double* xs, const double* ys, int n, int rows, int
     ymax = std::max(ymax, yhi);
     if (ylo == yhi) {
       // Horizontal edges are drawn as they are, end points included.
-      push_seed_span(ylo, std::min(vx[i], vx[j]), std::max(vx[i], vx[j]), rows, cols, out);
+      push_original_span(ylo, std::min(vx[i], vx[j]), std::max(vx[i], vx[j]), rows, cols, out);
       continue;
     }
     table[sloped++] = {vx[i], vy[i], ylo, yhi,
@@ -136,7 +136,7 @@ void seed_polygon_spans(const double* xs, const double* ys, int n, int rows, int
     float xx[2 * max_vertices];
     int m = 0;
     for (int i = 0; i < sloped; ++i) {
-      const SeedEdge& e = table[i];
+      const OriginalEdge& e = table[i];
       if (y < e.ylo || y > e.yhi) continue;
       float x = e.at(y);
       if (y == e.yhi && y < ymax) {
@@ -144,13 +144,13 @@ void seed_polygon_spans(const double* xs, const double* ys, int n, int rows, int
         // bottom end that keeps the even-odd pairing right at a vertex.
         xx[m++] = x;
       } else if (e.ends_on(y) && e.dx != 0) {
-        x = seed_corner(table, i, y, x);
+        x = original_corner(table, i, y, x);
       }
       xx[m++] = x;
     }
     std::sort(xx, xx + m);
     for (int k = 1; k < m; k += 2)
-      push_seed_span(y, seed_first(xx[k - 1]), seed_last(xx[k]), rows, cols, out);
+      push_original_span(y, original_first(xx[k - 1]), original_last(xx[k]), rows, cols, out);
   }
 }
 
@@ -158,10 +158,10 @@ void seed_polygon_spans(const double* xs, const double* ys, int n, int rows, int
 // doubled grid (X = 2 x - a, Y = 2 y - b, so the box is [-a, a] x [-b, b]) picks, row by row,
 // the grid point nearest the curve a^2 Y^2 + b^2 X^2 = a^2 b^2; each row Y then fills [-r, r]
 // with r the walk's first (largest) X on that row, mirrored to -Y.
-void seed_ellipse_spans(double x0, double y0, double x1, double y1, int rows, int cols,
+void original_ellipse_spans(double x0, double y0, double x1, double y1, int rows, int cols,
                         std::vector<Span>& out) {
   if (!std::isfinite(x0) || !std::isfinite(y0) || !std::isfinite(x1) || !std::isfinite(y1)) return;
-  const int ix0 = seed_coord(x0), iy0 = seed_coord(y0), ix1 = seed_coord(x1), iy1 = seed_coord(y1);
+  const int ix0 = original_coord(x0), iy0 = original_coord(y0), ix1 = original_coord(x1), iy1 = original_coord(y1);
   const int a = ix1 - ix0, b = iy1 - iy0;
   // PIL draws nothing for an inverted box or a single-point one.
   if (a < 0 || b < 0 || a + b < 1) return;
@@ -177,8 +177,8 @@ void seed_ellipse_spans(double x0, double y0, double x1, double y1, int rows, in
   };
   auto emit = [&](int y_grid, int r) {
     const int first = ix0 + (a - r) / 2, last = ix0 + (a + r) / 2;
-    push_seed_span(iy0 + (b + y_grid) / 2, first, last, rows, cols, out);
-    if (y_grid > 0) push_seed_span(iy0 + (b - y_grid) / 2, first, last, rows, cols, out);
+    push_original_span(iy0 + (b + y_grid) / 2, first, last, rows, cols, out);
+    if (y_grid > 0) push_original_span(iy0 + (b - y_grid) / 2, first, last, rows, cols, out);
   };
   int x = a, y = b % 2;
   const int end_x = a % 2, end_y = b;
@@ -214,7 +214,7 @@ void polygon_spans(const double* xs, const double* ys, int n, int rows, int cols
   if (n <= 0) return;
   for (int i = 0; i < n; ++i)
     if (!std::isfinite(xs[i]) || !std::isfinite(ys[i])) return;
-  if (rule == RasterRule::Seed) return seed_polygon_spans(xs, ys, n, rows, cols, out);
+  if (rule == RasterRule::Original) return original_polygon_spans(xs, ys, n, rows, cols, out);
   // Area: pixel centres (y + 0.5, x + 0.5) inside the exact polygon.
   double ymin = ys[0], ymax = ys[0];
   for (int i = 0; i < n; ++i) {
@@ -232,7 +232,7 @@ void polygon_spans(const double* xs, const double* ys, int n, int rows, int cols
 
 void ellipse_spans(double x0, double y0, double x1, double y1, int rows, int cols, RasterRule rule,
                    std::vector<Span>& out) {
-  if (rule == RasterRule::Seed) return seed_ellipse_spans(x0, y0, x1, y1, rows, cols, out);
+  if (rule == RasterRule::Original) return original_ellipse_spans(x0, y0, x1, y1, rows, cols, out);
   // Area: pixel centres at half-integers inside the exact ellipse.
   const double cx = (x0 + x1) / 2, cy = (y0 + y1) / 2;
   const double a = (x1 - x0) / 2, b = (y1 - y0) / 2;

@@ -9,8 +9,6 @@ namespace boxlcd {
 namespace {
 
 constexpr double pi = 3.14159265358979323846;
-// walls=0: a floor long enough that nothing reaches its ends in any episode.
-constexpr double floor_half_length = 1000.0;
 
 const uint8_t background_rgb[3] = {235, 235, 235};
 const uint8_t object_rgb[3] = {70, 110, 210};
@@ -161,8 +159,8 @@ void World::make_empty_world() {
       walls->CreateFixture(&edge, 0);
     }
   } else {
-    edge.SetTwoSided(b2Vec2(static_cast<float>(-floor_half_length), 0),
-                     b2Vec2(static_cast<float>(def_.width() + floor_half_length), 0));
+    edge.SetTwoSided(b2Vec2(static_cast<float>(-floor_overhang), 0),
+                     b2Vec2(static_cast<float>(def_.width() + floor_overhang), 0));
     walls->CreateFixture(&edge, 0);
   }
 }
@@ -272,7 +270,7 @@ void World::spans_of_bodies(int rows, int cols, RasterRule rule, Emit&& emit) {
       double xs[b2_maxPolygonVertices], ys[b2_maxPolygonVertices];
       const b2Transform& xf = body->GetTransform();
       for (int k = 0; k < poly->m_count; ++k) {
-        const b2Vec2 v = b2Mul(xf, poly->m_vertices[k]);  // float, as the seed's pybox2d did
+        const b2Vec2 v = b2Mul(xf, poly->m_vertices[k]);  // float, as the original testbed's pybox2d did
         xs[k] = (v.x - x_offset) * sx;
         ys[k] = v.y * sy;
       }

@@ -78,7 +78,6 @@ class Env:
         self.state_keys = list(batch.state_keys)
         self.proprio_keys = list(batch.proprio_keys)
         self.action_keys = list(batch.action_keys)
-        self.definition = batch.definition
         # Views made once: the buffers never move, so these stay current.
         self._obs = {"lcd": batch.frames, "full_state": batch.full_state, "proprio": batch.proprio}
         self._final_obs = {
@@ -91,6 +90,11 @@ class Env:
         if autoreset_mode == "same_step":
             self._info["final_obs"] = self._final_obs
             self._info["_final_obs"] = batch.has_final
+
+    @property
+    def definition(self) -> _core.WorldDef:
+        """A copy of the batch's definition: changing it changes nothing that runs."""
+        return self.batch.definition
 
     @property
     def action_size(self) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from boxlcd import _core
+from boxlcd.packed import output_cols
 
 NUMPY_DTYPES = (np.dtype(np.uint8), np.dtype(np.bool_), np.dtype(np.float32))
 
@@ -51,14 +52,3 @@ def unpack(frames, dtype=None, cols: int | None = None, out=None):
             raise ValueError(f"out must have shape {shape}, got {out.shape}")
     _core.unpack_into(np.ascontiguousarray(frames), out)
     return out
-
-
-def output_cols(row_bytes: int, cols: int | None) -> int:
-    if cols is None:
-        return 8 * row_bytes
-    if isinstance(cols, bool) or not isinstance(cols, (int, np.integer)):
-        raise TypeError(f"cols must be an int, got {type(cols).__name__}")
-    if not 8 * row_bytes - 7 <= cols <= 8 * row_bytes:
-        raise ValueError(f"cols must be in [{8 * row_bytes - 7}, {8 * row_bytes}] for rows of "
-                         f"{row_bytes} bytes, got {cols}")
-    return int(cols)

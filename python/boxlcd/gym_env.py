@@ -93,6 +93,11 @@ class _Rendering:
     """What GymEnv and GymVectorEnv share: key names and render_mode handling."""
 
     @property
+    def definition(self) -> _core.WorldDef:
+        """A copy of the batch's definition: changing it changes nothing that runs."""
+        return self._env.definition
+
+    @property
     def state_keys(self) -> list[str]:
         return self._env.state_keys
 
@@ -146,7 +151,6 @@ class GymEnv(_Rendering, gymnasium.Env):
         _check_choice("lcd_format", lcd_format, LCD_FORMATS)
         self._env = make_batch(env, num_envs=1, autoreset_mode="disabled", **overrides)
         self.lcd_format = lcd_format
-        self.definition = self._env.definition
         self.metadata = {**GymEnv.metadata, "render_fps": self.definition.fps}
         self.observation_space = observation_space(self._env.batch, lcd_format)
         self.action_space = action_space(self._env.batch)
@@ -224,7 +228,6 @@ class GymVectorEnv(_Rendering, gymnasium.vector.VectorEnv):
         self.lcd_format = lcd_format
         self.copy = bool(copy)
         self.autoreset_mode = autoreset_mode
-        self.definition = self._env.definition
         # The instance's own dict: the class's stays as it is for every other instance.
         self.metadata = {**GymVectorEnv.metadata, "render_fps": self.definition.fps, "autoreset_mode": autoreset_mode}
         self.single_observation_space = observation_space(self._env.batch, lcd_format)

@@ -16,7 +16,8 @@ except ImportError as e:  # pragma: no cover - exercised by a subprocess test
 import numpy as np
 
 from boxlcd import _core
-from boxlcd.frames import output_cols
+from boxlcd.packed import output_cols
+
 
 def views(env) -> dict[str, torch.Tensor]:
     """Zero-copy CPU tensors of a boxlcd.Env's outputs: lcd (packed), full_state, proprio,

@@ -11,26 +11,45 @@ the field, for a definition the engine cannot build.
 """
 from __future__ import annotations
 
-import dataclasses
 import numbers
 from dataclasses import dataclass, field
 
 from boxlcd import _core
 
-SHAPES = {"circle": _core.Shape.Circle, "box": _core.Shape.Box, "polygon": _core.Shape.Polygon,
-          "random": _core.Shape.Random}
-RASTERS = {"seed": _core.RasterRule.Seed, "area": _core.RasterRule.Area}
-
-_BODY, _JOINT, _ROBOT, _OBJECT, _WORLD = (_core.BodyDef(), _core.JointDef(), _core.RobotDef(), _core.ObjectDef(),
-                                          _core.WorldDef())
-
-
-def _pair(v: _core.Vec2) -> tuple[float, float]:
-    return (v.x, v.y)
+# Enum names as the C++ tables spell them (lower case); a value's first name is its own, later
+# ones are aliases ("seed", the old name of raster "original").
+SHAPES = {name.lower(): value for name, value in _core.Shape.__members__.items()}
+RASTERS = {name.lower(): value for name, value in _core.RasterRule.__members__.items()}
+_ENUMS = {"Shape": SHAPES, "RasterRule": RASTERS}
 
 
 def _name_of(table: dict, value) -> str:
     return next(k for k, v in table.items() if v == value)
+
+
+def _element(kind: str) -> str | None:
+    """The element kind of a list kind ("list[Vec2]" -> "Vec2"), or None."""
+    return kind[5:-1] if kind.startswith("list[") else None
+
+
+def _from_cpp(value, kind: str):
+    """A C++ field's value (its kind from the field table) as the dataclasses hold it."""
+    if _element(kind):
+        return [_from_cpp(v, _element(kind)) for v in value]
+    if kind == "Vec2":
+        return (value.x, value.y)
+    if kind in _ENUMS:
+        return _name_of(_ENUMS[kind], value)
+    if kind in ("float", "int", "bool", "str"):
+        return value
+    cls = _DATACLASS_OF[kind]  # a definition: its dataclass, field by field
+    return cls(**{f["name"]: _from_cpp(getattr(value, f["name"]), f["kind"]) for f in _MIRRORS[cls].fields})
+
+
+def _default(cpp_class, name: str):
+    """A field's default in C++, as the dataclasses hold it: the two never disagree."""
+    row = next(f for f in cpp_class.fields if f["name"] == name)
+    return _from_cpp(row["default"], row["kind"])
 
 
 @dataclass
@@ -39,32 +58,32 @@ class Body:
     "polygon" (convex vertices, 3 to 8, body frame) or "random" (objects only: box or circle
     per reset, both sized by radius / half_extents)."""
     name: str = ""
-    shape: str = _name_of(SHAPES, _BODY.shape)
-    radius: float = _BODY.radius
-    half_extents: tuple[float, float] = _pair(_BODY.half_extents)
+    shape: str = _default(_core.BodyDef, "shape")
+    radius: float = _default(_core.BodyDef, "radius")
+    half_extents: tuple[float, float] = _default(_core.BodyDef, "half_extents")
     vertices: list[tuple[float, float]] = field(default_factory=list)
-    density: float = _BODY.density
-    friction: float = _BODY.friction
-    restitution: float = _BODY.restitution
-    linear_damping: float = _BODY.linear_damping
-    angular_damping: float = _BODY.angular_damping
-    category: int = _BODY.category
-    mask: int = _BODY.mask
+    density: float = _default(_core.BodyDef, "density")
+    friction: float = _default(_core.BodyDef, "friction")
+    restitution: float = _default(_core.BodyDef, "restitution")
+    linear_damping: float = _default(_core.BodyDef, "linear_damping")
+    angular_damping: float = _default(_core.BodyDef, "angular_damping")
+    category: int = _default(_core.BodyDef, "category")
+    mask: int = _default(_core.BodyDef, "mask")
 
 
 @dataclass
 class Joint:
     """The revolute joint hanging a limb on its parent ("root" or an earlier limb's name).
     angle is relative to the robot's root; lower == upper makes a joint without an action."""
-    parent: str = _JOINT.parent
-    angle: float = _JOINT.angle
-    anchor_parent: tuple[float, float] = _pair(_JOINT.anchor_parent)
-    anchor_limb: tuple[float, float] = _pair(_JOINT.anchor_limb)
-    lower: float = _JOINT.lower
-    upper: float = _JOINT.upper
-    limited: bool = _JOINT.limited
-    speed: float = _JOINT.speed
-    max_torque: float = _JOINT.max_torque
+    parent: str = _default(_core.JointDef, "parent")
+    angle: float = _default(_core.JointDef, "angle")
+    anchor_parent: tuple[float, float] = _default(_core.JointDef, "anchor_parent")
+    anchor_limb: tuple[float, float] = _default(_core.JointDef, "anchor_limb")
+    lower: float = _default(_core.JointDef, "lower")
+    upper: float = _default(_core.JointDef, "upper")
+    limited: bool = _default(_core.JointDef, "limited")
+    speed: float = _default(_core.JointDef, "speed")
+    max_torque: float = _default(_core.JointDef, "max_torque")
 
 
 @dataclass
@@ -79,20 +98,20 @@ class Robot:
     type: str
     root: Body
     limbs: list[Limb] = field(default_factory=list)
-    bound: float = _ROBOT.bound
-    rand_angle: bool = _ROBOT.rand_angle
+    bound: float = _default(_core.RobotDef, "bound")
+    rand_angle: bool = _default(_core.RobotDef, "rand_angle")
 
     @staticmethod
     def builtin(name: str) -> "Robot":
         """A built-in robot: urchin, luxo, crab or spider."""
-        return _from_robot(_core.robot_def(name))
+        return _from_cpp(_core.robot_def(name), "RobotDef")
 
 
 @dataclass
 class WorldObject:
     """A free body placed at random each reset (its angle too when rand_angle)."""
     body: Body
-    rand_angle: bool = _OBJECT.rand_angle
+    rand_angle: bool = _default(_core.ObjectDef, "rand_angle")
 
 
 @dataclass
@@ -100,19 +119,19 @@ class World:
     name: str = "Custom"
     robots: list[Robot] = field(default_factory=list)
     objects: list[WorldObject] = field(default_factory=list)
-    height: float = _WORLD.height
-    wh_ratio: float = _WORLD.wh_ratio
-    gravity: tuple[float, float] = _pair(_WORLD.gravity)
-    walls: bool = _WORLD.walls
-    fps: int = _WORLD.fps
-    substeps: int = _WORLD.substeps
-    velocity_iterations: int = _WORLD.velocity_iterations
-    position_iterations: int = _WORLD.position_iterations
-    lcd_base: int = _WORLD.lcd_base
-    ep_len: int = _WORLD.ep_len
-    use_speed: bool = _WORLD.use_speed
-    raster: str = _name_of(RASTERS, _WORLD.raster)
-    object_max_y: float = _WORLD.object_max_y
+    height: float = _default(_core.WorldDef, "height")
+    wh_ratio: float = _default(_core.WorldDef, "wh_ratio")
+    gravity: tuple[float, float] = _default(_core.WorldDef, "gravity")
+    walls: bool = _default(_core.WorldDef, "walls")
+    fps: int = _default(_core.WorldDef, "fps")
+    substeps: int = _default(_core.WorldDef, "substeps")
+    velocity_iterations: int = _default(_core.WorldDef, "velocity_iterations")
+    position_iterations: int = _default(_core.WorldDef, "position_iterations")
+    lcd_base: int = _default(_core.WorldDef, "lcd_base")
+    ep_len: int = _default(_core.WorldDef, "ep_len")
+    use_speed: bool = _default(_core.WorldDef, "use_speed")
+    raster: str = _default(_core.WorldDef, "raster")
+    object_max_y: float = _default(_core.WorldDef, "object_max_y")
 
     @staticmethod
     def builtin(name: str) -> "World":
@@ -123,24 +142,11 @@ class World:
     def from_def(definition: _core.WorldDef) -> "World":
         if not isinstance(definition, _core.WorldDef):
             raise TypeError(f"definition must be a boxlcd.WorldDef, got {type(definition).__name__}")
-        d = definition
-        return World(
-            name=d.name, robots=[_from_robot(r) for r in d.robots],
-            objects=[WorldObject(_from_body(o.body), o.rand_angle) for o in d.objects],
-            height=d.height, wh_ratio=d.wh_ratio, gravity=_pair(d.gravity), walls=d.walls, fps=d.fps,
-            substeps=d.substeps, velocity_iterations=d.velocity_iterations,
-            position_iterations=d.position_iterations, lcd_base=d.lcd_base, ep_len=d.ep_len,
-            use_speed=d.use_speed, raster=_name_of(RASTERS, d.raster), object_max_y=d.object_max_y)
+        return _from_cpp(definition, "WorldDef")
 
     def to_def(self) -> _core.WorldDef:
         """The C++ definition (not yet validated: see validate())."""
-        d = _core.WorldDef()
-        _copy_fields(self, d, "world", skip=("robots", "objects", "gravity", "raster"))
-        d.gravity = _vec(self.gravity, "world.gravity")
-        d.raster = _choice(RASTERS, self.raster, "world.raster")
-        d.robots = [_to_robot(r, f"world.robots[{i}]") for i, r in enumerate(_list(self.robots, "world.robots"))]
-        d.objects = [_to_object(o, f"world.objects[{i}]") for i, o in enumerate(_list(self.objects, "world.objects"))]
-        return d
+        return _value_to_cpp(self, "WorldDef", None, "world")
 
     def validate(self) -> "World":
         """Raises TypeError or ValueError naming the first problem; returns self."""
@@ -156,19 +162,41 @@ class World:
         return tuple(self.to_def().frame_shape)
 
 
-def _from_body(b: _core.BodyDef) -> Body:
-    return Body(name=b.name, shape=_name_of(SHAPES, b.shape), radius=b.radius, half_extents=_pair(b.half_extents),
-                vertices=[_pair(v) for v in b.vertices], density=b.density, friction=b.friction,
-                restitution=b.restitution, linear_damping=b.linear_damping, angular_damping=b.angular_damping,
-                category=b.category, mask=b.mask)
+# Each dataclass and the C++ definition it mirrors; conversions walk the C++ field tables
+# (_core.<Def>.fields), so a field is converted the same way wherever it appears.
+_MIRRORS = {Body: _core.BodyDef, Joint: _core.JointDef, Limb: _core.LimbDef, Robot: _core.RobotDef,
+            WorldObject: _core.ObjectDef, World: _core.WorldDef}
+_DATACLASS_OF = {cpp.__name__: py for py, cpp in _MIRRORS.items()}
 
 
-def _from_robot(r: _core.RobotDef) -> Robot:
-    limbs = [Limb(_from_body(limb.body), Joint(
-        parent=limb.joint.parent, angle=limb.joint.angle, anchor_parent=_pair(limb.joint.anchor_parent),
-        anchor_limb=_pair(limb.joint.anchor_limb), lower=limb.joint.lower, upper=limb.joint.upper,
-        limited=limb.joint.limited, speed=limb.joint.speed, max_torque=limb.joint.max_torque)) for limb in r.limbs]
-    return Robot(type=r.type, root=_from_body(r.root), limbs=limbs, bound=r.bound, rand_angle=r.rand_angle)
+def _value_to_cpp(value, kind: str, bounds, path: str):
+    """A dataclass value checked and converted for a C++ field of this kind and range; path
+    names it in errors."""
+    element = _element(kind)
+    if element:
+        return [_value_to_cpp(v, element, bounds, f"{path}[{i}]") for i, v in enumerate(_list(value, path))]
+    if kind == "bool":
+        return _expect(value, (bool,), "a bool", path)
+    if kind == "int":
+        value = int(_expect(value, (numbers.Integral,), "an int", path))
+        # Checked here too: past a C++ int's range pybind11 would raise an unhelpful TypeError.
+        if bounds is not None and not bounds[0] <= value <= bounds[1]:
+            raise ValueError(f"{path} must be in [{bounds[0]:g}, {bounds[1]:g}], got {value}")
+        return value
+    if kind == "float":
+        return float(_expect(value, (numbers.Real,), "a number", path))
+    if kind == "str":
+        return _expect(value, (str,), "a str", path)
+    if kind == "Vec2":
+        return _vec(value, path)
+    if kind in _ENUMS:
+        return _choice(_ENUMS[kind], value, path)
+    cls = _DATACLASS_OF[kind]
+    _expect(value, (cls,), f"a boxlcd.worlds.{cls.__name__}", path)
+    d = _MIRRORS[cls]()
+    for f in d.fields:
+        setattr(d, f["name"], _value_to_cpp(getattr(value, f["name"]), f["kind"], f["range"], f"{path}.{f['name']}"))
+    return d
 
 
 def _expect(value, types, what: str, path: str):
@@ -177,27 +205,6 @@ def _expect(value, types, what: str, path: str):
     if not isinstance(value, types):
         raise TypeError(f"{path} must be {what}, got {type(value).__name__} {value!r}")
     return value
-
-
-def _copy_fields(src, dst, path: str, skip=()) -> None:
-    """Copies a dataclass's plain fields onto a C++ definition, checking each type."""
-    for f in dataclasses.fields(src):
-        if f.name in skip:
-            continue
-        value = getattr(src, f.name)
-        where = f"{path}.{f.name}"
-        kind = type(getattr(dst, f.name))
-        if kind is bool:
-            value = _expect(value, (bool,), "a bool", where)
-        elif kind is int:
-            value = int(_expect(value, (numbers.Integral,), "an int", where))
-            if f.name in ("category", "mask") and not 0 <= value <= 0xFFFF:
-                raise ValueError(f"{where} must be in [0, 0xFFFF], got {value}")
-        elif kind is float:
-            value = float(_expect(value, (numbers.Real,), "a number", where))
-        elif kind is str:
-            value = _expect(value, (str,), "a str", where)
-        setattr(dst, f.name, value)
 
 
 def _vec(value, path: str) -> _core.Vec2:
@@ -222,41 +229,10 @@ def _list(value, path: str) -> list:
     return list(value)
 
 
-def _to_body(b: Body, path: str) -> _core.BodyDef:
-    _expect(b, (Body,), "a boxlcd.worlds.Body", path)
-    d = _core.BodyDef()
-    _copy_fields(b, d, path, skip=("shape", "half_extents", "vertices"))
-    d.shape = _choice(SHAPES, b.shape, f"{path}.shape")
-    d.half_extents = _vec(b.half_extents, f"{path}.half_extents")
-    d.vertices = [_vec(v, f"{path}.vertices[{i}]") for i, v in enumerate(_list(b.vertices, f"{path}.vertices"))]
-    return d
-
-
-def _to_robot(r: Robot, path: str) -> _core.RobotDef:
-    _expect(r, (Robot,), "a boxlcd.worlds.Robot", path)
-    d = _core.RobotDef()
-    _copy_fields(r, d, path, skip=("root", "limbs"))
-    d.root = _to_body(r.root, f"{path}.root")
-    limbs = []
-    for i, limb in enumerate(_list(r.limbs, f"{path}.limbs")):
-        where = f"{path}.limbs[{i}]"
-        _expect(limb, (Limb,), "a boxlcd.worlds.Limb", where)
-        j = _core.JointDef()
-        _expect(limb.joint, (Joint,), "a boxlcd.worlds.Joint", f"{where}.joint")
-        _copy_fields(limb.joint, j, f"{where}.joint", skip=("anchor_parent", "anchor_limb"))
-        j.anchor_parent = _vec(limb.joint.anchor_parent, f"{where}.joint.anchor_parent")
-        j.anchor_limb = _vec(limb.joint.anchor_limb, f"{where}.joint.anchor_limb")
-        limbs.append(_core.LimbDef(_to_body(limb.body, f"{where}.body"), j))
-    d.limbs = limbs
-    return d
-
-
-def _to_object(o: WorldObject, path: str) -> _core.ObjectDef:
-    _expect(o, (WorldObject,), "a boxlcd.worlds.WorldObject", path)
-    d = _core.ObjectDef()
-    d.body = _to_body(o.body, f"{path}.body")
-    d.rand_angle = _expect(o.rand_angle, (bool,), "a bool", f"{path}.rand_angle")
-    return d
+def definition_summary(definition: _core.WorldDef) -> dict:
+    """A world's settings, every field but its bodies, as JSON values (dataset manifests)."""
+    return {f["name"]: _from_cpp(getattr(definition, f["name"]), f["kind"])
+            for f in definition.fields if not _element(f["kind"])}
 
 
 __all__ = ["Body", "Joint", "Limb", "Robot", "World", "WorldObject"]

@@ -406,6 +406,23 @@ TEST(BadInput, NonFiniteStateThrows) {
   EXPECT_THROW(b.reset_to_state(s), boxlcd::Error);
 }
 
+// Reset states stay inside the observation space: [-1, 1], or positions within the floor's
+// overhang without walls.
+TEST(BadInput, StateOutsideTheObservationSpaceThrows) {
+  boxlcd::Batch b(boxlcd::env_def("Dropbox"), 1);
+  const float huge[4] = {0.0f, 0.0f, 1e37f, 0.0f};
+  EXPECT_THROW(b.reset_to_state(huge), boxlcd::Error);
+  const float five[4] = {0.0f, 0.0f, 5.0f, 0.0f};
+  EXPECT_THROW(b.reset_to_state(five), boxlcd::Error);
+  boxlcd::WorldDef open = boxlcd::env_def("Dropbox");
+  open.walls = false;
+  boxlcd::Batch o(open, 1);
+  EXPECT_NO_THROW(o.reset_to_state(five));  // object0:x:p, 10 m right of the world: on the floor
+  EXPECT_EQ(o.full_state()[2], 5.0f);
+  const float cos5[4] = {5.0f, 0.0f, 0.0f, 0.0f};
+  EXPECT_THROW(o.reset_to_state(cos5), boxlcd::Error);
+}
+
 TEST(BadInput, BatchSizesThrow) {
   EXPECT_THROW(boxlcd::Batch(boxlcd::env_def("Urchin"), 0), boxlcd::Error);
   EXPECT_THROW(boxlcd::Batch(boxlcd::env_def("Urchin"), -1), boxlcd::Error);

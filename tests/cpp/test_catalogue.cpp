@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <set>
 #include <string>
+#include <type_traits>
+#include <variant>
 #include <vector>
 
 #include "boxlcd/boxlcd.hpp"
@@ -200,10 +203,62 @@ TEST(Validate, RejectsPolygonWithNineVertices) {
 TEST(Validate, RejectsZeroSizeBox) {
   boxlcd::WorldDef def = boxlcd::env_def("Dropbox");
   def.objects[0].body.half_extents = {0.0, 0.7};
-  expect_invalid(def, "half extents");
+  expect_invalid(def, "half_extents must be >= 0.01");
   def = boxlcd::env_def("Urchin");
   def.robots[0].limbs[0].body.half_extents = {4.0 / 30, 0.0};
-  expect_invalid(def, "half extents");
+  expect_invalid(def, "half_extents must be >= 0.01");
+}
+
+// Every number that reaches Box2D (which computes in float) is kept in a range it simulates;
+// the message names the field's path and the range.
+TEST(Validate, RejectsNumbersBox2DCannotSimulate) {
+  const double inf = std::numeric_limits<double>::infinity(), nan = std::nan("");
+  auto crab = [](auto change) {
+    boxlcd::WorldDef def = boxlcd::env_def("Crab");
+    change(def.robots[0]);
+    return def;
+  };
+  expect_invalid(crab([](auto& r) { r.limbs[2].body.half_extents.x = 1e30; }),
+                 "robots[0].limbs[2].body.half_extents.x must be in [0, 1000] m, got 1e+30");
+  expect_invalid(crab([&](auto& r) { r.limbs[2].body.density = nan; }), "robots[0].limbs[2].body.density must be in");
+  expect_invalid(crab([](auto& r) { r.limbs[2].joint.anchor_parent.y = 1e39; }),
+                 "robots[0].limbs[2].joint.anchor_parent.y must be in [-1000, 1000] m");
+  expect_invalid(crab([&](auto& r) { r.limbs[0].joint.max_torque = inf; }), "joint.max_torque must be in");
+  expect_invalid(crab([](auto& r) { r.root.restitution = 1.5; }), "robots[0].root.restitution must be in [0, 1]");
+  expect_invalid(crab([](auto& r) {
+                   for (auto& v : r.root.vertices) v.x += 1e6;
+                 }),
+                 "robots[0].root.vertices[0].x must be in [-1000, 1000] m");
+  expect_invalid(crab([](auto& r) {
+                   for (auto& v : r.root.vertices) v.x += 100;
+                 }),
+                 "more than 10 times its diameter");
+  expect_invalid(crab([](auto& r) { r.root.vertices = {{-0.5, 0}, {0.5, 0}, {0, 0.001}}; }), "thinner than 0.01 m");
+  boxlcd::WorldDef def = boxlcd::env_def("Bounce");
+  def.gravity.y = -1e39;
+  expect_invalid(def, "gravity.y must be in [-1000, 1000] m/s^2, got -1e+39");
+  def = boxlcd::env_def("Bounce");
+  def.height = 1e20;
+  expect_invalid(def, "height must be in [0.1, 1000] m");
+  def = boxlcd::env_def("Bounce");
+  def.objects[0].body.radius = 1e30;
+  expect_invalid(def, "objects[0].body.radius must be in [0, 1000] m");
+}
+
+// lcd_base * wh_ratio is checked in double: 16 * 268435457 columns would wrap an int to 16.
+TEST(Validate, FrameSizeIsCheckedBeforeAnyCast) {
+  boxlcd::WorldDef def = boxlcd::env_def("Bounce");
+  def.wh_ratio = 268435457.0;
+  EXPECT_EQ(def.frame_cols(), 0);
+  expect_invalid(def, "wh_ratio must be in [0.01, 100]");
+  def = boxlcd::env_def("Bounce");
+  def.lcd_base = 8192;
+  def.wh_ratio = 2.0;
+  expect_invalid(def, "frame width round(lcd_base * wh_ratio) = 16384 must be in [1, 8192]");
+  def.wh_ratio = 1.0;
+  expect_invalid(def, "exceeds 16777216 pixels");
+  def.lcd_base = 4096;
+  EXPECT_NO_THROW(boxlcd::validate(def));
 }
 
 TEST(Validate, RejectsMissingParent) {
@@ -299,3 +354,58 @@ TEST(Overrides, EpLenMustBeAPositiveInteger) {
 }
 
 }  // namespace
+
+// ---- the field tables ----
+
+template <class Def>
+void expect_numbers_have_ranges() {
+  for (const auto& f : boxlcd::fields<Def>())
+    std::visit(
+        [&](auto member) {
+          using T = std::decay_t<decltype(Def{}.*member)>;
+          constexpr bool number = (std::is_arithmetic_v<T> && !std::is_same_v<T, bool>) ||
+                                  std::is_same_v<T, boxlcd::Vec2> || std::is_same_v<T, std::vector<boxlcd::Vec2>>;
+          EXPECT_EQ(!f.range.empty(), number) << f.name;
+        },
+        f.member);
+}
+
+TEST(Fields, EveryNumberHasARange) {
+  expect_numbers_have_ranges<boxlcd::BodyDef>();
+  expect_numbers_have_ranges<boxlcd::JointDef>();
+  expect_numbers_have_ranges<boxlcd::LimbDef>();
+  expect_numbers_have_ranges<boxlcd::RobotDef>();
+  expect_numbers_have_ranges<boxlcd::ObjectDef>();
+  expect_numbers_have_ranges<boxlcd::WorldDef>();
+}
+
+TEST(Fields, EverySettingIsANamedOverride) {
+  for (const auto& name : boxlcd::override_names()) {
+    boxlcd::WorldDef def = boxlcd::env_def("Bounce");
+    const boxlcd::OverrideValue v = name == "raster" ? boxlcd::OverrideValue(std::string("area")) : 1.0;
+    EXPECT_NO_THROW(boxlcd::apply_override(def, name, v)) << name;
+    EXPECT_NO_THROW(boxlcd::validate(def)) << name;
+  }
+  boxlcd::WorldDef def = boxlcd::env_def("Bounce");
+  boxlcd::apply_override(def, "gravity_x", 3.0);
+  boxlcd::apply_override(def, "raster", std::string("seed"));  // the old name of "original"
+  EXPECT_EQ(def.gravity.x, 3.0);
+  EXPECT_EQ(def.raster, boxlcd::RasterRule::Original);
+  // Out of range at once, naming the option and its range.
+  try {
+    boxlcd::apply_override(def, "gravity_y", -1e39);
+    ADD_FAILURE() << "accepted gravity_y -1e39";
+  } catch (const boxlcd::Error& e) {
+    EXPECT_STREQ(e.what(), "option gravity_y must be in [-1000, 1000] m/s^2, got -1e+39");
+  }
+}
+
+TEST(Fields, EnumNamesRoundTrip) {
+  for (const auto& [name, value] : boxlcd::enum_names<boxlcd::Shape>()) {
+    boxlcd::Shape s{};
+    EXPECT_TRUE(boxlcd::value_of(name, s));
+    EXPECT_EQ(s, value);
+  }
+  EXPECT_STREQ(boxlcd::name_of(boxlcd::RasterRule::Original), "original");
+  EXPECT_STREQ(boxlcd::name_of(boxlcd::RasterRule::Area), "area");
+}

@@ -73,7 +73,7 @@ std::string rect16(int r0, int r1, int c0, int c1) {
 
 TEST(Raster, SeedRuleBoxLightsTruncatedCornersInclusive) {
   // 5.76..10.24 px truncates to 5..10; y-up rows 5..10 are top-down rows 10..5 of 16.
-  const auto f = draw_box(5.76, 5.76, 10.24, 10.24, 16, 16, RasterRule::Seed);
+  const auto f = draw_box(5.76, 5.76, 10.24, 10.24, 16, 16, RasterRule::Original);
   EXPECT_EQ(picture(f.data(), 16, 16), rect16(5, 10, 5, 10));
 }
 
@@ -84,15 +84,15 @@ TEST(Raster, AreaRuleBoxLightsPixelCentresInside) {
 }
 
 TEST(Raster, OffCentreBoxShowsTheFlipAndBothRules) {
-  // x 1.2..4.9, y 10.3..13.6 px (y-up). Seed: x 1..4, y 10..13 -> top rows 2..5.
+  // x 1.2..4.9, y 10.3..13.6 px (y-up). Original: x 1..4, y 10..13 -> top rows 2..5.
   // Area: centres x 1.5..4.5 (cols 1..4), y 10.5..13.5 (y-up rows 10..13 -> top rows 2..5).
-  const auto seed = draw_box(1.2, 10.3, 4.9, 13.6, 16, 16, RasterRule::Seed);
-  EXPECT_EQ(picture(seed.data(), 16, 16), rect16(2, 5, 1, 4));
+  const auto original = draw_box(1.2, 10.3, 4.9, 13.6, 16, 16, RasterRule::Original);
+  EXPECT_EQ(picture(original.data(), 16, 16), rect16(2, 5, 1, 4));
   // Shrink so the rules differ: x 1.6..4.4 has centres 2.5..3.5, y 10.6..13.4 centres 11.5..12.5.
   const auto area = draw_box(1.6, 10.6, 4.4, 13.4, 16, 16, RasterRule::Area);
   EXPECT_EQ(picture(area.data(), 16, 16), rect16(3, 4, 2, 3));
-  const auto seed2 = draw_box(1.6, 10.6, 4.4, 13.4, 16, 16, RasterRule::Seed);
-  EXPECT_EQ(picture(seed2.data(), 16, 16), rect16(2, 5, 1, 4));
+  const auto original2 = draw_box(1.6, 10.6, 4.4, 13.4, 16, 16, RasterRule::Original);
+  EXPECT_EQ(picture(original2.data(), 16, 16), rect16(2, 5, 1, 4));
 }
 
 TEST(Raster, MostSignificantBitIsTheLeftmostColumnAndRowZeroIsTheTop) {
@@ -115,7 +115,7 @@ TEST(Raster, SpanBytesAcrossByteBoundaries) {
 
 TEST(Raster, SeedRuleTriangleFollowsTheSpecRule) {
   // Vertices truncate to (2,1), (9,1), (2,8): y-up row y runs from column 2 to 10 - y.
-  const auto f = draw_polygon({2.7, 9.9, 2.2}, {1.2, 1.9, 8.6}, 16, 16, RasterRule::Seed);
+  const auto f = draw_polygon({2.7, 9.9, 2.2}, {1.2, 1.9, 8.6}, 16, 16, RasterRule::Original);
   std::string expected;
   for (int r = 0; r < 16; ++r) {
     const int y = 15 - r;
@@ -129,7 +129,7 @@ TEST(Raster, SeedRuleRotatedQuadMatchesPillow) {
   // Vertices truncate to (8,1), (13,6), (8,12), (3,7). The expected picture is what Pillow's
   // ImageDraw.polygon draws in mode '1' for these vertices (flipped to row 0 at the top); it
   // lights one more pixel on rows 11 and 10 than the spec's "floored right crossing" wording.
-  const auto f = draw_polygon({8.4, 13.2, 8.1, 3.5}, {1.3, 6.6, 12.9, 7.2}, 16, 16, RasterRule::Seed);
+  const auto f = draw_polygon({8.4, 13.2, 8.1, 3.5}, {1.3, 6.6, 12.9, 7.2}, 16, 16, RasterRule::Original);
   EXPECT_EQ(picture(f.data(), 16, 16), join({
                                            "................",
                                            "................",
@@ -158,7 +158,7 @@ TEST(Raster, SeedRuleEllipseFillsItsIntegerBoxSymmetrically) {
   for (const Box& b : {Box{4.0, 4.0, 12.0, 12.0}, Box{3.2, 4.8, 11.7, 12.3}, Box{2.3, 2.3, 5.9, 5.9},
                        Box{1.5, 6.1, 14.9, 9.9}}) {
     SCOPED_TRACE(testing::Message() << b.x0 << "," << b.y0 << "," << b.x1 << "," << b.y1);
-    const auto f = draw_ellipse(b.x0, b.y0, b.x1, b.y1, 16, 16, RasterRule::Seed);
+    const auto f = draw_ellipse(b.x0, b.y0, b.x1, b.y1, 16, 16, RasterRule::Original);
     const int ix0 = static_cast<int>(b.x0), iy0 = static_cast<int>(b.y0);
     const int ix1 = static_cast<int>(b.x1), iy1 = static_cast<int>(b.y1);
     int cmin = 99, cmax = -1, ymin = 99, ymax = -1;
@@ -185,15 +185,15 @@ TEST(Raster, SeedRuleEllipseFillsItsIntegerBoxSymmetrically) {
 }
 
 TEST(Raster, ShapesHalfOutsideAreClipped) {
-  for (RasterRule rule : {RasterRule::Seed, RasterRule::Area}) {
-    SCOPED_TRACE(rule == RasterRule::Seed ? "seed" : "area");
+  for (RasterRule rule : {RasterRule::Original, RasterRule::Area}) {
+    SCOPED_TRACE(rule == RasterRule::Original ? "original" : "area");
     // Hangs over the bottom-left corner: only columns 0..2 of the bottom three rows remain.
     const auto f = draw_box(-20.0, -20.0, 2.9, 2.9, 16, 16, rule);
-    std::string expected = rect16(13, 15, 0, rule == RasterRule::Seed ? 2 : 2);
+    std::string expected = rect16(13, 15, 0, rule == RasterRule::Original ? 2 : 2);
     EXPECT_EQ(picture(f.data(), 16, 16), expected);
     // Hangs over the top-right corner.
     const auto g = draw_box(13.6, 13.6, 30.0, 30.0, 16, 16, rule);
-    EXPECT_EQ(picture(g.data(), 16, 16), rect16(0, rule == RasterRule::Seed ? 2 : 1, rule == RasterRule::Seed ? 13 : 14, 15));
+    EXPECT_EQ(picture(g.data(), 16, 16), rect16(0, rule == RasterRule::Original ? 2 : 1, rule == RasterRule::Original ? 13 : 14, 15));
     // A circle cut by the left border.
     const auto h = draw_ellipse(-4.0, 4.0, 4.0, 12.0, 16, 16, rule);
     for (int r = 0; r < 16; ++r) EXPECT_FALSE(bit(h.data(), 2, r, 15)) << r;
@@ -204,7 +204,7 @@ TEST(Raster, ShapesHalfOutsideAreClipped) {
 TEST(Raster, PaddingBitsStayZero) {
   // Widths that are not multiples of 8; a shape far wider than the frame.
   for (int cols : {1, 5, 13, 20, 21, 31}) {
-    for (RasterRule rule : {RasterRule::Seed, RasterRule::Area}) {
+    for (RasterRule rule : {RasterRule::Original, RasterRule::Area}) {
       SCOPED_TRACE(cols);
       const int rb = (cols + 7) / 8;
       const auto f = draw_box(-5.0, -5.0, cols + 40.0, 40.0, 8, cols, rule);
@@ -219,10 +219,10 @@ TEST(Raster, PaddingBitsStayZero) {
 }
 
 TEST(Raster, FarAwayOrNonFiniteShapesDrawNothing) {
-  const auto far = draw_box(1e30, 1e30, 2e30, 2e30, 16, 16, RasterRule::Seed);
+  const auto far = draw_box(1e30, 1e30, 2e30, 2e30, 16, 16, RasterRule::Original);
   const auto below = draw_box(-2e30, -2e30, -1e30, -1e30, 16, 16, RasterRule::Area);
-  const auto nan = draw_box(std::nan(""), 1.0, 3.0, 3.0, 16, 16, RasterRule::Seed);
-  const auto nan_ellipse = draw_ellipse(1.0, std::nan(""), 3.0, 3.0, 16, 16, RasterRule::Seed);
+  const auto nan = draw_box(std::nan(""), 1.0, 3.0, 3.0, 16, 16, RasterRule::Original);
+  const auto nan_ellipse = draw_ellipse(1.0, std::nan(""), 3.0, 3.0, 16, 16, RasterRule::Original);
   for (const auto* f : {&far, &below, &nan, &nan_ellipse})
     for (uint8_t b : *f) EXPECT_EQ(b, 0);
 }
@@ -251,12 +251,12 @@ std::string dropbox_at(double x, double y, RasterRule rule, double wh_ratio = 1.
   return picture(b.frames(), b.frame_rows(), b.frame_cols());
 }
 
-TEST(RasterWorld, DropboxBoxAtKnownSpotSeedRule) {
+TEST(RasterWorld, DropboxBoxAtKnownSpotOriginalRule) {
   // 1.8..3.2 m is 5.76..10.24 px: truncated to 5..10 and filled inclusively.
-  EXPECT_EQ(dropbox_at(2.5, 2.5, RasterRule::Seed), rect16(5, 10, 5, 10));
+  EXPECT_EQ(dropbox_at(2.5, 2.5, RasterRule::Original), rect16(5, 10, 5, 10));
   // Centre (1.2, 3.7): x 0.5..1.9 m = 1.6..6.08 px -> cols 1..6; y 3.0..4.4 m = 9.6..14.08 px
   // -> y-up rows 9..14 -> top rows 1..6.
-  EXPECT_EQ(dropbox_at(1.2, 3.7, RasterRule::Seed), rect16(1, 6, 1, 6));
+  EXPECT_EQ(dropbox_at(1.2, 3.7, RasterRule::Original), rect16(1, 6, 1, 6));
 }
 
 TEST(RasterWorld, DropboxBoxAtKnownSpotAreaRule) {
@@ -269,14 +269,14 @@ TEST(RasterWorld, BoxOverTheTopLeftCornerIsClipped) {
   // Centre (0.3, 4.7): x -0.4..1.0 m = -1.28..3.2 px, y 4.0..5.4 m = 12.8..17.28 px.
   // Area: cols 0..2 (centres 0.5..2.5), y-up rows 13..15 -> top rows 0..2.
   EXPECT_EQ(dropbox_at(0.3, 4.7, RasterRule::Area), rect16(0, 2, 0, 2));
-  // Seed: x truncates to -1..3 (cols 0..3), y to 12..17 (y-up 12..15 -> top rows 0..3).
-  EXPECT_EQ(dropbox_at(0.3, 4.7, RasterRule::Seed), rect16(0, 3, 0, 3));
+  // Original: x truncates to -1..3 (cols 0..3), y to 12..17 (y-up 12..15 -> top rows 0..3).
+  EXPECT_EQ(dropbox_at(0.3, 4.7, RasterRule::Original), rect16(0, 3, 0, 3));
 }
 
 TEST(RasterWorld, OddWidthFrameLightsTheLastColumnButNoPadding) {
   // wh_ratio 1.25: W = 6.25 m, 20 columns (3 bytes a row, 4 padding bits), 3.2 px/m.
-  for (RasterRule rule : {RasterRule::Seed, RasterRule::Area}) {
-    SCOPED_TRACE(rule == RasterRule::Seed ? "seed" : "area");
+  for (RasterRule rule : {RasterRule::Original, RasterRule::Area}) {
+    SCOPED_TRACE(rule == RasterRule::Original ? "original" : "area");
     boxlcd::WorldDef def = boxlcd::env_def("Dropbox");
     def.raster = rule;
     def.wh_ratio = 1.25;
@@ -300,7 +300,7 @@ TEST(RasterWorld, RandomEpisodesNeverSetPaddingBits) {
   // lcd_base 13 with wh_ratio 1: 13 columns, 3 padding bits a row; also 21 and 27 columns.
   for (const auto& [name, lcd_base, wh_ratio] :
        {std::tuple{"Object3", 13, 1.0}, std::tuple{"UrchinBalls", 16, 1.3}, std::tuple{"LuxoCubes", 18, 1.5}}) {
-    for (RasterRule rule : {RasterRule::Seed, RasterRule::Area}) {
+    for (RasterRule rule : {RasterRule::Original, RasterRule::Area}) {
       SCOPED_TRACE(name);
       boxlcd::WorldDef def = boxlcd::env_def(name);
       def.lcd_base = lcd_base;

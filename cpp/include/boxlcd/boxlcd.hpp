@@ -4,6 +4,7 @@
 #include "boxlcd/batch.hpp"
 #include "boxlcd/catalogue.hpp"
 #include "boxlcd/error.hpp"
+#include "boxlcd/fields.hpp"
 #include "boxlcd/layout.hpp"
 #include "boxlcd/raster.hpp"
 #include "boxlcd/rng.hpp"

@@ -47,4 +47,15 @@ struct Layout {
 
 Layout make_layout(const WorldDef& def);
 
+// The values a state entry may take: [-1, 1], except positions without walls, which may lie
+// up to floor_overhang metres beyond the world (on its floor, or fallen off it).
+struct StateRange {
+  double lo, hi;
+};
+StateRange state_range(const StateEntry& entry, const WorldDef& def);
+
+// Throws boxlcd::Error unless every entry of row (one env's full_state, layout.state order)
+// is inside its state_range; env is the row's index, for the message.
+void check_state_row(const Layout& layout, const WorldDef& def, const float* row, int env);
+
 }  // namespace boxlcd

@@ -15,7 +15,7 @@ struct Span {
   int x1;   // last lit column (inclusive)
 };
 
-// A convex polygon's spans. Seed: PIL's polygon fill (ImageDraw, mode '1'): vertices truncated
+// A convex polygon's spans. Original: PIL's polygon fill (ImageDraw, mode '1'): vertices truncated
 // to integers, horizontal edges drawn whole, even-odd crossings at integer rows from the first
 // crossing rounded half away from zero to the next rounded half towards zero, with PIL's
 // corner joins; a row may hold several (possibly overlapping) spans. Area: pixel centres
@@ -24,7 +24,7 @@ void polygon_spans(const double* xs, const double* ys, int n, int rows, int cols
                    std::vector<Span>& out);
 
 // An ellipse inside the box [x0, x1] x [y0, y1] (a circle is (c - r, c + r)).
-// Seed: PIL's filled ellipse over the truncated box (its integer Bresenham walk); Area: pixel
+// Original: PIL's filled ellipse over the truncated box (its integer Bresenham walk); Area: pixel
 // centres inside the ellipse.
 void ellipse_spans(double x0, double y0, double x1, double y1, int rows, int cols, RasterRule rule,
                    std::vector<Span>& out);

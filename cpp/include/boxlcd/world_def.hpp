@@ -1,5 +1,7 @@
 // World definitions as plain data: what a world contains, not how it is simulated.
 // The built-in envs (catalogue.hpp) are values of these types; users build their own.
+// Each type's fields, with their docs and the ranges validate() holds them to, are listed
+// once in world_def.cpp's field tables (fields.hpp; boxlcd.WorldDef.fields in Python).
 #pragma once
 
 #include <cstdint>
@@ -9,6 +11,17 @@
 
 namespace boxlcd {
 
+// What Box2D (which computes in float) can simulate; validate() keeps every number inside.
+// Lengths in metres: sizes, vertices, anchors and the world's height and width.
+constexpr double min_extent = 0.01;    // a circle's radius, a box's half-extents, a polygon's width
+constexpr double max_length = 1000.0;  // any size, coordinate or anchor; the world's height and width
+// walls=false: the floor reaches this far beyond the world on both sides, far enough that
+// nothing reaches its ends in any episode.
+constexpr double floor_overhang = 1000.0;
+constexpr int max_polygon_vertices = 8;  // b2_maxPolygonVertices
+constexpr int max_frame_side = 8192;     // frame rows, and columns
+constexpr int max_frame_pixels = 1 << 24;  // rows x columns, e.g. 4096 x 4096
+
 struct Vec2 {
   double x = 0.0;
   double y = 0.0;
@@ -17,9 +30,10 @@ struct Vec2 {
 // Random picks Box or Circle per reset from the env's own generator (objects only).
 enum class Shape { Circle, Box, Polygon, Random };
 
-// Seed: the seed testbed's PIL look (thin parts stay visible).
-// Area: a pixel is lit when its centre is inside a body.
-enum class RasterRule { Seed, Area };
+// Original: the original testbed's (boxLCD 2021) PIL look, thin parts stay visible; Python
+// and the overrides also accept its old name "seed". Area: a pixel is lit when its centre is
+// inside a body.
+enum class RasterRule { Original, Area };
 
 // How a batch restarts envs whose episode ended (Gymnasium's three modes).
 enum class AutoresetMode { NextStep, SameStep, Disabled };
@@ -88,12 +102,13 @@ struct WorldDef {
   int lcd_base = 16;  // frame rows; columns = round(lcd_base * wh_ratio)
   int ep_len = 100;
   bool use_speed = true;  // false: torque mode
-  RasterRule raster = RasterRule::Seed;
+  RasterRule raster = RasterRule::Original;
   // Objects with a robot in the world start with y in [size, object_max_y].
   double object_max_y = 1.875;
 
   double width() const { return wh_ratio * height; }
   int frame_rows() const { return lcd_base; }
+  // 0 when round(lcd_base * wh_ratio) is outside [1, max_frame_side] (validate() says so).
   int frame_cols() const;
   int frame_row_bytes() const { return (frame_cols() + 7) / 8; }
   int substeps_per_step() const { return substeps > 0 ? substeps : (fps < 30 ? 3 : 1); }
@@ -104,8 +119,9 @@ void validate(const WorldDef& def);
 
 using OverrideValue = std::variant<double, std::string>;
 
-// Sets one named setting (ep_len, fps, substeps, lcd_base, wh_ratio, height, walls, use_speed,
-// iterations, velocity_iterations, position_iterations, gravity_x, gravity_y, raster).
+// Sets one named setting: each world field its table marks as a setting (gravity as gravity_x
+// and gravity_y), and iterations (velocity iterations, a third of them position iterations).
+// Numbers are checked against the field's range at once.
 void apply_override(WorldDef& def, const std::string& key, const OverrideValue& value);
 std::vector<std::string> override_names();
 

@@ -19,6 +19,7 @@ import numpy as np
 import boxlcd
 from boxlcd.dataset.store import (FORMAT, FORMAT_VERSION, MANIFEST, DatasetError, read_shard_entry, resume_error,
                                   shard_name, write_json_atomically, write_shard)
+from boxlcd.worlds import definition_summary
 
 LOCK = ".collect.lock"
 
@@ -166,12 +167,6 @@ def lock_folder(root: Path) -> int:
         raise DatasetError(f"{root} is in use by another collection (it holds the lock {path}); "
                            "wait for it to finish") from None
     return fd
-
-
-def definition_summary(d) -> dict:
-    return {k: getattr(d, k) for k in ("name", "height", "wh_ratio", "walls", "fps", "substeps", "lcd_base",
-                                       "ep_len", "use_speed", "velocity_iterations", "position_iterations")} | {
-        "raster": str(d.raster), "gravity": [d.gravity.x, d.gravity.y]}
 
 
 def check_folder(root: Path, manifest: dict, resume: bool) -> None:

@@ -15,10 +15,12 @@ error bottom; prompt frames tinted green, predicted frames red).
   pixel error rate, exact-frame rate, body IoU, and SSIM and PSNR per predicted frame as
   pytorch-ignite computes them (data_range 1; SSIM with an 11x11 Gaussian, sigma 1.5,
   k1 0.01, k2 0.03 on reflect-padded frames; PSNR adds 1e-10 to the MSE, so a perfect frame
-  scores 100 dB), averaged over frames, as the seed's paper did. SSIM depends on polarity:
-  `ssim` is on boxlcd's frames (1 = body); `ssim_bg1` on inverted frames (1 = background), the
-  way the seed stored its frames.
-- `ssim_seed`, `psnr_seed`: the same rollouts scored as the seed's evaluator scored them (its
+  scores 100 dB), averaged over frames, as the original testbed's paper did. SSIM depends on
+  polarity: `ssim` is on boxlcd's frames (1 = body); `ssim_bg1` on inverted frames
+  (1 = background), the way the original testbed stored its frames.
+- `ssim_original`, `psnr_original` (`ssim_seed`, `psnr_seed` in eval.json files written before
+  the rename; upgrade_row reads them): the same rollouts scored as the original testbed's
+  evaluator scored them (its
   research/runners/evaler.py): SSIM on frames with 1 = background (its polarity), over the
   predicted frames among the first ep_len of each episode (its datasets stored the ep_len
   observations before each action; boxlcd's episodes add the frame after the last action).
@@ -39,7 +41,7 @@ from boxlcd.dataset.windows import Windows
 from boxlcd.models.checkpoint import default_prompt
 from boxlcd.models.common import LN2, changed_settings, prepare
 
-TARGETS = {  # the seed's workshop paper, its best model per env
+TARGETS = {  # the original testbed's workshop paper, its best model per env
     "ssim": {"Dropbox": 0.953, "Bounce": 0.980, "Bounce2": 0.856, "Object2": 0.710, "Urchin": 0.741,
              "Luxo": 0.675, "UrchinCube": 0.651, "LuxoCube": 0.566},
     "psnr": {"Dropbox": 69.3, "Bounce": 88.4, "Urchin": 14.0, "Luxo": 12.3},
@@ -161,8 +163,8 @@ def evaluate(model, data: str | Episodes, prompt: int | None = None, episodes: i
         "bits_per_dim": float(nll[prompt:].sum() / ((T - prompt) * n * pixels * LN2)),
         "bits_per_dim_frame0": float(nll[0] / (n * pixels * LN2)),
         **{k: float(np.mean(v)) for k, v in per_horizon.items()},
-        "ssim_seed": seed_mean(per_horizon["ssim_bg1"], data.ep_len - prompt),
-        "psnr_seed": seed_mean(per_horizon["psnr"], data.ep_len - prompt),
+        "ssim_original": original_mean(per_horizon["ssim_bg1"], data.ep_len - prompt),
+        "psnr_original": original_mean(per_horizon["psnr"], data.ep_len - prompt),
         "per_horizon": per_horizon,
     }
     if gif:
@@ -170,9 +172,18 @@ def evaluate(model, data: str | Episodes, prompt: int | None = None, episodes: i
     return result
 
 
-def seed_mean(per_horizon: list[float], frames: int) -> float:
+def original_mean(per_horizon: list[float], frames: int) -> float:
     """Mean over the first `frames` predicted frames (NaN when there are none)."""
     return float(np.mean(per_horizon[:frames])) if frames > 0 else math.nan
+
+
+# Result keys renamed since results were first saved: old name -> new name.
+RENAMED = {"ssim_seed": "ssim_original", "psnr_seed": "psnr_original"}
+
+
+def upgrade_row(row: dict) -> dict:
+    """A saved result (eval.json, results.json) with its keys under their current names."""
+    return {RENAMED.get(k, k): v for k, v in row.items()}
 
 
 def write_gif(path: str | Path, truth: torch.Tensor, pred: torch.Tensor, prompt: int, scale: int = 6,
@@ -202,7 +213,8 @@ def write_gif(path: str | Path, truth: torch.Tensor, pred: torch.Tensor, prompt:
 
 
 COLUMNS = [("bits_per_dim", "bits/dim", 4), ("bits_per_dim_frame0", "bits/dim f0", 4), ("ssim", "SSIM", 3),
-           ("psnr", "PSNR dB", 1), ("ssim_seed", "SSIM seed", 3), ("psnr_seed", "PSNR seed", 1),
+           ("psnr", "PSNR dB", 1), ("ssim_original", "SSIM original", 3),
+           ("psnr_original", "PSNR original", 1),
            ("pixel_error", "pixel err", 4), ("exact_frame", "exact", 3), ("iou", "IoU", 3)]
 
 

@@ -20,8 +20,9 @@ import torch
 
 from boxlcd.dataset import Episodes
 from boxlcd.models.common import changed_settings
-from boxlcd.models.evaluate import check_decoding, decoding, default_temperature, evaluate_checkpoint, markdown_rows
 from boxlcd.models.checkpoint import load_model
+from boxlcd.models.evaluate import (check_decoding, decoding, default_temperature, evaluate_checkpoint, markdown_rows,
+                                    upgrade_row)
 from boxlcd.models.train import key_value, train
 
 BASELINES = ("marginal", "copy_last")
@@ -80,10 +81,10 @@ def results(checkpoints: list[str], tests: dict[str, str], out: str | Path, devi
     notes = ("\nbits/dim: teacher-forced, frames after the prompt; ≤ marks an upper bound (ELBO or code bound). "
              "SSIM/PSNR: ignite's definitions (data_range 1), per predicted frame of rollouts from the prompt, "
              "decoded as the decode column says (mode: each pixel's mode, frame by frame; vote n: each "
-             "pixel's majority over n rollouts sampled at temperature T), averaged over frames; SSIM seed / "
-             "PSNR seed: the same rollouts scored as the seed's evaluator did (background = 1, the predicted "
-             "frames among the first ep_len), the columns to set beside "
-             "the paper's. paper: the seed's workshop paper, best model per env.\n")
+             "pixel's majority over n rollouts sampled at temperature T), averaged over frames; SSIM original / "
+             "PSNR original: the same rollouts scored as the original testbed's evaluator did (background = 1, "
+             "the predicted frames among the first ep_len), the columns to set beside "
+             "the paper's. paper: the original testbed's workshop paper, best model per env.\n")
     (out / "results.md").write_text(markdown_rows([{k: v for k, v in r.items() if k != "per_horizon"} for r in rows])
                                     + notes)
     return rows
@@ -110,7 +111,7 @@ def reusable(folder: Path, run: Run, test: str, test_episodes: int, eval_kwargs:
     """A row's earlier result, if it was computed from this checkpoint's step with these settings
     (test_episodes: how many `test` holds)."""
     try:
-        old = json.loads((folder / "eval.json").read_text())
+        old = upgrade_row(json.loads((folder / "eval.json").read_text()))
     except (OSError, ValueError):
         return None
     same = old.get("checkpoint") == str(run.ckpt) and old.get("steps") == run.step and old.get("test_data") == str(test)

@@ -1,0 +1,203 @@
+// boxlcd._core's Batch: outputs as views of the buffers it owns, the GIL released around work.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstring>
+#include <string>
+
+#include "bindings.hpp"
+#include "boxlcd/boxlcd.hpp"
+
+namespace boxlcd::bindings {
+namespace {
+
+// A view of a buffer the batch owns; the batch stays alive while the array does.
+template <class T>
+py::array_t<T> view(py::handle owner, T* data, std::vector<py::ssize_t> shape) {
+  return py::array_t<T>(shape, data, owner);
+}
+
+// Floating arrays of the expected shape become contiguous float32 (copying only if needed).
+py::array_t<float, py::array::c_style> float_matrix(const py::handle& obj, const char* name,
+                                                    py::ssize_t rows, py::ssize_t cols) {
+  py::array a = py::array::ensure(obj);
+  if (!a) throw Error(std::string(name) + " must be an array of floats");
+  if (a.dtype().kind() != 'f')
+    throw Error(std::string(name) + " must have a floating dtype (float32), got " +
+                std::string(py::str(a.dtype())));
+  if (a.ndim() != 2 || a.shape(0) != rows || a.shape(1) != cols)
+    throw Error(std::string(name) + " must have shape (" + std::to_string(rows) + ", " +
+                std::to_string(cols) + "), got " + shape_str(a));
+  return py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(a);
+}
+
+// None, or a boolean / integer vector of length n, as bytes.
+std::vector<uint8_t> mask_bytes(const py::object& obj, py::ssize_t n) {
+  if (obj.is_none()) return {};
+  py::array a = py::array::ensure(obj);
+  if (!a || (a.dtype().kind() != 'b' && a.dtype().kind() != 'i' && a.dtype().kind() != 'u'))
+    throw Error("mask must be a boolean array");
+  if (a.ndim() != 1 || a.shape(0) != n)
+    throw Error("mask must have shape (" + std::to_string(n) + ",), got " + shape_str(a));
+  auto b = py::array_t<uint8_t, py::array::c_style | py::array::forcecast>::ensure(
+      py::module_::import("numpy").attr("not_equal")(a, 0));
+  return std::vector<uint8_t>(b.data(), b.data() + n);
+}
+
+const uint8_t* mask_ptr(const std::vector<uint8_t>& m) { return m.empty() ? nullptr : m.data(); }
+
+uint64_t seed_value(const py::object& seed) {
+  if (!py::isinstance<py::int_>(seed) || py::isinstance<py::bool_>(seed))
+    throw Error("seed must be an int, got " + std::string(py::str(py::type::of(seed).attr("__name__"))));
+  if (seed.cast<py::int_>() < py::int_(0)) throw Error("seed must be >= 0");
+  try {
+    return seed.cast<uint64_t>();
+  } catch (const py::cast_error&) {
+    throw Error("seed must be below 2**64");
+  }
+}
+
+}  // namespace
+
+void bind_batch(py::module_& m) {
+  py::enum_<AutoresetMode>(m, "AutoresetMode")
+      .value("NextStep", AutoresetMode::NextStep)
+      .value("SameStep", AutoresetMode::SameStep)
+      .value("Disabled", AutoresetMode::Disabled);
+
+  py::class_<Batch>(m, "Batch", "N worlds of one definition; outputs are views of buffers it rewrites")
+      .def(py::init([](const WorldDef& def, int num_envs, int num_threads, const py::object& seed,
+                       AutoresetMode mode) {
+             const uint64_t s = seed_value(seed);
+             py::gil_scoped_release release;
+             return std::make_unique<Batch>(def, num_envs, num_threads, s, mode);
+           }),
+           py::arg("definition"), py::arg("num_envs") = 1, py::arg("num_threads") = 1,
+           py::arg("seed") = 0, py::arg("autoreset") = AutoresetMode::NextStep)
+      .def("reset",
+           [](Batch& b, const py::object& seed, const py::object& mask) {
+             const auto m = mask_bytes(mask, b.num_envs());
+             const bool seeded = !seed.is_none();
+             const uint64_t s = seeded ? seed_value(seed) : 0;
+             py::gil_scoped_release release;
+             if (seeded) b.reset(s, mask_ptr(m));
+             else b.reset(mask_ptr(m));
+           },
+           py::arg("seed") = py::none(), py::arg("mask") = py::none())
+      .def("reset_to_state",
+           [](Batch& b, const py::object& full_state, const py::object& mask) {
+             auto s = float_matrix(full_state, "full_state", b.num_envs(), b.state_size());
+             const auto m = mask_bytes(mask, b.num_envs());
+             py::gil_scoped_release release;
+             b.reset_to_state(s.data(), mask_ptr(m));
+           },
+           py::arg("full_state"), py::arg("mask") = py::none())
+      .def("step",
+           [](Batch& b, const py::object& actions) {
+             auto a = float_matrix(actions, "actions", b.num_envs(), b.action_size());
+             py::gil_scoped_release release;
+             b.step(a.data());
+           },
+           py::arg("actions"))
+      .def("send",
+           [](Batch& b, const py::object& actions, const py::object& env_ids) {
+             std::vector<int32_t> ids;
+             if (!env_ids.is_none()) {
+               py::array a = py::array::ensure(env_ids);
+               if (!a || (a.dtype().kind() != 'i' && a.dtype().kind() != 'u') || a.ndim() != 1)
+                 throw Error("env_ids must be a 1-d integer array");
+               auto i32 = py::array_t<int64_t, py::array::c_style | py::array::forcecast>::ensure(a);
+               for (py::ssize_t k = 0; k < i32.size(); ++k) {
+                 const int64_t v = i32.data()[k];
+                 if (v < 0 || v >= b.num_envs())
+                   throw Error("env id " + std::to_string(v) + " is outside [0, " + std::to_string(b.num_envs()) + ")");
+                 ids.push_back(static_cast<int32_t>(v));
+               }
+             }
+             const py::ssize_t count = env_ids.is_none() ? b.num_envs() : static_cast<py::ssize_t>(ids.size());
+             auto a = float_matrix(actions, "actions", count, b.action_size());
+             py::gil_scoped_release release;
+             b.send(a.data(), env_ids.is_none() ? nullptr : ids.data(), static_cast<int>(count));
+           },
+           py::arg("actions"), py::arg("env_ids") = py::none())
+      .def("recv",
+           [](Batch& b, const py::object& batch_size) {
+             const int want = batch_size.is_none() ? b.num_envs() : batch_size.cast<int>();
+             if (want < 1) throw Error("batch_size must be >= 1");
+             std::vector<int32_t> ids(static_cast<size_t>(std::min(want, b.num_envs())));
+             int got;
+             {
+               py::gil_scoped_release release;
+               got = b.recv(ids.data(), static_cast<int>(ids.size()));
+             }
+             return py::array_t<int32_t>(got, ids.data());
+           },
+           py::arg("batch_size") = py::none())
+      .def_property_readonly("in_flight", &Batch::in_flight)
+      .def_property("frames_enabled", &Batch::frames_enabled, &Batch::set_frames_enabled)
+      .def("render_rgb",
+           [](Batch& b, int env, int rows, int cols) {
+             if (rows < 1 || cols < 1) throw Error("render size must be positive");
+             py::array_t<uint8_t> out({rows, cols, 3});
+             uint8_t* data = out.mutable_data();
+             py::gil_scoped_release release;
+             b.render_rgb(env, rows, cols, data);
+             return out;
+           },
+           py::arg("env"), py::arg("rows"), py::arg("cols"))
+      .def_property_readonly("frames", [](py::object self) {
+        Batch& b = self.cast<Batch&>();
+        return view(self, b.frames(), {b.num_envs(), b.frame_rows(), b.frame_row_bytes()});
+      })
+      .def_property_readonly("full_state", [](py::object self) {
+        Batch& b = self.cast<Batch&>();
+        return view(self, b.full_state(), {b.num_envs(), b.state_size()});
+      })
+      .def_property_readonly("proprio", [](py::object self) {
+        Batch& b = self.cast<Batch&>();
+        return view(self, b.proprio(), {b.num_envs(), b.proprio_size()});
+      })
+      .def_property_readonly("reward", [](py::object self) {
+        Batch& b = self.cast<Batch&>();
+        return view(self, b.reward(), {b.num_envs()});
+      })
+      .def_property_readonly("terminated", [](py::object self) {
+        Batch& b = self.cast<Batch&>();
+        return view(self, reinterpret_cast<bool*>(b.terminated()), {b.num_envs()});
+      })
+      .def_property_readonly("truncated", [](py::object self) {
+        Batch& b = self.cast<Batch&>();
+        return view(self, reinterpret_cast<bool*>(b.truncated()), {b.num_envs()});
+      })
+      .def_property_readonly("episode_step", [](py::object self) {
+        Batch& b = self.cast<Batch&>();
+        return view(self, b.episode_step(), {b.num_envs()});
+      })
+      .def_property_readonly("has_final", [](py::object self) {
+        Batch& b = self.cast<Batch&>();
+        return view(self, reinterpret_cast<bool*>(b.has_final()), {b.num_envs()});
+      })
+      .def_property_readonly("final_frames", [](py::object self) {
+        Batch& b = self.cast<Batch&>();
+        return view(self, b.final_frames(), {b.num_envs(), b.frame_rows(), b.frame_row_bytes()});
+      })
+      .def_property_readonly("final_full_state", [](py::object self) {
+        Batch& b = self.cast<Batch&>();
+        return view(self, b.final_full_state(), {b.num_envs(), b.state_size()});
+      })
+      .def_property_readonly("final_proprio", [](py::object self) {
+        Batch& b = self.cast<Batch&>();
+        return view(self, b.final_proprio(), {b.num_envs(), b.proprio_size()});
+      })
+      .def_property_readonly("definition", [](const Batch& b) { return b.def(); })
+      .def_property_readonly("num_envs", &Batch::num_envs)
+      .def_property_readonly("num_threads", &Batch::num_threads)
+      .def_property_readonly("autoreset", &Batch::autoreset)
+      .def_property_readonly("frame_shape", [](const Batch& b) { return py::make_tuple(b.frame_rows(), b.frame_cols()); })
+      .def_property_readonly("state_keys", [](const Batch& b) { return b.layout().state_keys(); })
+      .def_property_readonly("proprio_keys", [](const Batch& b) { return b.layout().proprio_keys(); })
+      .def_property_readonly("action_keys", [](const Batch& b) { return b.layout().action_names(); });
+}
+
+}  // namespace boxlcd::bindings
