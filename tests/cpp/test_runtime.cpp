@@ -75,6 +75,9 @@ TEST(Runtime, CloseThenUseThrows) {
 }
 
 TEST(Runtime, ForkedChildStepsLikeTheParent) {
+#if defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "ThreadSanitizer does not support starting threads after a multi-threaded fork";
+#endif
   boxlcd::Batch b(boxlcd::env_def("UrchinCube"), 8, 2, 3);
   const auto a = zeros(b);
   b.step(a.data());
