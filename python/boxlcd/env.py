@@ -28,7 +28,7 @@ def seed_int(seed, name: str = "seed") -> int | None:
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
         raise ValueError(f"{name} must be an int, got {type(seed).__name__}")
     if not 0 <= int(seed) < 2**64:
-        raise ValueError(f"{name} must be in [0, 2**64), got {int(seed)}")
+        raise ValueError(f"{name} must be an int in [0, 2**64), got {int(seed)}")
     return int(seed)
 
 
