@@ -12,10 +12,13 @@
 namespace boxlcd::bindings {
 namespace {
 
-// A view of a buffer the batch owns; the batch stays alive while the array does.
+// A view of a buffer the batch owns; the buffers stay alive while the array does, even
+// after Batch.close().
 template <class T>
-py::array_t<T> view(py::handle owner, T* data, std::vector<py::ssize_t> shape) {
-  return py::array_t<T>(shape, data, owner);
+py::array_t<T> view(Batch& b, T* data, std::vector<py::ssize_t> shape) {
+  auto* owner = new std::shared_ptr<void>(b.buffer_owner());
+  py::capsule base(owner, [](void* p) { delete static_cast<std::shared_ptr<void>*>(p); });
+  return py::array_t<T>(shape, data, base);
 }
 
 // Floating arrays of the expected shape become contiguous float32 (copying only if needed).
@@ -47,15 +50,35 @@ std::vector<uint8_t> mask_bytes(const py::object& obj, py::ssize_t n) {
 
 const uint8_t* mask_ptr(const std::vector<uint8_t>& m) { return m.empty() ? nullptr : m.data(); }
 
-uint64_t seed_value(const py::object& seed) {
-  if (!py::isinstance<py::int_>(seed) || py::isinstance<py::bool_>(seed))
-    throw Error("seed must be an int, got " + std::string(py::str(py::type::of(seed).attr("__name__"))));
-  if (seed.cast<py::int_>() < py::int_(0)) throw Error("seed must be >= 0");
-  try {
-    return seed.cast<uint64_t>();
-  } catch (const py::cast_error&) {
-    throw Error("seed must be below 2**64");
+// Any integral value (int, numpy integers: whatever has __index__) but bool, as a Python int.
+py::int_ integral(const py::handle& obj, const char* name) {
+  const bool is_bool = py::isinstance<py::bool_>(obj) ||
+                       (py::hasattr(obj, "dtype") && py::str(obj.attr("dtype").attr("kind")).equal(py::str("b")));
+  PyObject* index = is_bool ? nullptr : PyNumber_Index(obj.ptr());
+  if (index == nullptr) {
+    PyErr_Clear();
+    throw Error(std::string(name) + " must be an int, got " + std::string(py::str(py::type::of(obj).attr("__name__"))));
   }
+  return py::reinterpret_steal<py::int_>(index);
+}
+
+uint64_t seed_value(const py::object& seed) {
+  const py::int_ v = integral(seed, "seed");
+  if (v < py::int_(0)) throw Error("seed must be >= 0, got " + std::string(py::str(v)));
+  try {
+    return v.cast<uint64_t>();
+  } catch (const py::cast_error&) {
+    throw Error("seed must be below 2**64, got " + std::string(py::str(v)));
+  }
+}
+
+// An integral argument in [lo, hi].
+int int_arg(const py::object& obj, const char* name, long long lo, long long hi) {
+  const py::int_ v = integral(obj, name);
+  if (v < py::int_(lo) || v > py::int_(hi))
+    throw Error(std::string(name) + " must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " +
+                std::string(py::str(v)));
+  return v.cast<int>();
 }
 
 }  // namespace
@@ -123,8 +146,7 @@ void bind_batch(py::module_& m) {
            py::arg("actions"), py::arg("env_ids") = py::none())
       .def("recv",
            [](Batch& b, const py::object& batch_size) {
-             const int want = batch_size.is_none() ? b.num_envs() : batch_size.cast<int>();
-             if (want < 1) throw Error("batch_size must be >= 1");
+             const int want = batch_size.is_none() ? b.num_envs() : int_arg(batch_size, "batch_size", 1, INT32_MAX);
              std::vector<int32_t> ids(static_cast<size_t>(std::min(want, b.num_envs())));
              int got;
              {
@@ -134,11 +156,25 @@ void bind_batch(py::module_& m) {
              return py::array_t<int32_t>(got, ids.data());
            },
            py::arg("batch_size") = py::none())
-      .def_property_readonly("in_flight", &Batch::in_flight)
-      .def_property("frames_enabled", &Batch::frames_enabled, &Batch::set_frames_enabled)
+      .def_property_readonly("in_flight",
+                             [](const Batch& b) {
+                               py::gil_scoped_release release;  // waits for a call in another thread
+                               return b.in_flight();
+                             })
+      .def_property("frames_enabled", &Batch::frames_enabled,
+                    [](Batch& b, bool on) {
+                      py::gil_scoped_release release;
+                      b.set_frames_enabled(on);
+                    })
+      .def("close", &Batch::close, py::call_guard<py::gil_scoped_release>(),
+           "Stops the threads and frees the worlds and buffers (arrays still viewing them keep "
+           "theirs); every later use raises RuntimeError. Idempotent.")
+      .def_property_readonly("closed", &Batch::closed)
       .def("render_rgb",
-           [](Batch& b, int env, int rows, int cols) {
-             if (rows < 1 || cols < 1) throw Error("render size must be positive");
+           [](Batch& b, const py::object& env_arg, const py::object& rows_arg, const py::object& cols_arg) {
+             const int env = int_arg(env_arg, "env", INT32_MIN, INT32_MAX);  // Batch says which envs exist
+             const int rows = int_arg(rows_arg, "rows", INT32_MIN, INT32_MAX), cols = int_arg(cols_arg, "cols", INT32_MIN, INT32_MAX);
+             b.check_render(env, rows, cols);  // before allocating the picture
              py::array_t<uint8_t> out({rows, cols, 3});
              uint8_t* data = out.mutable_data();
              py::gil_scoped_release release;
@@ -148,49 +184,49 @@ void bind_batch(py::module_& m) {
            py::arg("env"), py::arg("rows"), py::arg("cols"))
       .def_property_readonly("frames", [](py::object self) {
         Batch& b = self.cast<Batch&>();
-        return view(self, b.frames(), {b.num_envs(), b.frame_rows(), b.frame_row_bytes()});
+        return view(b, b.frames(), {b.num_envs(), b.frame_rows(), b.frame_row_bytes()});
       })
       .def_property_readonly("full_state", [](py::object self) {
         Batch& b = self.cast<Batch&>();
-        return view(self, b.full_state(), {b.num_envs(), b.state_size()});
+        return view(b, b.full_state(), {b.num_envs(), b.state_size()});
       })
       .def_property_readonly("proprio", [](py::object self) {
         Batch& b = self.cast<Batch&>();
-        return view(self, b.proprio(), {b.num_envs(), b.proprio_size()});
+        return view(b, b.proprio(), {b.num_envs(), b.proprio_size()});
       })
       .def_property_readonly("reward", [](py::object self) {
         Batch& b = self.cast<Batch&>();
-        return view(self, b.reward(), {b.num_envs()});
+        return view(b, b.reward(), {b.num_envs()});
       })
       .def_property_readonly("terminated", [](py::object self) {
         Batch& b = self.cast<Batch&>();
-        return view(self, reinterpret_cast<bool*>(b.terminated()), {b.num_envs()});
+        return view(b, reinterpret_cast<bool*>(b.terminated()), {b.num_envs()});
       })
       .def_property_readonly("truncated", [](py::object self) {
         Batch& b = self.cast<Batch&>();
-        return view(self, reinterpret_cast<bool*>(b.truncated()), {b.num_envs()});
+        return view(b, reinterpret_cast<bool*>(b.truncated()), {b.num_envs()});
       })
       .def_property_readonly("episode_step", [](py::object self) {
         Batch& b = self.cast<Batch&>();
-        return view(self, b.episode_step(), {b.num_envs()});
+        return view(b, b.episode_step(), {b.num_envs()});
       })
       .def_property_readonly("has_final", [](py::object self) {
         Batch& b = self.cast<Batch&>();
-        return view(self, reinterpret_cast<bool*>(b.has_final()), {b.num_envs()});
+        return view(b, reinterpret_cast<bool*>(b.has_final()), {b.num_envs()});
       })
       .def_property_readonly("final_frames", [](py::object self) {
         Batch& b = self.cast<Batch&>();
-        return view(self, b.final_frames(), {b.num_envs(), b.frame_rows(), b.frame_row_bytes()});
+        return view(b, b.final_frames(), {b.num_envs(), b.frame_rows(), b.frame_row_bytes()});
       })
       .def_property_readonly("final_full_state", [](py::object self) {
         Batch& b = self.cast<Batch&>();
-        return view(self, b.final_full_state(), {b.num_envs(), b.state_size()});
+        return view(b, b.final_full_state(), {b.num_envs(), b.state_size()});
       })
       .def_property_readonly("final_proprio", [](py::object self) {
         Batch& b = self.cast<Batch&>();
-        return view(self, b.final_proprio(), {b.num_envs(), b.proprio_size()});
+        return view(b, b.final_proprio(), {b.num_envs(), b.proprio_size()});
       })
-      .def_property_readonly("definition", [](const Batch& b) { return b.def(); })
+      .def_property_readonly("definition", [](const Batch& b) { return b.def(); })  // a copy: edits never reach the worlds
       .def_property_readonly("num_envs", &Batch::num_envs)
       .def_property_readonly("num_threads", &Batch::num_threads)
       .def_property_readonly("autoreset", &Batch::autoreset)
@@ -198,6 +234,8 @@ void bind_batch(py::module_& m) {
       .def_property_readonly("state_keys", [](const Batch& b) { return b.layout().state_keys(); })
       .def_property_readonly("proprio_keys", [](const Batch& b) { return b.layout().proprio_keys(); })
       .def_property_readonly("action_keys", [](const Batch& b) { return b.layout().action_names(); });
+
+  // ---- Python layer (issue 3): unpacking frames ---------------------------------------------
 }
 
 }  // namespace boxlcd::bindings

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <stdexcept>
+#include <string>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -13,16 +15,29 @@
 namespace boxlcd {
 
 ThreadPool::ThreadPool(int threads) : shares_(new Share[std::max(1, threads)]) {
-  for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { work_loop(i); });
+  workers_.reserve(threads > 1 ? threads - 1 : 0);
+  for (int i = 1; i < threads; ++i) {
+    try {
+      workers_.emplace_back([this, i] { work_loop(i); });
+    } catch (const std::exception& e) {
+      // Destroying the condition variables while started threads wait on them would hang.
+      stop();
+      throw std::runtime_error("could not start worker thread " + std::to_string(i) + " of " +
+                               std::to_string(threads - 1) + " (" + e.what() + "); use fewer threads");
+    }
+  }
 }
 
-ThreadPool::~ThreadPool() {
+ThreadPool::~ThreadPool() { stop(); }
+
+void ThreadPool::stop() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
   }
   wake_.notify_all();
   for (auto& t : workers_) t.join();
+  workers_.clear();
 }
 
 template <class Pred>
@@ -48,7 +63,14 @@ void ThreadPool::run_items(int participant) {
       const int begin = share.next.fetch_add(chunk_, std::memory_order_relaxed);
       if (begin >= share.end) break;
       const int end = std::min(share.end, begin + chunk_);
-      for (int i = begin; i < end; ++i) fn(i);
+      for (int i = begin; i < end; ++i) {
+        try {
+          fn(i);
+        } catch (...) {  // an exception leaving a worker thread would terminate the process
+          std::lock_guard<std::mutex> lock(mutex_);
+          if (!error_) error_ = std::current_exception();
+        }
+      }
     }
   }
 }
@@ -62,6 +84,7 @@ void ThreadPool::parallel_for(int n, const std::function<void(int)>& fn) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     job_ = &fn;
+    error_ = nullptr;
     const int p = size();
     for (int k = 0; k < p; ++k) {
       shares_[k].next.store(static_cast<int>(static_cast<int64_t>(n) * k / p), std::memory_order_relaxed);
@@ -80,6 +103,12 @@ void ThreadPool::parallel_for(int n, const std::function<void(int)>& fn) {
     done_.wait(lock, all_done);
   }
   job_ = nullptr;
+  std::exception_ptr error;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::swap(error, error_);
+  }
+  if (error) std::rethrow_exception(error);
 }
 
 void ThreadPool::work_loop(int participant) {

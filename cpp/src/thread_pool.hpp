@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -13,7 +14,8 @@ namespace boxlcd {
 
 class ThreadPool {
  public:
-  // threads counts the caller: 1 starts no thread and runs everything inline.
+  // threads counts the caller: 1 starts no thread and runs everything inline. Throws
+  // std::runtime_error, with no thread left running, when a thread cannot be started.
   explicit ThreadPool(int threads);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
@@ -22,6 +24,7 @@ class ThreadPool {
   int size() const { return static_cast<int>(workers_.size()) + 1; }
   // Calls fn(i) for every i in [0, n), each exactly once, spread over the pool.
   // Which thread runs which i never matters to results: items share no state.
+  // If fn throws, the first exception is rethrown here once every thread has finished.
   void parallel_for(int n, const std::function<void(int)>& fn);
 
  private:
@@ -34,6 +37,7 @@ class ThreadPool {
 
   void work_loop(int participant);
   void run_items(int participant);
+  void stop();
   // Polls pred for a short while before the caller sleeps on a condition variable: waking a
   // sleeping thread (an idle vCPU, on a VM) costs tens of microseconds, a few % of a small batch.
   template <class Pred>
@@ -49,6 +53,7 @@ class ThreadPool {
   std::atomic<int> busy_{0};
   std::atomic<uint64_t> generation_{0};
   bool stopping_ = false;
+  std::exception_ptr error_;  // the current job's first exception, under mutex_
 };
 
 }  // namespace boxlcd

@@ -20,6 +20,18 @@ def envs() -> list[str]:
     return list(_core.env_names())
 
 
+def seed_int(seed, name: str = "seed") -> int | None:
+    """A seed as a Python int: any integral value (int, numpy integers) in [0, 2**64); None
+    stays None. bool, floats and values out of range raise ValueError naming `name`."""
+    if seed is None:
+        return None
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
+        raise ValueError(f"{name} must be an int, got {type(seed).__name__}")
+    if not 0 <= int(seed) < 2**64:
+        raise ValueError(f"{name} must be an int in [0, 2**64), got {int(seed)}")
+    return int(seed)
+
+
 def make(
     env: str | _core.WorldDef | World,
     num_envs: int = 1,
@@ -145,10 +157,25 @@ class Env:
         """The current frames as (num_envs, H, W) uint8 0/1 (a copy)."""
         from boxlcd.frames import unpack
 
-        return unpack(self._obs["lcd"], cols=self.frame_shape[1])
+        return unpack(self.batch.frames, cols=self.frame_shape[1])
 
     def close(self) -> None:
-        pass
+        """Stops the batch's threads and frees its worlds and buffers (arrays returned earlier
+        keep theirs); every later call raises RuntimeError. Closing again does nothing."""
+        self.batch.close()
+        # Drop this env's views so the buffers go too (arrays the caller holds keep theirs).
+        self._obs = self._final_obs = self._info = None
+        self._reward = self._terminated = self._truncated = None
+
+    @property
+    def closed(self) -> bool:
+        return self.batch.closed
+
+    def __enter__(self) -> "Env":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def __repr__(self) -> str:
         return (f"Env({self.definition.name!r}, num_envs={self.num_envs}, num_threads={self.num_threads}, "

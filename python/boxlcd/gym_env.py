@@ -22,6 +22,7 @@ from gymnasium.vector.utils import batch_space
 
 from boxlcd import _core
 from boxlcd.env import make as make_batch
+from boxlcd.env import seed_int
 from boxlcd.frames import unpack
 from boxlcd.render import Window, side_by_side
 
@@ -167,6 +168,7 @@ class GymEnv(_Rendering, gymnasium.Env):
         """seed: reseeds the world (None continues its generator; the first reset without a
         seed draws one at random). options: {"full_state": (D,) array} places every body there
         at rest."""
+        seed = seed_int(seed)  # numpy integers too; gymnasium itself takes only int
         super().reset(seed=seed)
         options = dict(options or {})
         full_state = options.pop("full_state", None)
@@ -200,6 +202,7 @@ class GymEnv(_Rendering, gymnasium.Env):
 
     def close(self):
         self._close_window()
+        self._env.close()
 
 
 class GymVectorEnv(_Rendering, gymnasium.vector.VectorEnv):
@@ -266,10 +269,10 @@ class GymVectorEnv(_Rendering, gymnasium.vector.VectorEnv):
     def _seed(self, seed, mask: np.ndarray | None) -> None:
         """Resets the masked envs; env i gets seed + i, or seed[i] from a list (None: continue)."""
         batch, n = self._env.batch, self.num_envs
-        if seed is None or isinstance(seed, numbers.Integral):
+        if seed is None or isinstance(seed, (numbers.Number, np.generic, str, bytes)):  # not a list
             if seed is None and not self._seeded:
                 seed = _random_seed()
-            batch.reset(None if seed is None else int(seed), mask)
+            batch.reset(seed_int(seed), mask)
             return
         seeds = list(seed)
         if len(seeds) != n:
@@ -283,9 +286,8 @@ class GymVectorEnv(_Rendering, gymnasium.vector.VectorEnv):
         for i, s in enumerate(seeds):
             if s is None or not selected[i]:
                 continue
-            if not isinstance(s, numbers.Integral) or isinstance(s, bool) or not 0 <= s < _SEED_MOD:
-                raise ValueError(f"seed[{i}] must be an int in [0, 2**64) or None, got {s!r}")
-            offsets.setdefault((int(s) - i) % _SEED_MOD, np.zeros(n, bool))[i] = True
+            s = seed_int(s, f"seed[{i}]")
+            offsets.setdefault((s - i) % _SEED_MOD, np.zeros(n, bool))[i] = True
         for base, envs in offsets.items():
             batch.reset(base, envs)
 
@@ -330,3 +332,4 @@ class GymVectorEnv(_Rendering, gymnasium.vector.VectorEnv):
 
     def close_extras(self, **kwargs):
         self._close_window()
+        self._env.close()  # the threads, worlds and buffers go now, not when collected

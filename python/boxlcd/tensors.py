@@ -3,8 +3,8 @@
 Needs torch (pip install 'boxlcd[torch]'; pin the version, e.g. torch==2.13.0 for a CPU build).
 
 Lifetime of views(): each tensor shares memory with a numpy view of a C++ buffer, and that view
-holds a reference to the Batch, so the buffers live as long as any tensor does, even after the
-Env is gone. Their contents are rewritten by every reset() and step(): clone what you keep.
+shares ownership of the batch's buffers, so they live as long as any tensor does, even after the
+Env is gone or closed. Their contents are rewritten by every reset() and step(): clone what you keep.
 """
 from __future__ import annotations
 

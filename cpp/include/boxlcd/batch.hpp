@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "boxlcd/layout.hpp"
@@ -19,9 +20,15 @@ class AsyncSteps;
 // (N, D), proprio (N, P), reward / terminated / truncated / episode_step / has_final (N).
 // In SameStep mode the final_* buffers hold the last observation of each env whose episode
 // ended in the latest step (has_final[i] == 1); the main buffers then hold its reset.
+//
+// Threads: calls on one batch from several threads are serialised (each waits for the one
+// running); separate batches run in parallel. fork(): the batch works in the child too (its
+// threads are restarted there on first use); a fork waits for a call running on it to finish.
 class Batch {
  public:
-  // num_threads: 0 means all cores, 1 runs in the caller's thread.
+  // num_threads: 0 means all cores, 1 runs in the caller's thread. Throws Error for bad
+  // arguments, OutOfMemory when the worlds cannot fit in this process's address space and
+  // std::runtime_error when a thread cannot be started; nothing is left running then.
   Batch(WorldDef def, int num_envs, int num_threads = 1, uint64_t seed = 0,
         AutoresetMode autoreset = AutoresetMode::NextStep);
   ~Batch();
@@ -52,10 +59,19 @@ class Batch {
   // Frames off: the frame buffers are zeroed and steps write state only (for state-only
   // training, and to measure the rasterizer's share).
   void set_frames_enabled(bool on);
-  bool frames_enabled() const { return frames_enabled_; }
+  bool frames_enabled() const;
 
   // An RGB picture (rows x cols x 3) of one env at any size, for viewing.
   void render_rgb(int env, int rows, int cols, uint8_t* out);
+  // Throws what render_rgb would for these arguments (so callers can check before allocating).
+  void check_render(int env, int rows, int cols) const;
+
+  // Stops the threads and frees the worlds and buffers (buffers once no buffer_owner() holds
+  // them). Every later call but close() and the sizes below throws StateError. Idempotent.
+  void close();
+  bool closed() const;
+  // Shares ownership of the output buffers, so views of them may outlive close().
+  std::shared_ptr<void> buffer_owner() const;
 
   const WorldDef& def() const { return def_; }
   const Layout& layout() const { return layout_; }
@@ -70,42 +86,55 @@ class Batch {
   int proprio_size() const { return layout_.proprio_size(); }
   int action_size() const { return layout_.action_size(); }
 
-  uint8_t* frames() { return frames_.data(); }
-  float* full_state() { return full_state_.data(); }
-  float* proprio() { return proprio_.data(); }
-  float* reward() { return reward_.data(); }
-  uint8_t* terminated() { return terminated_.data(); }
-  uint8_t* truncated() { return truncated_.data(); }
-  int32_t* episode_step() { return episode_step_.data(); }
-  uint8_t* has_final() { return has_final_.data(); }
-  uint8_t* final_frames() { return final_frames_.data(); }
-  float* final_full_state() { return final_full_state_.data(); }
-  float* final_proprio() { return final_proprio_.data(); }
+  // Output buffers (StateError once closed); they stay where they are until close().
+  uint8_t* frames();
+  float* full_state();
+  float* proprio();
+  float* reward();
+  uint8_t* terminated();
+  uint8_t* truncated();
+  int32_t* episode_step();
+  uint8_t* has_final();
+  uint8_t* final_frames();
+  float* final_full_state();
+  float* final_proprio();
 
  private:
+  struct Buffers;
+  struct ForkHooks;
+  // Takes the batch's lock for a call named what; throws StateError when closed.
+  std::unique_lock<std::mutex> enter(const char* what) const;
+  Buffers& out() const;
+  void reset_envs(const uint8_t* mask);
   void write_observation(int env);
   void step_env(int env, const float* action);
   void check_action(int env, const float* action) const;
+  void check_render_locked(int env, int rows, int cols) const;
   void require_idle(const char* what) const;
   void keep_final_observation(int env);
   template <class Fn>
   void for_each_env(const uint8_t* mask, Fn&& fn);
+  void release_threads();
+  void before_fork();
+  void after_fork(bool in_child);
+  void adopt_after_fork();
 
   WorldDef def_;
   Layout layout_;
   int num_envs_;
   int num_threads_;
   AutoresetMode autoreset_;
+  mutable std::mutex mutex_;  // held by every call; see "Threads" above
+  bool closed_ = false;
+  bool forked_ = false;  // this is a fork's child and the threads are the parent's
   bool frames_enabled_ = true;
   std::vector<std::unique_ptr<World>> worlds_;
   std::unique_ptr<ThreadPool> pool_;
   std::unique_ptr<AsyncSteps> async_;  // started by the first send()
   std::vector<float> async_actions_;
   std::vector<uint8_t> in_flight_;
-  std::vector<uint8_t> frames_, terminated_, truncated_, has_final_, final_frames_;
   std::vector<uint8_t> needs_reset_;
-  std::vector<float> full_state_, proprio_, reward_, final_full_state_, final_proprio_;
-  std::vector<int32_t> episode_step_;
+  std::shared_ptr<Buffers> buffers_;
 };
 
 // Rough bytes one env of this definition costs (world, bodies and output buffers).
