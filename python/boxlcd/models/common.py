@@ -213,7 +213,8 @@ class CausalTransformer(nn.Module):
         if int(pos.max()) >= self.max_len:
             raise ValueError(f"a sequence would grow past the model's {self.max_len} tokens")
         rows = torch.arange(len(x), device=x.device)
-        mask = (torch.arange(self.max_len, device=x.device) <= pos[:, None])[:, None, None, :]  # True: attend
+        span = int(pos.max()) + 1  # no row attends past the longest: the rest of the cache is skipped
+        mask = (torch.arange(span, device=x.device) <= pos[:, None])[:, None, None, :]  # True: attend
         h = (self.embed(x) + self.pos[0, pos])[:, None]
         for i, layer in enumerate(self.blocks.layers):  # nn.TransformerEncoderLayer, pre-norm
             attn = layer.self_attn
@@ -222,7 +223,7 @@ class CausalTransformer(nn.Module):
             keys, values = cache["k"][i], cache["v"][i]
             keys[rows, :, pos] = k[:, :, 0]
             values[rows, :, pos] = v[:, :, 0]
-            a = F.scaled_dot_product_attention(q, keys, values, attn_mask=mask)
+            a = F.scaled_dot_product_attention(q, keys[:, :, :span], values[:, :, :span], attn_mask=mask)
             h = h + attn.out_proj(a.transpose(1, 2).flatten(2))
             h = h + layer.linear2(layer.activation(layer.linear1(layer.norm2(h))))
         cache["pos"] = pos + 1
