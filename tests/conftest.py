@@ -1,3 +1,7 @@
+import os
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -8,6 +12,17 @@ import boxlcd
 # The spec's reference frames (the seed testbed's frames and states), kept in the repository so
 # that the tests comparing against them run on every checkout.
 SEED_FRAMES = Path(__file__).resolve().parent / "data" / "seed_frames.npz"
+
+# Seconds a probe subprocess may run; generous for a loaded 2-core machine, reached only by a hang.
+PROBE_TIMEOUT = int(os.environ.get("BOXLCD_PROBE_TIMEOUT", "300"))
+
+
+def run_python(code: str, timeout: float = PROBE_TIMEOUT, input: str | None = None) -> subprocess.CompletedProcess:
+    """Runs code in a fresh interpreter from tests/ (one BLAS thread), text in and out. Raises
+    subprocess.TimeoutExpired when it runs past timeout (the child is killed)."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                          timeout=timeout, cwd=Path(__file__).parent, env=env, input=input)
 
 
 @pytest.fixture(scope="session")

@@ -148,3 +148,53 @@ def test_render_arguments(env):
         env.render_rgb(5)
     with pytest.raises(ValueError, match="render size"):
         env.render_rgb(0, 0, 10)
+
+
+def test_robot_that_starts_outside_the_walls_is_refused():
+    # A limb hung 1000 m off its parent started outside the walls (and fell outside them).
+    world = boxlcd.env_def("LuxoCube")
+    robot = world.robots[0]
+    limbs = robot.limbs
+    limbs[0].joint.anchor_limb = (0.1, 1000.0)
+    robot.limbs = limbs
+    world.robots = [robot]
+    with pytest.raises(ValueError, match=r"robots\[0\]\.limbs\[0\] \('\w+'\) starts 1000\.\d+ m from the root's origin: "
+                                         r"more than bound 2 m"):
+        boxlcd.make(world)
+    world = boxlcd.env_def("Urchin")
+    robot = world.robots[0]
+    root = robot.root
+    root.shape = boxlcd.Shape.Polygon
+    root.vertices = [(5.0, 0.0), (6.0, 0.0), (5.5, 1.0)]  # far off the body's origin
+    robot.root = root
+    world.robots = [robot]
+    with pytest.raises(ValueError, match=r"robots\[0\]\.root starts 6 m from the root's origin"):
+        boxlcd.make(world)
+    for name in boxlcd.envs():  # every built-in robot fits its bound
+        boxlcd.make(name)
+
+
+@pytest.mark.parametrize("name", ["Object2", "Urchin", "LuxoCube"])
+def test_reset_to_a_state_on_the_walls_is_refused(name):
+    # A body whose middle sat on a wall (x = -1) was pushed out through it and fell outside.
+    env = boxlcd.make(name, num_envs=2, seed=0)
+    state = env.batch.full_state.copy()
+    key = env.state_keys[[k.endswith(":x:p") for k in env.state_keys].index(True)]
+    body = key[:-4]
+    for value in (-1.0, 1.0):
+        bad = state.copy()
+        bad[1, env.state_keys.index(key)] = value
+        with pytest.raises(ValueError, match=rf"full_state\[1\] puts {body} \(the middle of its bounding box\) "
+                                             r"at \(\S+, \S+\) m, on or beyond the walls"):
+            env.reset(full_state=bad)
+    ok = state.copy()
+    ok[1, env.state_keys.index(key)] = -0.98
+    env.reset(full_state=ok)
+    for _ in range(30):
+        obs, *_ = env.step(np.zeros((2, env.action_size), np.float32))
+        assert (np.abs(obs["full_state"]) <= 1).all()
+    # Without walls the range alone holds: positions may lie beyond the world.
+    free = boxlcd.make(name, num_envs=2, seed=0, walls=0)
+    bad = free.batch.full_state.copy()
+    bad[1, free.state_keys.index(key)] = -1.0
+    free.reset(full_state=bad)

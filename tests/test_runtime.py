@@ -4,28 +4,22 @@ Every probe that could crash or hang runs in a subprocess with a timeout, so a c
 fails its test instead of taking pytest down. The timeouts only bound a hang: no test checks
 how long anything takes.
 """
-import os
 import shutil
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import boxlcd
-
-# Seconds; generous for a loaded 2-core machine, reached only by a hang.
-TIMEOUT = int(os.environ.get("BOXLCD_PROBE_TIMEOUT", "300"))
+from conftest import PROBE_TIMEOUT, run_python
 
 
-def probe(code: str, timeout: int = TIMEOUT) -> str:
+def probe(code: str, timeout: int = PROBE_TIMEOUT) -> str:
     """Runs code in a fresh interpreter; fails unless it exits 0. Returns its stdout."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
     try:
-        done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                              timeout=timeout, cwd=Path(__file__).parent, env=env)
+        done = run_python(code, timeout)
     except subprocess.TimeoutExpired as e:
         pytest.fail(f"probe hung (killed after {timeout} s); output so far:\n{e.stdout}\n{e.stderr}")
     assert done.returncode == 0, f"probe exited {done.returncode}\nstdout:\n{done.stdout}\nstderr:\n{done.stderr}"

@@ -102,6 +102,37 @@ void check_state_row(const Layout& layout, const WorldDef& def, const float* row
     throw Error("full_state[" + std::to_string(env) + ", " + std::to_string(k) + "] (" + layout.state[k].key +
                 ") " + (std::isfinite(v) ? range : "is not finite"));
   }
+  if (!def.walls) return;
+  // Inside walls, each body's box middle must be strictly inside them: a body whose middle is
+  // on or beyond a wall is pushed out through it, and falls outside the world from then on.
+  struct Pose {
+    double x = 0.0, y = 0.0, c = 1.0, s = 0.0;
+  };
+  std::vector<Pose> poses(layout.bodies.size());
+  for (size_t k = 0; k < layout.state.size(); ++k) {
+    const StateEntry& e = layout.state[k];
+    Pose& p = poses[e.body];
+    switch (e.component) {
+      case Component::X: p.x = (row[k] + 1.0) * 0.5 * def.width(); break;
+      case Component::Y: p.y = (row[k] + 1.0) * 0.5 * def.height; break;
+      case Component::Cos: p.c = row[k]; break;
+      case Component::Sin: p.s = row[k]; break;
+    }
+  }
+  for (size_t i = 0; i < poses.size(); ++i) {
+    const BodySlot& slot = layout.bodies[i];
+    const BodyDef& body = slot.object >= 0 ? def.objects[slot.object].body
+                          : slot.limb < 0  ? def.robots[slot.robot].root
+                                           : def.robots[slot.robot].limbs[slot.limb].body;
+    const Vec2 m = box_middle(body, std::atan2(poses[i].s, poses[i].c));
+    const double x = poses[i].x + m.x, y = poses[i].y + m.y;
+    if (x > 0.0 && x < def.width() && y > 0.0 && y < def.height) continue;
+    char where[160];
+    std::snprintf(where, sizeof where, "at (%g, %g) m, on or beyond the walls of the %g x %g m world", x, y,
+                  def.width(), def.height);
+    throw Error("full_state[" + std::to_string(env) + "] puts " + slot.name + " (the middle of its bounding box) " +
+                where + "; with walls every body must start inside them");
+  }
 }
 
 }  // namespace boxlcd

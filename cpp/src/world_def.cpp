@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <set>
 
 #include "boxlcd/error.hpp"
@@ -86,7 +87,9 @@ const std::vector<Field<RobotDef>>& fields<RobotDef>() {
   using R = RobotDef;
   static const std::vector<Field<R>> table = {
       {"type", &R::type, "key prefix: the first robot is '<type>0'; no ':'"},
-      {"bound", &R::bound, "the root starts at x in [bound, W - bound], y = bound", {min_extent, max_length, "m"}},
+      {"bound", &R::bound,
+       "the root starts at x in [bound, W - bound], y = bound; every body's middle starts within bound of it",
+       {min_extent, max_length, "m"}},
       {"rand_angle", &R::rand_angle, "the root starts at a random angle"},
       {"root", &R::root, "the root body"},
       {"limbs", &R::limbs, "jointed bodies, parents before children"},
@@ -277,6 +280,37 @@ void validate_robot(const RobotDef& r, const WorldDef& w, const std::string& pat
     require(l.joint.lower <= l.joint.upper, lp + ".joint: lower limit " + num(l.joint.lower) +
                                                 " exceeds upper limit " + num(l.joint.upper));
   }
+  // Each body's middle starts within bound of the root's origin (at any root angle), so that
+  // every body starts inside the walls: one that starts outside stays (and falls) there.
+  // Poses as World::reset_random builds them, root at the origin, angle 0.
+  struct Pose {
+    double x, y, angle;
+  };
+  std::map<std::string, Pose> pose_of{{"root", {0.0, 0.0, 0.0}}};
+  auto reach_of = [](const Pose& p, const BodyDef& b) {
+    double reach = 0.0;  // the farthest the box's middle gets from the origin as the body turns
+    for (const Vec2& v : b.shape == Shape::Polygon ? b.vertices : std::vector<Vec2>{})
+      reach = std::max(reach, std::hypot(v.x, v.y));
+    return std::hypot(p.x, p.y) + reach;
+  };
+  auto require_reach = [&](double reach, const std::string& what) {
+    require(reach <= r.bound && r.bound + reach <= w.height,
+            what + " starts " + num(reach) + " m from the root's origin: more than bound " + num(r.bound) +
+                " m (the root starts bound from the walls), or above the world's top");
+  };
+  require_reach(reach_of(pose_of["root"], r.root), path + ".root");
+  for (size_t i = 0; i < r.limbs.size(); ++i) {
+    const LimbDef& l = r.limbs[i];
+    const Pose& parent = pose_of[l.joint.parent];
+    const double angle = l.joint.angle;
+    const double pc = std::cos(parent.angle), ps = std::sin(parent.angle), c = std::cos(angle), s = std::sin(angle);
+    const Vec2& a = l.joint.anchor_parent;
+    const Vec2& b = l.joint.anchor_limb;
+    const Pose p{parent.x + pc * a.x - ps * a.y - (c * b.x - s * b.y),
+                 parent.y + ps * a.x + pc * a.y - (s * b.x + c * b.y), angle};
+    pose_of[l.body.name] = p;
+    require_reach(reach_of(p, l.body), path + ".limbs[" + std::to_string(i) + "] ('" + l.body.name + "')");
+  }
 }
 
 // ---- named settings -------------------------------------------------------------------------
@@ -350,6 +384,17 @@ double ObjectDef::size() const {
     }
   }
   return 0.0;
+}
+
+Vec2 box_middle(const BodyDef& body, double angle) {
+  if (body.shape != Shape::Polygon || body.vertices.empty()) return {0.0, 0.0};
+  const double c = std::cos(angle), s = std::sin(angle);
+  double lo_x = INFINITY, hi_x = -INFINITY, lo_y = INFINITY, hi_y = -INFINITY;
+  for (const Vec2& v : body.vertices) {
+    const double x = c * v.x - s * v.y, y = s * v.x + c * v.y;
+    lo_x = std::min(lo_x, x), hi_x = std::max(hi_x, x), lo_y = std::min(lo_y, y), hi_y = std::max(hi_y, y);
+  }
+  return {(lo_x + hi_x) / 2, (lo_y + hi_y) / 2};
 }
 
 int WorldDef::frame_cols() const {

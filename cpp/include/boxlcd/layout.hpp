@@ -55,7 +55,8 @@ struct StateRange {
 StateRange state_range(const StateEntry& entry, const WorldDef& def);
 
 // Throws boxlcd::Error unless every entry of row (one env's full_state, layout.state order)
-// is inside its state_range; env is the row's index, for the message.
+// is inside its state_range and, with walls, puts every body's bounding-box middle strictly
+// inside them; env is the row's index, for the message.
 void check_state_row(const Layout& layout, const WorldDef& def, const float* row, int env);
 
 }  // namespace boxlcd

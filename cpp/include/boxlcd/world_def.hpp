@@ -117,6 +117,11 @@ struct WorldDef {
 // Throws boxlcd::Error naming the first problem found.
 void validate(const WorldDef& def);
 
+// The middle of a body's bounding box, relative to its origin, with the body turned by angle
+// (zero but for polygons). Box2D pushes a body that overlaps a wall out on the side its box
+// mostly lies on, so a body stays inside the walls only while this middle is inside them.
+Vec2 box_middle(const BodyDef& body, double angle);
+
 using OverrideValue = std::variant<double, std::string>;
 
 // Sets one named setting: each world field its table marks as a setting (gravity as gravity_x
