@@ -25,6 +25,17 @@ def run_python(code: str, timeout: float = PROBE_TIMEOUT, input: str | None = No
                           timeout=timeout, cwd=Path(__file__).parent, env=env, input=input)
 
 
+@pytest.fixture
+def one_torch_thread():
+    """torch on one thread for the test (models are tiny; threads would only contend)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def seed_frames():
     return np.load(SEED_FRAMES)

@@ -13,16 +13,10 @@ from boxlcd.gym_env import GymVectorEnv  # noqa: E402
 from boxlcd.learned import LearnedEnv  # noqa: E402
 from boxlcd.models.train import train  # noqa: E402
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 TINY_FT = {"d_model": 32, "layers": 1, "heads": 2}
 EP_LEN = 6
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,8 @@ from boxlcd.models.evaluate import evaluate, frame_psnr, frame_ssim, rollouts  #
 from boxlcd.models.results import results  # noqa: E402
 from boxlcd.models.train import train  # noqa: E402
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 TINY = {"marginal": {}, "copy_last": {},
         "frame_transformer": {"d_model": 32, "layers": 1, "heads": 2},
         "binary_ae": {"bits": 16, "channels": 8, "d_model": 32, "layers": 1, "heads": 2},
@@ -28,14 +30,6 @@ TINY = {"marginal": {}, "copy_last": {},
         "oracle": {"prior_samples": 4096, "chunk": 1024, "matches": 4}}
 LEARNED = ["frame_transformer", "frame_transformer+conv", "binary_ae", "rssm"]
 TINY["frame_transformer+conv"] = {**TINY["frame_transformer"], "conv_channels": 4}
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

@@ -15,15 +15,9 @@ from boxlcd.rl.sb3 import SB3VecEnv  # noqa: E402
 from boxlcd.rl.train import make_env, read_run, train  # noqa: E402
 from boxlcd.tasks import make_task  # noqa: E402
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 SHORT = {"num_envs": 64, "n_steps": 32, "batch_size": 512, "n_epochs": 5, "net": [64, 64]}
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_adapter_autoreset_and_terminal_observations():

@@ -20,7 +20,7 @@ from pathlib import Path
 
 PPO_DEFAULTS = {  # what trained both robots here; see docs/rl.md
     "num_envs": 128, "n_steps": 64, "batch_size": 2048, "n_epochs": 5, "lr": 3e-4, "gamma": 0.99,
-    "gae_lambda": 0.95, "ent_coef": 0.0, "net": [128, 128], "log_std_init": -0.5,
+    "gae_lambda": 0.95, "ent_coef": 0.0, "net": [256, 256, 256], "log_std_init": -0.5,
 }
 RUN_FILE, MODEL_FILE, STATE_FILE, LOG_FILE = "run.json", "model.zip", "state.json", "log.csv"
 

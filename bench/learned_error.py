@@ -1,0 +1,78 @@
+"""How far a learned env's proprio drifts from the real env's under the same actions.
+
+  python bench/learned_error.py RUN [--num-envs 1000] [--actions random|policy:PPO_RUN] [--out err.json]
+
+Both envs reset with the same seeds (so they start equal) and take the same actions: uniform
+random ones, or a PPO run's policy acting on the real env's observations (the states a policy
+visits, which is where a learned-trained policy is judged). Reports the mean |learned - real|
+over the body-position keys (what the body goal's delta averages) at each step: set beside the
+success threshold (0.05), it says how long a rollout of the model stays usable for the task.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+import torch
+from gymnasium.vector import AutoresetMode
+
+from boxlcd.gym_env import GymVectorEnv
+from boxlcd.learned import LearnedEnv
+from boxlcd.tasks import delta_keys, make_task
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("run", help="a world model's run folder")
+    p.add_argument("--num-envs", type=int, default=1000)
+    p.add_argument("--actions", default="random", help="random, or policy:PPO_RUN (its sampled actions)")
+    p.add_argument("--seed", type=int, default=1 << 41)
+    p.add_argument("--out", default=None)
+    a = p.parse_args(argv)
+    torch.set_num_threads(1)
+    learned = LearnedEnv(a.run, a.num_envs, autoreset_mode=AutoresetMode.DISABLED)
+    spec = learned.model.spec
+    real = GymVectorEnv(spec["env"], num_envs=a.num_envs, autoreset_mode=AutoresetMode.DISABLED,
+                        **spec.get("overrides", {}))
+    keys = delta_keys("body", real.proprio_keys, real.state_keys)
+    index = [real.proprio_keys.index(k) for k in keys]
+    got, _ = learned.reset(seed=a.seed)
+    want, _ = real.reset(seed=a.seed)
+    for _ in range(learned.prompt - 1):
+        want, *_ = real.step(np.zeros((a.num_envs, real.action_space.shape[1]), np.float32))
+    policy, goals = None, None
+    if a.actions.startswith("policy:"):
+        from boxlcd.rl.sb3 import SB3VecEnv
+        from boxlcd.rl.train import load_policy
+
+        policy = load_policy(a.actions.split(":", 1)[1])
+        task = make_task(spec["env"], "body", num_envs=a.num_envs)  # its goals, for the policy's input
+        goals = SB3VecEnv(task)
+        goals.seed(a.seed)
+        goals.reset()
+    rng = np.random.default_rng(0)
+    errors = [float(np.abs(got["proprio"][:, index] - want["proprio"][:, index]).mean())]
+    for _ in range(learned.ep_len - learned.prompt + 1):
+        if policy is None:
+            actions = rng.uniform(-1, 1, real.action_space.shape).astype(np.float32)
+        else:
+            obs = np.concatenate([want["proprio"], goals.last_obs["goal:proprio"]], axis=1)
+            actions = policy.predict(obs, deterministic=False)[0].astype(np.float32)
+        got, *_ = learned.step(actions)
+        want, *_ = real.step(actions)
+        errors.append(float(np.abs(got["proprio"][:, index] - want["proprio"][:, index]).mean()))
+    result = {"env": spec["env"], "run": a.run, "actions": a.actions, "num_envs": a.num_envs,
+              "mean_abs_position_error_by_step": errors,
+              "first_step_over_0.05": next((t for t, e in enumerate(errors) if e > 0.05), None)}
+    shown = ", ".join(f"step {t}: {errors[t]:.4f}" for t in (1, 5, 10, 25, 50, len(errors) - 1) if t < len(errors))
+    print(f"{spec['env']} ({a.actions} actions) mean |learned - real| over body positions: {shown}; "
+          f"above the 0.05 threshold from step {result['first_step_over_0.05']}")
+    if a.out:
+        with open(a.out, "w") as f:
+            json.dump(result, f, indent=1)
+    return result
+
+
+if __name__ == "__main__":
+    main()
