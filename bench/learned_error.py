@@ -11,7 +11,6 @@ success threshold (0.05), it says how long a rollout of the model stays usable f
 from __future__ import annotations
 
 import argparse
-import json
 
 import numpy as np
 import torch
@@ -20,6 +19,7 @@ from gymnasium.vector import AutoresetMode
 from boxlcd.gym_env import GymVectorEnv
 from boxlcd.learned import LearnedEnv
 from boxlcd.tasks import delta_keys, make_task
+from results_io import finish  # bench/results_io.py: python puts bench/ on the path
 
 
 def main(argv=None) -> dict:
@@ -66,12 +66,9 @@ def main(argv=None) -> dict:
               "mean_abs_position_error_by_step": errors,
               "first_step_over_0.05": next((t for t, e in enumerate(errors) if e > 0.05), None)}
     shown = ", ".join(f"step {t}: {errors[t]:.4f}" for t in (1, 5, 10, 25, 50, len(errors) - 1) if t < len(errors))
-    print(f"{spec['env']} ({a.actions} actions) mean |learned - real| over body positions: {shown}; "
-          f"above the 0.05 threshold from step {result['first_step_over_0.05']}")
-    if a.out:
-        with open(a.out, "w") as f:
-            json.dump(result, f, indent=1)
-    return result
+    line = (f"{spec['env']} ({a.actions} actions) mean |learned - real| over body positions: {shown}; "
+            f"above the 0.05 threshold from step {result['first_step_over_0.05']}")
+    return finish(result, line, a.out)
 
 
 if __name__ == "__main__":

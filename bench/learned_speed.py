@@ -9,7 +9,6 @@ figure to quote; absolute rates depend on the machine and on what else runs on i
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import time
@@ -19,6 +18,7 @@ import torch
 
 from boxlcd.gym_env import GymVectorEnv
 from boxlcd.learned import LearnedEnv
+from results_io import finish  # bench/results_io.py: python puts bench/ on the path
 
 
 def steps_per_second(env, seconds: float, seed: int = 0) -> float:
@@ -59,12 +59,9 @@ def main(argv=None) -> dict:
               "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
               "load_average": os.getloadavg()}
     result["learned_over_real"] = result["learned_steps_per_s"] / result["real_steps_per_s"]
-    print(f"{spec['env']} N={a.num_envs}: real {result['real_steps_per_s']:,.0f} steps/s (1 thread), learned "
-          f"{result['learned_steps_per_s']:,.0f} steps/s on {a.device} -> learned/real {result['learned_over_real']:.2f}")
-    if a.out:
-        with open(a.out, "w") as f:
-            json.dump(result, f, indent=1)
-    return result
+    line = (f"{spec['env']} N={a.num_envs}: real {result['real_steps_per_s']:,.0f} steps/s (1 thread), learned "
+            f"{result['learned_steps_per_s']:,.0f} steps/s on {a.device} -> learned/real {result['learned_over_real']:.2f}")
+    return finish(result, line, a.out)
 
 
 if __name__ == "__main__":

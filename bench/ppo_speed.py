@@ -11,7 +11,6 @@ Times, with boxlcd rl train's settings (overridable with --set, as there):
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 
@@ -20,6 +19,7 @@ import torch
 
 from boxlcd.models.train import key_value, parse_value
 from boxlcd.rl.train import PPO_DEFAULTS, make_env
+from results_io import finish  # bench/results_io.py: python puts bench/ on the path
 
 
 def main(argv=None) -> dict:
@@ -72,13 +72,10 @@ def main(argv=None) -> dict:
               "env_steps_per_s": env_rate, "collect_steps_per_s": steps / collect,
               "update_s_per_rollout": update / a.rollouts, "loop_steps_per_s": steps / (collect + update),
               "update_share": update / (collect + update), "load_average": os.getloadavg()}
-    print(f"{a.env} {a.task}: env alone {env_rate:,.0f} steps/s; collect {result['collect_steps_per_s']:,.0f}; "
-          f"update {result['update_s_per_rollout']:.2f} s per {n} steps ({result['update_share']:.0%} of the loop); "
-          f"loop {result['loop_steps_per_s']:,.0f} steps/s = {result['loop_steps_per_s'] / env_rate:.2f} of the env's")
-    if a.out:
-        with open(a.out, "w") as f:
-            json.dump(result, f, indent=1)
-    return result
+    line = (f"{a.env} {a.task}: env alone {env_rate:,.0f} steps/s; collect {result['collect_steps_per_s']:,.0f}; "
+            f"update {result['update_s_per_rollout']:.2f} s per {n} steps ({result['update_share']:.0%} of the loop); "
+            f"loop {result['loop_steps_per_s']:,.0f} steps/s = {result['loop_steps_per_s'] / env_rate:.2f} of the env's")
+    return finish(result, line, a.out)
 
 
 if __name__ == "__main__":
