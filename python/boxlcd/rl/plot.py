@@ -2,7 +2,8 @@
 
   boxlcd rl plot RUN [RUN ...] --out curves.png
 
-Reads each run's log.csv (a point per rollout, smoothed over --smooth rollouts); a run trained
+Reads each run's log.csv (a point per rollout: the success rate over the episodes that ended in
+the last --smooth rollouts); a run trained
 in a learned simulator is drawn dashed and labelled with it.
 """
 from __future__ import annotations
@@ -24,12 +25,12 @@ def curve(run_dir: str, smooth: int) -> dict[str, np.ndarray]:
         rows = [r for r in csv.DictReader(f) if int(r["episodes"]) > 0]
     steps = np.array([float(r["env_steps"]) for r in rows])
     seconds = np.array([float(r["elapsed_s"]) for r in rows])
-    success = np.array([float(r["success_rate"]) for r in rows])
-    if not len(rows):
-        return {"steps": steps, "seconds": seconds, "success": success}
-    kernel = np.ones(min(smooth, len(success)) or 1)
-    smoothed = np.convolve(success, kernel, "full")[:len(success)] / np.convolve(np.ones_like(success), kernel,
-                                                                                 "full")[:len(success)]
+    episodes = np.array([float(r["episodes"]) for r in rows])
+    successes = np.array([float(r["success_rate"]) for r in rows]) * episodes
+    # Each point: the successes over the episodes of the last `smooth` rollouts (a rollout that
+    # ended few episodes, like the first one, weighs little).
+    kernel = np.ones(max(1, smooth))
+    smoothed = np.convolve(successes, kernel)[:len(rows)] / np.maximum(np.convolve(episodes, kernel)[:len(rows)], 1)
     return {"steps": steps, "seconds": seconds, "success": smoothed}
 
 
