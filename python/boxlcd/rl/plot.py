@@ -29,6 +29,8 @@ def curve(run_dir: str, smooth: int) -> dict[str, np.ndarray]:
     successes = np.array([float(r["success_rate"]) for r in rows]) * episodes
     # Each point: the successes over the episodes of the last `smooth` rollouts (a rollout that
     # ended few episodes, like the first one, weighs little).
+    if not len(rows):  # no episode has ended yet: nothing to draw
+        return {"steps": steps, "seconds": seconds, "success": episodes}
     kernel = np.ones(max(1, smooth))
     smoothed = np.convolve(successes, kernel)[:len(rows)] / np.maximum(np.convolve(episodes, kernel)[:len(rows)], 1)
     return {"steps": steps, "seconds": seconds, "success": smoothed}
