@@ -42,7 +42,7 @@ def plot(runs: list[str], out: str, smooth: int = 5) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5 + 0.2 * len(runs)), sharey=True)
     for run_dir in runs:
         run = read_run(run_dir)
         c = curve(run_dir, smooth)
@@ -57,8 +57,9 @@ def plot(runs: list[str], out: str, smooth: int = 5) -> None:
     for ax in axes:
         ax.grid(alpha=0.3)
         ax.set_ylim(0, 1.02)
-    axes[1].legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=7, loc="lower center", ncol=2)
+    fig.tight_layout(rect=(0, 0.06 + 0.035 * ((len(runs) + 1) // 2), 1, 1))
     fig.savefig(out, dpi=110)
     print(f"wrote {out}")
 
