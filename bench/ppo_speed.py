@@ -18,12 +18,11 @@ import numpy as np
 import torch
 
 from boxlcd.models.train import key_value, parse_value
-from boxlcd.rl.train import PPO_DEFAULTS, make_env
+from boxlcd.rl.train import PPO_DEFAULTS, make_env, new_ppo
 from results_io import finish  # bench/results_io.py: python puts bench/ on the path
 
 
 def main(argv=None) -> dict:
-    from stable_baselines3 import PPO
     from stable_baselines3.common.callbacks import BaseCallback
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -48,10 +47,7 @@ def main(argv=None) -> dict:
         vec.step(rng.uniform(-1, 1, (vec.num_envs, vec.action_space.shape[0])).astype(np.float32))
     env_rate = a.rollouts * n / (time.perf_counter() - start)
 
-    model = PPO("MlpPolicy", vec, learning_rate=ppo["lr"], n_steps=ppo["n_steps"], batch_size=ppo["batch_size"],
-                n_epochs=ppo["n_epochs"], verbose=0, seed=0,
-                policy_kwargs={"net_arch": list(ppo["net"]), "activation_fn": torch.nn.Tanh,
-                               "log_std_init": ppo["log_std_init"]})
+    model = new_ppo(run, vec)
 
     class Nothing(BaseCallback):
         def _on_step(self) -> bool:

@@ -32,6 +32,7 @@ from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
 import boxlcd
+from boxlcd.env import seed_int
 from boxlcd.gym_env import _random_seed, observation_space, parse_autoreset_mode
 from boxlcd.models.checkpoint import load_model, prompt_frames
 from boxlcd.models.common import put_rows, take_rows
@@ -173,10 +174,9 @@ class LearnedEnv(gymnasium.vector.VectorEnv):
             raise ValueError(f"unknown reset options {sorted(options)}; LearnedEnv takes 'reset_mask'")
         if self._state is None and seed is None:
             seed = self._default_seed if self._default_seed is not None else _random_seed()
+        seed = seed_int(seed)
         if seed is not None:
-            if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or not 0 <= seed < 2**64:
-                raise ValueError(f"seed must be an int in [0, 2**64), got {seed!r}")
-            self._generator.manual_seed(int(seed) % 2**63)
+            self._generator.manual_seed(seed % 2**63)
         if mask is None:
             mask = np.ones(self.num_envs, bool)
         elif self._state is None:
@@ -187,7 +187,7 @@ class LearnedEnv(gymnasium.vector.VectorEnv):
                 raise ValueError(f"options['reset_mask'] must be a bool array of shape ({self.num_envs},)")
             if not mask.any():
                 raise ValueError("options['reset_mask'] must select at least one env")
-        self._reset_rows(mask, None if seed is None else int(seed))
+        self._reset_rows(mask, seed)
         return self._copy_obs(), {}
 
     def _copy_obs(self, rows=None) -> dict[str, np.ndarray]:

@@ -38,6 +38,8 @@ from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
 import boxlcd
+from boxlcd.env import seed_int
+from boxlcd.gym_env import _random_seed
 
 TASKS = ("body", "cube")
 THRESHOLD = 0.05
@@ -169,12 +171,11 @@ class GoalTask(gymnasium.vector.VectorEnv):
         """seed: the envs' starts (env i seed + i) and the goals (their own seeds, derived)."""
         if options:
             raise ValueError(f"unknown reset options {sorted(options)}; GoalTask takes none")
+        seed = seed_int(seed)
         if seed is None:
-            seed = int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> 1)
-        if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0:
-            raise ValueError(f"seed must be an int >= 0, got {seed!r}")
-        obs, _ = self.env.reset(seed=int(seed))
-        self._pool.seed((int(seed) + GOAL_SEED_OFFSET) % (1 << 64))
+            seed = _random_seed()
+        obs, _ = self.env.reset(seed=seed)
+        self._pool.seed((seed + GOAL_SEED_OFFSET) % (1 << 64))
         n = self.num_envs
         self._goal_lcd = np.zeros_like(obs["lcd"])
         self._goal_proprio = np.zeros_like(obs["proprio"])

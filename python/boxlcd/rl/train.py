@@ -38,6 +38,18 @@ def make_env(run: dict, num_envs: int | None = None, sim: str | None = None, see
     return env
 
 
+def new_ppo(run: dict, vec):
+    """An untrained SB3 PPO with the run's settings on `vec`."""
+    import torch
+    from stable_baselines3 import PPO
+
+    return PPO("MlpPolicy", vec, learning_rate=run["lr"], n_steps=run["n_steps"], batch_size=run["batch_size"],
+               n_epochs=run["n_epochs"], gamma=run["gamma"], gae_lambda=run["gae_lambda"], ent_coef=run["ent_coef"],
+               seed=run["seed"], device=run["device"], verbose=0,
+               policy_kwargs={"net_arch": list(run["net"]), "activation_fn": torch.nn.Tanh,
+                              "log_std_init": run["log_std_init"]})
+
+
 def write_json(path: Path, data: dict) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, indent=1))
@@ -97,11 +109,7 @@ def train(env: str, task: str, out: str, sim: str = "real", steps: int = 5_000_0
         model = PPO.load(out_dir / MODEL_FILE, env=vec, device=device)
     else:
         torch.manual_seed(seed)
-        model = PPO("MlpPolicy", vec, learning_rate=run["lr"], n_steps=run["n_steps"], batch_size=run["batch_size"],
-                    n_epochs=run["n_epochs"], gamma=run["gamma"], gae_lambda=run["gae_lambda"],
-                    ent_coef=run["ent_coef"], seed=seed, device=device, verbose=0,
-                    policy_kwargs={"net_arch": list(run["net"]), "activation_fn": torch.nn.Tanh,
-                                   "log_std_init": run["log_std_init"]})
+        model = new_ppo(run, vec)
     start = time.perf_counter() - state["elapsed_s"]
 
     def save() -> None:
