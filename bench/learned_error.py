@@ -44,22 +44,25 @@ def main(argv=None) -> dict:
     policy, goals = None, None
     if a.actions.startswith("policy:"):
         from boxlcd.rl.sb3 import SB3VecEnv
-        from boxlcd.rl.train import load_policy
+        from boxlcd.rl.train import load_policy, read_run
 
-        policy = load_policy(a.actions.split(":", 1)[1])
+        ppo_run = a.actions.split(":", 1)[1]
+        policy = load_policy(ppo_run)
         task = make_task(spec["env"], "body", num_envs=a.num_envs)  # its goals, for the policy's input
-        goals = SB3VecEnv(task)
+        goals = SB3VecEnv(task, history=read_run(ppo_run).get("history", 1))
         goals.seed(a.seed)
         goals.reset()
+    past = np.repeat(want["proprio"][:, None], (goals.history - 1) if goals else 0, axis=1)  # the policy's history
     rng = np.random.default_rng(0)
     errors = [float(np.abs(got["proprio"][:, index] - want["proprio"][:, index]).mean())]
     for _ in range(learned.ep_len - learned.prompt + 1):
         if policy is None:
             actions = rng.uniform(-1, 1, real.action_space.shape).astype(np.float32)
         else:
-            obs = np.concatenate([want["proprio"], goals.last_obs["goal:proprio"]], axis=1)
+            obs = goals.flat({"proprio": want["proprio"], "goal:proprio": goals.last_obs["goal:proprio"]}, past)
             actions = policy.predict(obs, deterministic=False)[0].astype(np.float32)
         got, *_ = learned.step(actions)
+        past = np.concatenate([want["proprio"][:, None], past], axis=1)[:, :past.shape[1]]
         want, *_ = real.step(actions)
         errors.append(float(np.abs(got["proprio"][:, index] - want["proprio"][:, index]).mean()))
     result = {"env": spec["env"], "run": a.run, "actions": a.actions, "num_envs": a.num_envs,

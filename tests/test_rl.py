@@ -52,6 +52,38 @@ def test_adapter_autoreset_and_terminal_observations():
     assert counts["episodes"] > counts["successes"] > 0 and vec.take_counts()["episodes"] == 0
 
 
+def test_adapter_history_holds_the_previous_proprio():
+    """history=3: the vector is proprio, goal, then the two previous proprio values, newest
+    first. A fresh episode repeats its first proprio; a terminal observation keeps the history
+    its episode ended with; bad values are refused."""
+    vec = SB3VecEnv(make_task("Luxo", "body", num_envs=4, threshold=0.2, ep_len=4), history=3)
+    vec.seed(0)
+    obs = vec.reset()
+    assert obs.shape == (4, 64) and vec.observation_space.shape == (64,)
+    seen = [obs[:, :16]]  # proprio per step of the current episode, per env
+    starts = np.zeros(4, np.int64)
+    rng = np.random.default_rng(1)
+    ended = 0
+    for t in range(1, 25):
+        obs, _, dones, infos = vec.step(rng.uniform(-1, 1, (4, 3)).astype(np.float32))
+        for i in range(4):
+            if dones[i]:
+                ended += 1
+                last = infos[i]["terminal_observation"]
+                older = [seen[max(t - 1, starts[i])][i], seen[max(t - 2, starts[i])][i]]
+                np.testing.assert_array_equal(last[32:], np.concatenate(older))
+                np.testing.assert_array_equal(obs[i, 32:], np.tile(obs[i, :16], 2))
+                starts[i] = t
+            else:
+                older = [seen[max(t - 1, starts[i])][i], seen[max(t - 2, starts[i])][i]]
+                np.testing.assert_array_equal(obs[i, 32:], np.concatenate(older))
+        seen.append(obs[:, :16].copy())
+    assert ended >= 8
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="history must be an integer >= 1"):
+            SB3VecEnv(make_task("Luxo", "body", num_envs=2), history=bad)
+
+
 class RandomPolicy:
     def __init__(self, seed):
         self.rng = np.random.default_rng(seed)

@@ -6,6 +6,11 @@ env (the task's `keys` side by side), an ended env's info holds its last observa
 "terminal_observation", "TimeLimit.truncated" when it timed out, "is_success" and "episode"
 (return "r", length "l"), which SB3's PPO reads for its episode statistics. It also counts
 ended episodes and successes for the training log (`take_counts`).
+
+With `history` h > 1 the vector also holds the h - 1 previous values of the keys that are not
+goals, newest first: proprio holds positions and angles only, so a policy that sees one step
+cannot tell how fast its bodies move. An env that has just reset repeats its first values
+(bodies start at rest). The terminal observation carries the history the episode ended with.
 """
 from __future__ import annotations
 
@@ -17,24 +22,42 @@ POLICY_KEYS = {"body": ("proprio", "goal:proprio"), "cube": ("proprio", "object"
 
 
 class SB3VecEnv(VecEnv):
-    def __init__(self, task, keys: tuple[str, ...] | None = None):
+    def __init__(self, task, keys: tuple[str, ...] | None = None, history: int = 1):
+        if isinstance(history, bool) or not isinstance(history, (int, np.integer)) or history < 1:
+            raise ValueError(f"history must be an integer >= 1, got {history!r}")
         self.task = task
         self.keys = tuple(keys or POLICY_KEYS[task.task])
+        self.history = int(history)
+        self.past_keys = tuple(k for k in self.keys if not k.startswith("goal:")) if history > 1 else ()
         space = task.single_observation_space
-        low = np.concatenate([space[k].low for k in self.keys]).astype(np.float32)
-        high = np.concatenate([space[k].high for k in self.keys]).astype(np.float32)
+        parts = [space[k] for k in self.keys] + [space[k] for k in self.past_keys] * (self.history - 1)
+        low = np.concatenate([b.low for b in parts]).astype(np.float32)
+        high = np.concatenate([b.high for b in parts]).astype(np.float32)
+        self._past = None  # (num_envs, history - 1, width): the previous values of past_keys
         super().__init__(task.num_envs, spaces.Box(low, high, dtype=np.float32), task.single_action_space)
         self._returns = np.zeros(self.num_envs)
         self._lengths = np.zeros(self.num_envs, np.int64)
         self._counts = {"episodes": 0, "successes": 0, "return_sum": 0.0, "length_sum": 0}
 
-    def flat(self, obs: dict) -> np.ndarray:
-        return np.concatenate([np.asarray(obs[k], np.float32) for k in self.keys], axis=-1)
+    def _now(self, obs: dict) -> np.ndarray:
+        return np.concatenate([np.asarray(obs[k], np.float32) for k in self.past_keys], axis=-1)
+
+    def flat(self, obs: dict, past: np.ndarray | None = None) -> np.ndarray:
+        """The policy's vector for `obs` (one env or a batch), after the given history
+        (default: the adapter's own, for a batch)."""
+        now = [np.asarray(obs[k], np.float32) for k in self.keys]
+        if not self.past_keys:
+            return np.concatenate(now, axis=-1)
+        past = self._past if past is None else past
+        return np.concatenate(now + [past.reshape(past.shape[:-2] + (-1,))], axis=-1)
 
     def reset(self):
         seed = self._seeds[0] if self._seeds and self._seeds[0] is not None else None
         obs, _ = self.task.reset(seed=seed)
         self.last_obs = obs  # the task's observation dict, for pictures
+        if self.past_keys:
+            now = self._now(obs)
+            self._past = np.repeat(now[:, None], self.history - 1, axis=1)
         self._reset_seeds()
         self._returns[:] = 0
         self._lengths[:] = 0
@@ -44,14 +67,20 @@ class SB3VecEnv(VecEnv):
         self._actions = actions
 
     def step_wait(self):
+        before = self._now(self.last_obs) if self.past_keys else None
         obs, reward, terminated, truncated, info = self.task.step(self._actions)
         self.last_obs = obs
         self._returns += reward
         self._lengths += 1
         dones = terminated | truncated
         infos = [{} for _ in range(self.num_envs)]
+        if self.past_keys:  # the present moves into the history; a fresh episode starts from its own
+            ended = np.concatenate([before[:, None], self._past[:, :-1]], axis=1)
+            self._past = ended.copy()
+            self._past[dones] = self._now(obs)[dones][:, None]
         for i in np.flatnonzero(dones):
-            infos[i] = {"terminal_observation": self.flat(info["final_obs"][i]),
+            past = ended[i] if self.past_keys else None
+            infos[i] = {"terminal_observation": self.flat(info["final_obs"][i], past),
                         "TimeLimit.truncated": bool(truncated[i] and not terminated[i]),
                         "is_success": bool(terminated[i]),
                         "episode": {"r": float(self._returns[i]), "l": int(self._lengths[i])}}

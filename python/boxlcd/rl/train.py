@@ -21,6 +21,7 @@ from pathlib import Path
 PPO_DEFAULTS = {  # what trained both robots here; see docs/rl.md
     "num_envs": 128, "n_steps": 64, "batch_size": 2048, "n_epochs": 5, "lr": 3e-4, "gamma": 0.99,
     "gae_lambda": 0.95, "ent_coef": 0.0, "net": [256, 256, 256], "log_std_init": -0.5,
+    "history": 1,  # steps of proprio the policy sees (boxlcd.rl.sb3.SB3VecEnv)
 }
 RUN_FILE, MODEL_FILE, STATE_FILE, LOG_FILE = "run.json", "model.zip", "state.json", "log.csv"
 
@@ -33,7 +34,7 @@ def make_env(run: dict, num_envs: int | None = None, sim: str | None = None, see
     task = make_task(run["env"], run["task"], num_envs=num_envs or run["num_envs"], sim=sim or run["sim"],
                      threshold=run["threshold"], ep_len=run["ep_len"], num_threads=run["env_threads"],
                      device=run["device"], temperature=run["temperature"])
-    env = SB3VecEnv(task)
+    env = SB3VecEnv(task, history=run.get("history", 1))
     env.seed(run["seed"] + seed_offset)
     return env
 
