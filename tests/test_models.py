@@ -28,8 +28,9 @@ TINY = {"marginal": {}, "copy_last": {},
         "binary_ae": {"bits": 16, "channels": 8, "d_model": 32, "layers": 1, "heads": 2},
         "rssm": {"deter": 32, "stoch": 8, "hidden": 64},
         "oracle": {"prior_samples": 4096, "chunk": 1024, "matches": 4}}
-LEARNED = ["frame_transformer", "frame_transformer+conv", "binary_ae", "rssm"]
+LEARNED = ["frame_transformer", "frame_transformer+conv", "frame_transformer+residual", "binary_ae", "rssm"]
 TINY["frame_transformer+conv"] = {**TINY["frame_transformer"], "conv_channels": 4}
+TINY["frame_transformer+residual"] = {**TINY["frame_transformer"], "residual": True}
 
 
 @pytest.fixture(scope="module")
@@ -506,7 +507,8 @@ def test_majority_decoding_in_eval_and_results(tmp_path, datasets, capsys):
     assert "needs a temperature > 0" in capsys.readouterr().err
 
 
-STEPPERS = ["marginal", "copy_last", "frame_transformer", "frame_transformer+conv", "binary_ae", "rssm"]
+STEPPERS = ["marginal", "copy_last", "frame_transformer", "frame_transformer+conv", "frame_transformer+residual",
+            "binary_ae", "rssm"]
 
 
 def stepper(name, spec, **extra):
@@ -535,7 +537,7 @@ def test_stepping_one_action_at_a_time_equals_sample(datasets, name, temperature
         assert proprio.shape == (4, len(data.manifest["proprio_keys"])) and torch.isfinite(proprio).all()
 
 
-@pytest.mark.parametrize("name", ["frame_transformer", "binary_ae", "rssm"])
+@pytest.mark.parametrize("name", ["frame_transformer", "frame_transformer+residual", "binary_ae", "rssm"])
 def test_a_reset_row_steps_as_if_alone(datasets, name):
     """Rows of one state restarted at another time (put_rows of a new start) predict what the
     same prompt predicts alone: what LearnedEnv does when some envs reset."""
@@ -556,7 +558,26 @@ def test_a_reset_row_steps_as_if_alone(datasets, name):
         torch.testing.assert_close(proprio[1:2], proprio1, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("name", ["frame_transformer", "binary_ae", "rssm"])
+def test_residual_head_predicts_the_change_of_the_vector(datasets):
+    """residual=true: the proprio head's output is added to the last vector, so a head that
+    outputs zero predicts no motion, in training (teacher-forced) and in stepping alike."""
+    data = Episodes(datasets["Urchin"])
+    model = stepper("frame_transformer+residual", data_spec(data))
+    with torch.no_grad():
+        model.head.weight[model.pixels:] = 0
+        model.head.bias[model.pixels:] = 0
+    batch = fixed_batch(datasets["Urchin"], 4)
+    _, prop = model._teacher_forced(batch)
+    torch.testing.assert_close(prop[:, 1:], batch["proprio"][:, :-1])
+    assert torch.equal(prop[:, 0], torch.zeros_like(prop[:, 0]))  # frame 0 has no last vector
+    state = model.start({"lcd": batch["lcd"][:, :2], "actions": batch["actions"][:, :1],
+                         "proprio": batch["proprio"][:, :2]})
+    for t in range(2, 5):
+        _, proprio, state = model.step(state, batch["actions"][:, t - 1])
+        torch.testing.assert_close(proprio, batch["proprio"][:, 1])
+
+
+@pytest.mark.parametrize("name", ["frame_transformer", "frame_transformer+residual", "binary_ae", "rssm"])
 def test_predict_state_learns_and_steps_the_full_state(datasets, name, tmp_path):
     """predict_state=true: the model reads and predicts full_state; its proprio is the robot's
     entries of it, and a trained one predicts the state better than at initialisation."""
@@ -564,10 +585,10 @@ def test_predict_state_learns_and_steps_the_full_state(datasets, name, tmp_path)
     spec = data_spec(data)
     batch = fixed_batch(datasets["Urchin"], 8)
     out = tmp_path / name
-    train(name, str(datasets["Urchin"]), str(out), steps=1, batch=4, progress=False, predict_state=True,
+    train(name.split("+")[0], str(datasets["Urchin"]), str(out), steps=1, batch=4, progress=False, predict_state=True,
           **TINY[name])
     before, _ = load_model(out)
-    train(name, str(datasets["Urchin"]), str(out), steps=60, batch=8, lr=3e-3, warmup=1, progress=False,
+    train(name.split("+")[0], str(datasets["Urchin"]), str(out), steps=60, batch=8, lr=3e-3, warmup=1, progress=False,
           predict_state=True, **TINY[name])
     model, _ = load_model(out)
     assert model.vector.key == "full_state" and model.P == len(spec["state_keys"])

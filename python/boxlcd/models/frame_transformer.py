@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from boxlcd.models.common import CausalTransformer, Stepper, Vector, bernoulli_nll, frame_tokens, pick, settings
 
 DEFAULTS = {"d_model": 256, "layers": 4, "heads": 4, "dropout": 0.0, "proprio_weight": 1.0, "conv_channels": 0,
-            "predict_state": False}
+            "predict_state": False, "residual": False}
 
 
 class FrameTransformer(Stepper, nn.Module):
@@ -40,19 +40,26 @@ class FrameTransformer(Stepper, nn.Module):
             nn.Conv2d(k, 1, 3, padding=1))
         if self.refine is not None:  # about twice as fast on CPU for these small planes
             self.refine.to(memory_format=torch.channels_last)
+        # residual: the head predicts the vector's change since the last frame, not its value;
+        # a body moves about 0.04 a step, which an absolute readout misses by a quarter.
+        self.residual = c["residual"]
 
     def forward(self, lcd: torch.Tensor, actions: torch.Tensor, proprio: torch.Tensor):
         """Logits of frames 0..n and proprio predictions, from frames 0..n-1 (lcd (B, n, H, W)),
         actions 0..n-1 (B, n, A) and proprio (B, n, P)."""
         out = self.core(self.tokens(lcd, actions, proprio, begin=True))
         last = torch.cat([torch.zeros_like(lcd[:, :1]), lcd], dim=1)  # the frame before each output
-        return self.readout(out, last)
+        last_vector = torch.cat([torch.zeros_like(proprio[:, :1]), proprio], dim=1)
+        return self.readout(out, last, last_vector)
 
-    def readout(self, out: torch.Tensor, last: torch.Tensor):
-        """Frame logits (B, m, H*W) and proprio (B, m, P) from transformer outputs (B, m, d) and
-        the frames before the predicted ones (B, m, H, W)."""
+    def readout(self, out: torch.Tensor, last: torch.Tensor, last_vector: torch.Tensor):
+        """Frame logits (B, m, H*W) and proprio (B, m, P) from transformer outputs (B, m, d),
+        the frames (B, m, H, W) and vectors (B, m, P) before the predicted ones (zeros before
+        frame 0)."""
         out = self.head(out)
         logits, prop = out[..., :self.pixels], out[..., self.pixels:]
+        if self.residual and self.P:
+            prop = prop + last_vector
         if self.refine is not None:
             B, m, H, W = last.shape
             planes = torch.stack([logits.reshape(B, m, H, W), last * 2 - 1], dim=2).reshape(-1, 2, H, W)
@@ -105,7 +112,7 @@ class FrameTransformer(Stepper, nn.Module):
     def step(self, state: dict, actions: torch.Tensor, temperature: float = 0.0, generator=None):
         last, vector = state["frame"], state["vector"]
         out = self.core.step(self._token(last, actions, vector), state["cache"])
-        logits, predicted = self.readout(out[:, None], last[:, None])
+        logits, predicted = self.readout(out[:, None], last[:, None], vector[:, None])
         frame = pick(logits[:, 0], temperature, generator).reshape(last.shape)
         if self.P:
             vector = predicted[:, 0]
