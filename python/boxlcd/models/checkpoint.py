@@ -34,10 +34,13 @@ def checkpoint_path(path: str | os.PathLike) -> Path:
 
 
 def save_checkpoint(path: Path, model, optimizer, step: int, run: dict, sampler: torch.Generator,
-                    elapsed: float) -> None:
+                    elapsed: float, torch_rng_ranks: list | None = None) -> None:
+    """torch_rng_ranks: every rank's generator state, for a run on several processes."""
     state = {"model_name": run["model"], "spec": model.spec, "model_config": model.config, "run": run,
              "model": model.state_dict(), "optimizer": optimizer.state_dict() if optimizer else None,
              "step": step, "sampler": sampler.get_state(), "torch_rng": torch.get_rng_state(), "elapsed": elapsed}
+    if torch_rng_ranks:
+        state["torch_rng_ranks"] = torch_rng_ranks
     tmp = path.with_name(path.name + ".tmp")
     torch.save(state, tmp)
     os.replace(tmp, path)

@@ -1,12 +1,14 @@
 """Train a world model on a boxlcd dataset.
 
-  boxlcd train MODEL --data DIR [--steps N --batch B --device D --seed S --out DIR]
-  (or python -m boxlcd.models.train ...)
+  boxlcd train MODEL --data DIR [--steps N --batch B --device D --seed S --out DIR] [--nproc K]
+  (or python -m boxlcd.models.train ..., or torchrun --nproc_per_node=K -m boxlcd.models.train ...)
 
 Writes into --out: ckpt.pt (model, optimizer, step, sampler state, config; rewritten every
 --ckpt-every steps and at the end), config.json, log.csv. Running the same command again
 resumes from ckpt.pt. On CPU a run is deterministic given its seed (unless --time-limit stops
-it). Baselines (marginal, copy_last) are fit by counting in one pass over the data.
+it). Baselines (marginal, copy_last) are fit by counting in one pass over the data. Several
+processes (torchrun, or --nproc K) train as one process with K times the batch: --batch is per
+process (boxlcd/models/distributed.py has the contract).
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ import torch
 from boxlcd.dataset import Episodes
 from boxlcd.dataset.windows import Windows
 from boxlcd.models import MODELS, build
+from boxlcd.models import distributed
 from boxlcd.models.checkpoint import CKPT, default_prompt, load_model, save_checkpoint  # noqa: F401 (re-exported)
 from boxlcd.models.common import data_spec, prepare
 
@@ -52,10 +55,11 @@ def train(model_name: str, data: str, out: str, steps: int = 10_000, batch: int 
           progress: bool = True, stop_after: int = 0, prompt: int | None = None, **model_config) -> Path:
     """Trains (or resumes) a model; returns the checkpoint path. stop_after > 0 stops this call
     after that many steps (as an interrupted job would; the next call resumes). prompt: the real
-    frames its rollouts (and a learned env made from it) start from (default: default_prompt)."""
+    frames its rollouts (and a learned env made from it) start from (default: default_prompt).
+    Under torchrun each process calls this; `batch` is per process."""
     from tqdm import tqdm
 
-    device = device or default_device()
+    ranks, device = distributed.setup(device or default_device())
     episodes = Episodes(data)  # before making --out: a wrong --data leaves no empty run folder
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -64,12 +68,16 @@ def train(model_name: str, data: str, out: str, steps: int = 10_000, batch: int 
     window = window or episodes.ep_len + 1
     run = {"model": model_name, "data": str(Path(data).resolve()), "steps": steps, "batch": batch, "seed": seed,
            "lr": lr, "warmup": warmup, "window": window, "time_limit": time_limit, "grad_clip": grad_clip,
-           "weight_decay": weight_decay, "device": device,
+           "weight_decay": weight_decay, "device": device, "processes": ranks.world,
            "prompt": default_prompt(spec["env"]) if prompt is None else prompt}
     if not 1 <= run["prompt"] <= episodes.ep_len:
         raise ValueError(f"prompt must be in [1, {episodes.ep_len}] frames, got {run['prompt']}")
     torch.manual_seed(seed)
     model = build(model_name, spec, **model_config).to(device)
+    if model.closed_form and ranks.world > 1:
+        raise ValueError(f"{model_name} is fit by counting in one pass over the data: run it in one process")
+    if ranks.world > 1:  # the noise inside a loss differs per rank; the weights stay rank 0's
+        torch.manual_seed(seed + ranks.rank)
     windows = Windows(episodes, window=window)
     sampler = torch.Generator().manual_seed(seed)
     optimizer = None if model.closed_form else torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
@@ -83,10 +91,15 @@ def train(model_name: str, data: str, out: str, steps: int = 10_000, batch: int 
         if optimizer is not None:
             optimizer.load_state_dict(ckpt["optimizer"])
         sampler.set_state(ckpt["sampler"])
-        torch.set_rng_state(ckpt["torch_rng"])
+        rng = ckpt.get("torch_rng_ranks") or [ckpt["torch_rng"]]
+        if len(rng) == ranks.world:
+            torch.set_rng_state(rng[ranks.rank])
+        else:  # resumed on another number of processes
+            torch.manual_seed(seed + ranks.rank + 7919 * ckpt["step"])
         step, elapsed = ckpt["step"], ckpt["elapsed"]
-    with open(out_dir / "config.json", "w") as f:
-        json.dump({"run": run, "spec": spec, "model_config": model.config}, f, indent=1)
+    if ranks.main:
+        with open(out_dir / "config.json", "w") as f:
+            json.dump({"run": run, "spec": spec, "model_config": model.config}, f, indent=1)
 
     if model.closed_form:  # one pass over every training window, without overlap
         if step == 0:
@@ -98,23 +111,31 @@ def train(model_name: str, data: str, out: str, steps: int = 10_000, batch: int 
             save_checkpoint(ckpt_path, model, optimizer, step, run, sampler, elapsed)
         return ckpt_path
 
-    log_path = out_dir / "log.csv"
-    log_file = open(log_path, "a", newline="")
+    def checkpoint() -> None:  # every rank's generator state, so each resumes its own noise
+        rng = distributed.gather_objects(torch.get_rng_state(), ranks)
+        if ranks.main:
+            save_checkpoint(ckpt_path, model, optimizer, step, run, sampler, time.perf_counter() - start,
+                            torch_rng_ranks=rng if ranks.world > 1 else None)
+
+    log_file = open(out_dir / "log.csv", "a", newline="") if ranks.main else None
     writer = None
     model.train()
+    compute_loss = distributed.loss_function(model, ranks, device)
     start = time.perf_counter() - elapsed
-    bar = tqdm(total=steps, initial=step, disable=not progress, desc=f"train {model_name}", unit="step")
+    bar = tqdm(total=steps, initial=step, disable=not (progress and ranks.main), desc=f"train {model_name}",
+               unit="step")
     last = min(steps, step + stop_after) if stop_after else steps
     try:
         while step < last:
             elapsed = time.perf_counter() - start
-            if time_limit and elapsed >= time_limit:
+            if distributed.rank0_says(bool(time_limit and elapsed >= time_limit), ranks, device):
                 break
             progress_frac = max(step / steps, elapsed / time_limit if time_limit else 0.0)
+            progress_frac = distributed.global_means({"p": progress_frac}, ranks, device)["p"]
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate(run, step, progress_frac)
-            idx = torch.randint(len(windows), (batch,), generator=sampler).numpy()
-            loss, logs = model.loss(prepare(windows.__getitems__(idx), device))
+            idx = torch.randint(len(windows), (batch * ranks.world,), generator=sampler).numpy()
+            loss, logs = compute_loss(prepare(windows.__getitems__(distributed.my_slice(idx, ranks)), device))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if grad_clip:
@@ -123,21 +144,25 @@ def train(model_name: str, data: str, out: str, steps: int = 10_000, batch: int 
             step += 1
             bar.update(1)
             if step % log_every == 0 or step == steps:
+                means = distributed.global_means({"loss": loss.item(), **logs}, ranks, device)
                 row = {"step": step, "elapsed_s": round(time.perf_counter() - start, 2),
-                       "lr": optimizer.param_groups[0]["lr"], "loss": loss.item(), **logs}
-                if writer is None:
-                    writer = csv.DictWriter(log_file, fieldnames=list(row))
-                    if log_file.tell() == 0:
-                        writer.writeheader()
-                writer.writerow(row)
-                log_file.flush()
-                bar.set_postfix(loss=f"{loss.item():.4f}")
+                       "lr": optimizer.param_groups[0]["lr"], **means}
+                if log_file:
+                    if writer is None:
+                        writer = csv.DictWriter(log_file, fieldnames=list(row))
+                        if log_file.tell() == 0:
+                            writer.writeheader()
+                    writer.writerow(row)
+                    log_file.flush()
+                    bar.set_postfix(loss=f"{means['loss']:.4f}")
             if step % ckpt_every == 0:
-                save_checkpoint(ckpt_path, model, optimizer, step, run, sampler, time.perf_counter() - start)
+                checkpoint()
     finally:
         bar.close()
-        log_file.close()
-    save_checkpoint(ckpt_path, model, optimizer, step, run, sampler, time.perf_counter() - start)
+        if log_file:
+            log_file.close()
+    checkpoint()
+    distributed.teardown()
     return ckpt_path
 
 
@@ -166,20 +191,37 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--time-limit", type=float, default=0.0, help="stop after this many seconds of training")
     p.add_argument("--ckpt-every", type=int, default=500)
     p.add_argument("--log-every", type=int, default=50)
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (per process)")
+    p.add_argument("--nproc", type=int, default=1,
+                   help="train on K local processes (torch.distributed; --batch is per process)")
     p.add_argument("--set", type=key_value, action="append", default=[], metavar="KEY=VALUE",
                    help="model setting, e.g. --set d_model=128 --set layers=2")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
+def _train_with_threads(threads: int, args: tuple, kwargs: dict) -> str:
+    torch.set_num_threads(threads)
+    return str(train(*args, **kwargs))
+
+
 def run(a: argparse.Namespace) -> None:
-    torch.set_num_threads(a.threads)
+    if a.nproc < 1:
+        raise SystemExit(f"boxlcd train: --nproc must be >= 1, got {a.nproc}")
     config = {k: parse_value(v) for k, v in a.set}
     out = a.out or f"runs/{a.model}-{Path(a.data).name}"
-    path = train(a.model, a.data, out, steps=a.steps, batch=a.batch, device=a.device, seed=a.seed, lr=a.lr,
-                 warmup=a.warmup, window=a.window, time_limit=a.time_limit, ckpt_every=a.ckpt_every,
-                 log_every=a.log_every, progress=not a.quiet, prompt=a.prompt, **config)
-    print(path)
+    args = (a.model, a.data, out)
+    kwargs = dict(steps=a.steps, batch=a.batch, device=a.device, seed=a.seed, lr=a.lr, warmup=a.warmup,
+                  window=a.window, time_limit=a.time_limit, ckpt_every=a.ckpt_every, log_every=a.log_every,
+                  progress=not a.quiet, prompt=a.prompt, **config)
+    if a.nproc > 1:
+        if MODELS[a.model].closed_form:
+            raise SystemExit(f"boxlcd train: {a.model} is fit by counting in one pass: leave out --nproc")
+        if distributed.launched():
+            raise SystemExit("boxlcd train: --nproc starts its own processes; under torchrun leave it out")
+        distributed.launch(a.nproc, _train_with_threads, a.threads, args, kwargs)
+    else:
+        _train_with_threads(a.threads, args, kwargs)
+    print(Path(out) / CKPT)
 
 
 def main(argv=None) -> None:
