@@ -28,9 +28,9 @@ TINY = {"marginal": {}, "copy_last": {},
         "binary_ae": {"bits": 16, "channels": 8, "d_model": 32, "layers": 1, "heads": 2},
         "rssm": {"deter": 32, "stoch": 8, "hidden": 64},
         "oracle": {"prior_samples": 4096, "chunk": 1024, "matches": 4}}
-LEARNED = ["frame_transformer", "frame_transformer+conv", "frame_transformer+residual", "binary_ae", "rssm"]
+LEARNED = ["frame_transformer", "frame_transformer+conv", "frame_transformer+dynamics", "binary_ae", "rssm"]
 TINY["frame_transformer+conv"] = {**TINY["frame_transformer"], "conv_channels": 4}
-TINY["frame_transformer+residual"] = {**TINY["frame_transformer"], "residual": True}
+TINY["frame_transformer+dynamics"] = {**TINY["frame_transformer"], "dynamics": 16}
 
 
 @pytest.fixture(scope="module")
@@ -507,7 +507,7 @@ def test_majority_decoding_in_eval_and_results(tmp_path, datasets, capsys):
     assert "needs a temperature > 0" in capsys.readouterr().err
 
 
-STEPPERS = ["marginal", "copy_last", "frame_transformer", "frame_transformer+conv", "frame_transformer+residual",
+STEPPERS = ["marginal", "copy_last", "frame_transformer", "frame_transformer+conv", "frame_transformer+dynamics",
             "binary_ae", "rssm"]
 
 
@@ -537,7 +537,7 @@ def test_stepping_one_action_at_a_time_equals_sample(datasets, name, temperature
         assert proprio.shape == (4, len(data.manifest["proprio_keys"])) and torch.isfinite(proprio).all()
 
 
-@pytest.mark.parametrize("name", ["frame_transformer", "frame_transformer+residual", "binary_ae", "rssm"])
+@pytest.mark.parametrize("name", ["frame_transformer", "frame_transformer+dynamics", "binary_ae", "rssm"])
 def test_a_reset_row_steps_as_if_alone(datasets, name):
     """Rows of one state restarted at another time (put_rows of a new start) predict what the
     same prompt predicts alone: what LearnedEnv does when some envs reset."""
@@ -558,26 +558,32 @@ def test_a_reset_row_steps_as_if_alone(datasets, name):
         torch.testing.assert_close(proprio[1:2], proprio1, rtol=1e-4, atol=1e-5)
 
 
-def test_residual_head_predicts_the_change_of_the_vector(datasets):
-    """residual=true: the proprio head's output is added to the last vector, so a head that
-    outputs zero predicts no motion, in training (teacher-forced) and in stepping alike."""
+def test_dynamics_head_predicts_the_change_of_the_vector(datasets):
+    """dynamics > 0: the MLP's output is added to the last vector, so an MLP that outputs zero
+    predicts no motion, in training (teacher-forced) and in stepping alike; it reads the last
+    two vectors and the action, so a change in the one before the last changes the prediction."""
     data = Episodes(datasets["Urchin"])
-    model = stepper("frame_transformer+residual", data_spec(data))
-    with torch.no_grad():
-        model.head.weight[model.pixels:] = 0
-        model.head.bias[model.pixels:] = 0
+    model = stepper("frame_transformer+dynamics", data_spec(data))
     batch = fixed_batch(datasets["Urchin"], 4)
+    prompt = {"lcd": batch["lcd"][:, :2], "actions": batch["actions"][:, :1], "proprio": batch["proprio"][:, :2]}
+    state = model.start(prompt)
+    _, moved, _ = model.step(state, batch["actions"][:, 1])
+    other = model.start({**prompt, "proprio": torch.stack([batch["proprio"][:, 0] + 0.1, batch["proprio"][:, 1]], 1)})
+    _, moved_other, _ = model.step(other, batch["actions"][:, 1])
+    assert not torch.allclose(moved, moved_other)
+    with torch.no_grad():
+        model.dynamics[-1].weight.zero_()
+        model.dynamics[-1].bias.zero_()
     _, prop = model._teacher_forced(batch)
     torch.testing.assert_close(prop[:, 1:], batch["proprio"][:, :-1])
     assert torch.equal(prop[:, 0], torch.zeros_like(prop[:, 0]))  # frame 0 has no last vector
-    state = model.start({"lcd": batch["lcd"][:, :2], "actions": batch["actions"][:, :1],
-                         "proprio": batch["proprio"][:, :2]})
+    state = model.start(prompt)
     for t in range(2, 5):
         _, proprio, state = model.step(state, batch["actions"][:, t - 1])
         torch.testing.assert_close(proprio, batch["proprio"][:, 1])
 
 
-@pytest.mark.parametrize("name", ["frame_transformer", "frame_transformer+residual", "binary_ae", "rssm"])
+@pytest.mark.parametrize("name", ["frame_transformer", "frame_transformer+dynamics", "binary_ae", "rssm"])
 def test_predict_state_learns_and_steps_the_full_state(datasets, name, tmp_path):
     """predict_state=true: the model reads and predicts full_state; its proprio is the robot's
     entries of it, and a trained one predicts the state better than at initialisation."""
