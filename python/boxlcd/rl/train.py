@@ -3,7 +3,9 @@
   boxlcd rl train --env Urchin --task body --sim real|RUN_DIR --out runs/ppo-urchin
                   [--steps N] [--time-limit S] [--num-envs N] [--seed S]
 
-The policy sees the task's proprio and goal (boxlcd.rl.sb3.POLICY_KEYS), as the original's did.
+The policy sees the task's proprio and goal (boxlcd.rl.sb3.POLICY_KEYS), as the original's did,
+and (history, default 3) the two proprio values before the current one: proprio has no
+velocities.
 The run folder gets run.json (the settings), model.zip (policy, optimizer; rewritten every
 --ckpt-every seconds and at the end), state.json (env steps and wall clock reached) and
 log.csv (after every rollout: env steps, wall clock, episodes ended, success rate, mean return
@@ -21,7 +23,7 @@ from pathlib import Path
 PPO_DEFAULTS = {  # what trained both robots here; see docs/rl.md
     "num_envs": 128, "n_steps": 64, "batch_size": 2048, "n_epochs": 5, "lr": 3e-4, "gamma": 0.99,
     "gae_lambda": 0.95, "ent_coef": 0.0, "net": [256, 256, 256], "log_std_init": -0.5,
-    "history": 1,  # steps of proprio the policy sees (boxlcd.rl.sb3.SB3VecEnv)
+    "history": 3,  # steps of proprio the policy sees (boxlcd.rl.sb3.SB3VecEnv)
 }
 RUN_FILE, MODEL_FILE, STATE_FILE, LOG_FILE = "run.json", "model.zip", "state.json", "log.csv"
 
