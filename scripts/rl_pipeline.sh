@@ -18,10 +18,10 @@ $boxlcd rl train --env "$env" --task body --sim real --out "runs/ppo-$name-real"
 $boxlcd rl eval "runs/ppo-$name-real" --episodes 1000
 
 # 2. Random-action episodes and a small frame transformer (fast enough to stand in for the
-#    engine on a CPU; it predicts proprio by regression, weighted up: the policy reads it).
+#    engine on a CPU); its proprio comes from a dynamics MLP, weighted up: the policy reads it.
 [ -f "data/$name/manifest.json" ] || $boxlcd collect "$env" --episodes "$EPISODES" --out "data/$name" --threads 1 -q
 $boxlcd train frame_transformer --data "data/$name" --out "runs/ft-$name" --batch 32 --lr 1e-3 --steps 100000 \
-  --time-limit "$MODEL_SECONDS" --prompt 1 --set d_model=128 --set layers=2 --set proprio_weight=10 -q
+  --time-limit "$MODEL_SECONDS" --prompt 1 --set d_model=128 --set layers=2 --set proprio_weight=10 --set dynamics=256 -q
 
 # 3. PPO inside the world model; success in the engine, and inside the model (the gap is what
 #    the model still gets wrong).
