@@ -56,8 +56,8 @@ def main(argv=None) -> dict:
     base = rows[0]["samples_per_s"]
     for r in rows:
         r["speedup"] = r["samples_per_s"] / base
-    result = {"model": a.model, "data": a.data, "device": a.device, "config": config, "cpus": os.cpu_count(),
-              "torch": torch.__version__, "rows": rows}
+    result = {"model": a.model, "data": os.path.basename(os.path.normpath(a.data)), "device": a.device,
+              "config": config, "cpus": os.cpu_count(), "torch": torch.__version__, "rows": rows}
     line = "; ".join(f"{r['processes']} x {r['batch_per_process']}: {r['samples_per_s']:.1f} windows/s "
                      f"({r['speedup']:.2f}x)" for r in rows)
     return finish(result, f"{a.model} on {a.device}: {line}", a.out)
