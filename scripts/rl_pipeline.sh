@@ -2,14 +2,14 @@
 # The learned-simulator loop for one robot's body goal, each step resumable (run it again to go
 # on): PPO in the engine; data, a world model, PPO inside the model; success in the engine.
 # Usage: bash scripts/rl_pipeline.sh ENV   (Urchin or Luxo; from a checkout set up by setup.sh)
-# Budgets in seconds: PPO_SECONDS (1200 per PPO run), MODEL_SECONDS (1800); EPISODES (20000).
+# Budgets in seconds: PPO_SECONDS (1200 per PPO run), MODEL_SECONDS (3600); EPISODES (20000).
 # Writes data/<env>, runs/ppo-<env>-real, runs/ft-<env>, runs/ppo-<env>-learned (see docs/rl.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 env="${1:?usage: rl_pipeline.sh ENV}"
 name="$(echo "$env" | tr '[:upper:]' '[:lower:]')"
 PPO_SECONDS="${PPO_SECONDS:-1200}"
-MODEL_SECONDS="${MODEL_SECONDS:-1800}"
+MODEL_SECONDS="${MODEL_SECONDS:-3600}"
 EPISODES="${EPISODES:-20000}"
 boxlcd="${PYTHON:-.venv/bin/python} -m boxlcd"
 
