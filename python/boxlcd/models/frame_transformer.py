@@ -55,24 +55,23 @@ class FrameTransformer(Stepper, nn.Module):
         actions 0..n-1 (B, n, A) and proprio (B, n, P)."""
         out = self.core(self.tokens(lcd, actions, proprio, begin=True))
         last = torch.cat([torch.zeros_like(lcd[:, :1]), lcd], dim=1)  # the frame before each output
-        zero = torch.zeros_like(proprio[:, :1])
-        # before each output: the last vector, the one before it (frame 0 repeats itself: it
-        # starts at rest) and the action between; zeros before frame 0
-        last_vector = torch.cat([zero, proprio], dim=1)
-        prev_vector = torch.cat([zero, proprio[:, :1], proprio[:, :-1]], dim=1)
-        action = torch.cat([torch.zeros_like(actions[:, :1]), actions], dim=1)
-        return self.readout(out, last, (last_vector, prev_vector, action))
+        motion = None
+        if self.dynamics is not None:  # before each output: the last vector, the one before it
+            # (frame 0 repeats itself: it starts at rest) and the action between; zeros before frame 0
+            zero = torch.zeros_like(proprio[:, :1])
+            motion = (torch.cat([zero, proprio], dim=1), torch.cat([zero, proprio[:, :1], proprio[:, :-1]], dim=1),
+                      torch.cat([torch.zeros_like(actions[:, :1]), actions], dim=1))
+        return self.readout(out, last, motion)
 
-    def readout(self, out: torch.Tensor, last: torch.Tensor, motion: tuple):
+    def readout(self, out: torch.Tensor, last: torch.Tensor, motion: tuple | None):
         """Frame logits (B, m, H*W) and proprio (B, m, P) from transformer outputs (B, m, d),
-        the frames (B, m, H, W) before the predicted ones, and `motion`: the two vectors before
-        them and the action between (what the dynamics MLP reads)."""
-        out_d = out
-        out = self.head(out)
-        logits, prop = out[..., :self.pixels], out[..., self.pixels:]
+        the frames (B, m, H, W) before the predicted ones, and (for the dynamics MLP) `motion`:
+        the two vectors before them and the action between."""
+        heads = self.head(out)
+        logits, prop = heads[..., :self.pixels], heads[..., self.pixels:]
         if self.dynamics is not None:
             last_vector, prev_vector, action = motion
-            prop = last_vector + self.dynamics(torch.cat([out_d, last_vector, prev_vector, action], dim=-1))
+            prop = last_vector + self.dynamics(torch.cat([out, last_vector, prev_vector, action], dim=-1))
         if self.refine is not None:
             B, m, H, W = last.shape
             planes = torch.stack([logits.reshape(B, m, H, W), last * 2 - 1], dim=2).reshape(-1, 2, H, W)
@@ -126,7 +125,7 @@ class FrameTransformer(Stepper, nn.Module):
     def step(self, state: dict, actions: torch.Tensor, temperature: float = 0.0, generator=None):
         last, vector = state["frame"], state["vector"]
         out = self.core.step(self._token(last, actions, vector), state["cache"])
-        motion = (vector[:, None], state["prev_vector"][:, None], actions[:, None])
+        motion = None if self.dynamics is None else (vector[:, None], state["prev_vector"][:, None], actions[:, None])
         logits, predicted = self.readout(out[:, None], last[:, None], motion)
         frame = pick(logits[:, 0], temperature, generator).reshape(last.shape)
         if self.P:
