@@ -101,6 +101,30 @@ def test_overrides():
                                              "use_speed", "iterations", "raster"}
 
 
+def test_solver_presets():
+    presets = boxlcd.solver_presets()
+    seed = boxlcd.env_def("Urchin")
+    assert presets["seed"] == {"velocity_iterations": seed.velocity_iterations,
+                               "position_iterations": seed.position_iterations, "substeps": seed.substeps}
+    fast = presets["fast"]
+    assert fast["velocity_iterations"] < seed.velocity_iterations
+    d = boxlcd.make("Urchin", solver="fast").definition
+    assert (d.velocity_iterations, d.position_iterations, d.substeps) == tuple(fast.values())
+    # the preset decides the physics: same seed and actions, other trajectories, and the
+    # seed preset is the default itself
+    runs = {}
+    for solver in ("seed", "fast", None):
+        env = boxlcd.make("Urchin", num_envs=4, seed=3, **({"solver": solver} if solver else {}))
+        env.reset()
+        for a in np.random.default_rng(0).uniform(-1, 1, (20, 4, env.action_size)).astype(np.float32):
+            obs = env.step(a)[0]
+        runs[solver] = obs["full_state"].copy()
+    np.testing.assert_array_equal(runs["seed"], runs[None])
+    assert not np.array_equal(runs["seed"], runs["fast"])
+    with pytest.raises(ValueError, match="solver must be one of seed, fast.*'turbo'"):
+        boxlcd.make("Urchin", solver="turbo")
+
+
 def test_custom_robot_from_python():
     leg = boxlcd.BodyDef()
     leg.name, leg.shape, leg.half_extents, leg.mask = "leg", boxlcd.Shape.Box, (0.1, 0.5), 0x0011

@@ -394,14 +394,14 @@ def test_the_bindings_are_the_tables(cpp):
 
 
 def test_override_names_are_the_tables_settings():
-    names = {"iterations"}
+    names = {"iterations", "solver"}
     for f in boxlcd.WorldDef.fields:
         if f["setting"]:
             names |= {f["name"] + "_x", f["name"] + "_y"} if f["kind"] == "Vec2" else {f["name"]}
     assert set(boxlcd.override_names()) == names
     for name in names:  # each one sets its field
         d = boxlcd.env_def("Bounce")
-        boxlcd.apply_override(d, name, "area" if name == "raster" else 1.0)
+        boxlcd.apply_override(d, name, {"raster": "area", "solver": "fast"}.get(name, 1.0))
         boxlcd.validate(d)
 
 

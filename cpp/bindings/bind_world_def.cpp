@@ -155,6 +155,14 @@ void bind_world_def(py::module_& m) {
   m.def("validate", &validate, py::arg("definition"), "Raises ValueError naming the first problem.");
   m.def("apply_override", &apply_override, py::arg("definition"), py::arg("key"), py::arg("value"));
   m.def("override_names", &override_names);
+  m.def("solver_presets", [] {
+    py::dict out;
+    for (const SolverPreset& p : solver_presets())
+      out[py::str(p.name)] = py::dict(py::arg("velocity_iterations") = p.velocity_iterations,
+                                      py::arg("position_iterations") = p.position_iterations,
+                                      py::arg("substeps") = p.substeps);
+    return out;
+  }, "{name: {velocity_iterations, position_iterations, substeps}} of make(..., solver=name).");
   m.def("robot_def", [](const std::string& name) {
     if (name == "urchin") return urchin();
     if (name == "luxo") return luxo();

@@ -10,6 +10,7 @@
 
 #include "boxlcd/error.hpp"
 #include "boxlcd/fields.hpp"
+#include "boxlcd/solver.hpp"
 
 namespace boxlcd {
 namespace {
@@ -21,7 +22,6 @@ constexpr double max_damping = 1000.0;      // 1/s
 constexpr double max_angle = 100.0;         // rad: joint angles and limits
 constexpr double max_joint_speed = 1000.0;  // rad/s
 constexpr double max_joint_torque = 1e6;    // N m
-constexpr double max_gravity = 1000.0;      // m/s^2 per axis, about 100 g
 constexpr int max_iterations = 100000;
 // A polygon's vertices lie within this many diameters of its body's origin: further out, the
 // float inertia Box2D shifts to the origin and back loses the body's own (and asserts I > 0).
@@ -357,8 +357,28 @@ bool set_setting(T& member, const Field<WorldDef>& f, const std::string& key, co
   }
 }
 
+// Sets a preset's solver fields.
+void set_solver(WorldDef& w, const OverrideValue& value) {
+  const std::string* s = std::get_if<std::string>(&value);
+  std::string known;
+  for (const SolverPreset& p : solver_presets()) {
+    if (s != nullptr && *s == p.name) {
+      w.velocity_iterations = p.velocity_iterations;
+      w.position_iterations = p.position_iterations;
+      w.substeps = p.substeps;
+      return;
+    }
+    known += (known.empty() ? "" : ", ") + p.name;
+  }
+  throw Error("option solver must be one of " + known + (s ? ", got '" + *s + "'" : ", got a number"));
+}
+
 // Sets a setting the tables do not list; false if key is none.
 bool set_extra(WorldDef& w, const std::string& key, const OverrideValue& value) {
+  if (key == "solver") {
+    set_solver(w, value);
+    return true;
+  }
   if (key != "iterations") return false;
   // One number keeps the default 3:1 ratio of velocity to position iterations.
   const double v = number(key, value);
@@ -443,7 +463,7 @@ void apply_override(WorldDef& def, const std::string& key, const OverrideValue& 
 }
 
 std::vector<std::string> override_names() {
-  std::vector<std::string> names{"iterations"};
+  std::vector<std::string> names{"iterations", "solver"};
   for (const Field<WorldDef>& f : fields<WorldDef>()) {
     if (!f.setting) continue;
     if (std::holds_alternative<Vec2 WorldDef::*>(f.member)) {

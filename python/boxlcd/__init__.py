@@ -15,6 +15,7 @@ from boxlcd._core import (
     env_def,
     override_names,
     robot_def,
+    solver_presets,
     validate,
 )
 from boxlcd.env import Env, envs, make
@@ -25,7 +26,7 @@ from boxlcd.registration import register_on_import as _register_on_import
 __all__ = [
     "AutoresetMode", "Batch", "Body", "BodyDef", "Env", "Joint", "JointDef", "Limb", "LimbDef", "ObjectDef",
     "RasterRule", "Robot", "RobotDef", "Shape", "Vec2", "World", "WorldDef", "WorldObject", "apply_override",
-    "env_def", "envs", "make", "override_names", "robot_def", "unpack", "validate",
+    "env_def", "envs", "make", "override_names", "robot_def", "solver_presets", "unpack", "validate",
 ]
 __version__ = "0.1.0"
 

@@ -339,6 +339,35 @@ TEST(Overrides, RejectUnknownKeys) {
   EXPECT_EQ(def.ep_len, 100);
 }
 
+TEST(Overrides, SolverPresetsSetTheSolverFields) {
+  const auto& presets = boxlcd::solver_presets();
+  ASSERT_GE(presets.size(), 2u);
+  EXPECT_EQ(presets[0].name, "seed");  // the default definition's solver, named
+  for (const boxlcd::SolverPreset& p : presets) {
+    boxlcd::WorldDef def = boxlcd::env_def("Urchin");
+    def.velocity_iterations = 7, def.position_iterations = 5, def.substeps = 2;
+    boxlcd::apply_override(def, "solver", p.name);
+    EXPECT_EQ(def.velocity_iterations, p.velocity_iterations) << p.name;
+    EXPECT_EQ(def.position_iterations, p.position_iterations) << p.name;
+    EXPECT_EQ(def.substeps, p.substeps) << p.name;
+    EXPECT_NO_THROW(boxlcd::validate(def)) << p.name;
+  }
+  const boxlcd::WorldDef plain = boxlcd::env_def("Urchin");
+  EXPECT_EQ(plain.velocity_iterations, presets[0].velocity_iterations);
+  EXPECT_EQ(plain.position_iterations, presets[0].position_iterations);
+  EXPECT_EQ(plain.substeps, presets[0].substeps);
+  boxlcd::WorldDef def = plain;
+  try {
+    boxlcd::apply_override(def, "solver", std::string("fastest"));
+    FAIL() << "an unknown preset was accepted";
+  } catch (const boxlcd::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("solver must be one of seed, fast"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("'fastest'"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(boxlcd::apply_override(def, "solver", 3.0), boxlcd::Error);
+  EXPECT_EQ(def.velocity_iterations, plain.velocity_iterations);
+}
+
 TEST(Overrides, EpLenMustBeAPositiveInteger) {
   boxlcd::WorldDef def = boxlcd::env_def("Urchin");
   EXPECT_THROW(boxlcd::apply_override(def, "ep_len", 2.5), boxlcd::Error);
@@ -382,7 +411,9 @@ TEST(Fields, EveryNumberHasARange) {
 TEST(Fields, EverySettingIsANamedOverride) {
   for (const auto& name : boxlcd::override_names()) {
     boxlcd::WorldDef def = boxlcd::env_def("Bounce");
-    const boxlcd::OverrideValue v = name == "raster" ? boxlcd::OverrideValue(std::string("area")) : 1.0;
+    const boxlcd::OverrideValue v = name == "raster"   ? boxlcd::OverrideValue(std::string("area"))
+                                    : name == "solver" ? boxlcd::OverrideValue(std::string("fast"))
+                                                       : 1.0;
     EXPECT_NO_THROW(boxlcd::apply_override(def, name, v)) << name;
     EXPECT_NO_THROW(boxlcd::validate(def)) << name;
   }

@@ -8,5 +8,6 @@
 #include "boxlcd/layout.hpp"
 #include "boxlcd/raster.hpp"
 #include "boxlcd/rng.hpp"
+#include "boxlcd/solver.hpp"
 #include "boxlcd/unpack.hpp"
 #include "boxlcd/world_def.hpp"

@@ -21,6 +21,7 @@ constexpr double floor_overhang = 1000.0;
 constexpr int max_polygon_vertices = 8;  // b2_maxPolygonVertices
 constexpr int max_frame_side = 8192;     // frame rows, and columns
 constexpr int max_frame_pixels = 1 << 24;  // rows x columns, e.g. 4096 x 4096
+constexpr double max_gravity = 1000.0;     // m/s^2 per axis, about 100 g
 
 struct Vec2 {
   double x = 0.0;
@@ -125,7 +126,8 @@ Vec2 box_middle(const BodyDef& body, double angle);
 using OverrideValue = std::variant<double, std::string>;
 
 // Sets one named setting: each world field its table marks as a setting (gravity as gravity_x
-// and gravity_y), and iterations (velocity iterations, a third of them position iterations).
+// and gravity_y), iterations (velocity iterations, a third of them position iterations) and
+// solver (a preset of solver.hpp by name).
 // Numbers are checked against the field's range at once.
 void apply_override(WorldDef& def, const std::string& key, const OverrideValue& value);
 std::vector<std::string> override_names();
