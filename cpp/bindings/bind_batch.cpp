@@ -123,6 +123,32 @@ void bind_batch(py::module_& m) {
              b.step(a.data());
            },
            py::arg("actions"))
+      .def("edit",
+           [](Batch& b, const py::object& env_arg, const std::string& kind, int body, int other, double x, double y,
+              double angle, double vx, double vy, double omega, double gx, double gy, double scale,
+              const std::string& shape) {
+             const int env = int_arg(env_arg, "env", INT32_MIN, INT32_MAX);  // Batch says which envs exist
+             Edit e;
+             e.kind = edit_kind(kind);
+             e.body = body, e.other = other;
+             e.x = x, e.y = y, e.angle = angle, e.vx = vx, e.vy = vy, e.omega = omega, e.gx = gx, e.gy = gy;
+             e.scale = scale;
+             if (shape == "circle") e.shape = Shape::Circle;
+             else if (shape == "box") e.shape = Shape::Box;
+             else throw Error("edit " + kind + ": shape must be 'circle' or 'box', got '" + shape + "'");
+             py::gil_scoped_release release;
+             b.edit(env, e);
+           },
+           py::arg("env"), py::arg("kind"), py::arg("body") = -1, py::arg("other") = -1, py::arg("x") = 0.0,
+           py::arg("y") = 0.0, py::arg("angle") = 0.0, py::arg("vx") = 0.0, py::arg("vy") = 0.0,
+           py::arg("omega") = 0.0, py::arg("gx") = 0.0, py::arg("gy") = 0.0, py::arg("scale") = 1.0,
+           py::arg("shape") = "box", "Applies one edit (boxlcd/edit.hpp) to one env now; see Env.edit.")
+      .def_property_readonly("body_names",
+                             [](const Batch& b) {
+                               std::vector<std::string> names;
+                               for (const BodySlot& s : b.layout().bodies) names.push_back(s.name);
+                               return names;
+                             })
       .def("send",
            [](Batch& b, const py::object& actions, const py::object& env_ids) {
              std::vector<int32_t> ids;

@@ -300,6 +300,19 @@ void Batch::reset_to_state(const float* full_state, const uint8_t* mask) {
   });
 }
 
+void Batch::edit(int env, const Edit& e) {
+  auto lock = enter("edit");
+  require_idle("edit");
+  if (env < 0 || env >= num_envs_)
+    throw Error("edit: env must be in [0, " + std::to_string(num_envs_ - 1) + "], got " + std::to_string(env));
+  if (needs_reset_[env])
+    throw Error("edit: env " + std::to_string(env) +
+                " has ended its episode; its next step (or reset) starts a new one, which would undo the edit");
+  check_edit(e, layout_, def_);
+  worlds_[env]->edit(e);
+  write_observation(env);
+}
+
 void Batch::check_action(int i, const float* action) const {
   if (autoreset_ == AutoresetMode::Disabled && needs_reset_[i])
     throw Error("env " + std::to_string(i) +

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 #include <mutex>
+#include <set>
+#include <utility>
 
 namespace boxlcd {
 namespace {
@@ -19,25 +21,26 @@ b2Vec2 rotate(double angle, const Vec2& v) {
   return b2Vec2(static_cast<float>(c * v.x - s * v.y), static_cast<float>(s * v.x + c * v.y));
 }
 
-void make_fixture(b2Body* body, const BodyDef& def, Shape shape) {
+// scale multiplies the definition's sizes (1 but for a Resize edit).
+void make_fixture(b2Body* body, const BodyDef& def, Shape shape, double scale = 1.0) {
   b2CircleShape circle;
   b2PolygonShape polygon;
   b2FixtureDef fd;
   switch (shape) {
     case Shape::Circle:
-      circle.m_radius = static_cast<float>(def.radius);
+      circle.m_radius = static_cast<float>(def.radius * scale);
       fd.shape = &circle;
       break;
     case Shape::Box:
     case Shape::Random:
-      polygon.SetAsBox(static_cast<float>(def.half_extents.x), static_cast<float>(def.half_extents.y));
+      polygon.SetAsBox(static_cast<float>(def.half_extents.x * scale), static_cast<float>(def.half_extents.y * scale));
       fd.shape = &polygon;
       break;
     case Shape::Polygon: {
       b2Vec2 v[b2_maxPolygonVertices];
       const int n = static_cast<int>(def.vertices.size());
       for (int i = 0; i < n; ++i)
-        v[i].Set(static_cast<float>(def.vertices[i].x), static_cast<float>(def.vertices[i].y));
+        v[i].Set(static_cast<float>(def.vertices[i].x * scale), static_cast<float>(def.vertices[i].y * scale));
       polygon.Set(v, n);
       fd.shape = &polygon;
       break;
@@ -66,6 +69,20 @@ void warm_up_box2d() {
     w.Step(0.01f, 1, 1);
   });
 }
+
+// Stops contacts between chosen pairs of bodies, on top of Box2D's own category/mask rule.
+class World::PairFilter : public b2ContactFilter {
+ public:
+  bool ShouldCollide(b2Fixture* a, b2Fixture* b) override {
+    return b2ContactFilter::ShouldCollide(a, b) && off.count(ordered(a->GetBody(), b->GetBody())) == 0;
+  }
+  static std::pair<const b2Body*, const b2Body*> ordered(const b2Body* a, const b2Body* b) {
+    return std::less<const b2Body*>()(a, b) ? std::make_pair(a, b) : std::make_pair(b, a);
+  }
+  std::set<std::pair<const b2Body*, const b2Body*>> off;
+};
+
+World::~World() = default;
 
 World::World(const WorldDef& def, const Layout& layout) : def_(def), layout_(layout) {
   for (const BodySlot& slot : layout.bodies) shapes_.push_back(body_def_of(slot).shape);
@@ -147,10 +164,11 @@ void World::reset_to_state(const float* full_state) {
 }
 
 void World::make_empty_world() {
+  filter_.reset();  // after the world it was installed in is gone (it is, below)
   world_ = std::make_unique<b2World>(b2Vec2(static_cast<float>(def_.gravity.x), static_cast<float>(def_.gravity.y)));
   const float w = static_cast<float>(def_.width()), h = static_cast<float>(def_.height);
   b2BodyDef bd;
-  b2Body* walls = world_->CreateBody(&bd);
+  b2Body* walls = walls_ = world_->CreateBody(&bd);
   b2EdgeShape edge;
   if (def_.walls) {
     const b2Vec2 corners[4] = {{0, 0}, {w, 0}, {w, h}, {0, h}};
@@ -172,6 +190,9 @@ void World::build(const std::vector<Pose>& poses) {
   make_empty_world();
   bodies_.clear();
   joints_.clear();
+  hidden_.assign(poses.size(), 0);
+  scales_.assign(poses.size(), 1.0);
+  kinds_ = shapes_;
   for (size_t i = 0; i < poses.size(); ++i) {
     const BodyDef& d = body_def(static_cast<int>(i));
     b2BodyDef bd;
@@ -257,6 +278,7 @@ void World::spans_of_bodies(int rows, int cols, RasterRule rule, Emit&& emit) {
     x_offset = bodies_[root]->GetPosition().x - def_.width() / 2;
   }
   for (size_t i = 0; i < bodies_.size(); ++i) {
+    if (hidden_[i]) continue;
     const b2Body* body = bodies_[i];
     const b2Shape* shape = body->GetFixtureList()->GetShape();
     spans_.clear();
@@ -292,6 +314,115 @@ void World::render_rgb(int rows, int cols, uint8_t* rgb) {
   image.clear(background_rgb);
   spans_of_bodies(rows, cols, RasterRule::Area,
                   [&](const std::vector<Span>& spans, const uint8_t* colour) { image.fill(spans, colour); });
+}
+
+std::vector<int> World::group(int slot) const {
+  const BodySlot& s = layout_.bodies[slot];
+  if (s.robot < 0) return {slot};
+  std::vector<int> out;
+  for (size_t i = 0; i < layout_.bodies.size(); ++i)
+    if (layout_.bodies[i].robot == s.robot) out.push_back(static_cast<int>(i));
+  return out;
+}
+
+void World::set_pose(int slot, double x, double y, double angle) {
+  // A robot moves rigidly: every body by the transform that takes its root to the pose.
+  const b2Body* root = bodies_[slot];
+  const b2Vec2 from = root->GetPosition();
+  const double turn = angle - root->GetAngle();
+  const b2Vec2 to(static_cast<float>((x + 1.0) * 0.5 * def_.width()), static_cast<float>((y + 1.0) * 0.5 * def_.height));
+  for (int i : group(slot)) {
+    b2Body* b = bodies_[i];
+    const b2Vec2 offset = rotate(turn, Vec2{b->GetPosition().x - from.x, b->GetPosition().y - from.y});
+    b->SetTransform(to + offset, static_cast<float>(b->GetAngle() + turn));
+    b->SetAwake(true);
+  }
+}
+
+void World::set_collisions(int slot, int other, bool on) {
+  if (!filter_) {
+    filter_ = std::make_unique<PairFilter>();
+    world_->SetContactFilter(filter_.get());
+  }
+  const std::vector<int> others = other < 0 ? std::vector<int>{} : group(other);
+  for (int i : group(slot)) {
+    std::vector<const b2Body*> partners;
+    if (other < 0) partners.push_back(walls_);
+    for (int j : others) partners.push_back(bodies_[j]);
+    for (const b2Body* p : partners) {
+      const auto pair = PairFilter::ordered(bodies_[i], p);
+      if (on) filter_->off.erase(pair); else filter_->off.insert(pair);
+    }
+    // Existing contacts are filtered again, and new pairs looked for, in the next step.
+    for (b2Fixture* f = bodies_[i]->GetFixtureList(); f; f = f->GetNext()) f->Refilter();
+    bodies_[i]->SetAwake(true);
+  }
+}
+
+void World::set_shape(int slot, Shape shape, double size_scale) {
+  // The definition's own dimensions where it has this kind of shape (Random has both); else a
+  // circle whose radius, or a square whose half-extent, is the object's size.
+  const BodyDef& d = body_def(slot);
+  BodyDef sized = d;
+  const bool has_kind = shape == d.shape || (d.shape == Shape::Random && shape != Shape::Polygon);
+  if (!has_kind) {
+    const double size = def_.objects[layout_.bodies[slot].object].size();
+    sized.radius = size;
+    sized.half_extents = {size, size};
+  }
+  b2Body* body = bodies_[slot];
+  body->DestroyFixture(body->GetFixtureList());
+  make_fixture(body, sized, shape, size_scale);
+  body->SetAwake(true);
+  scales_[slot] = size_scale;
+  kinds_[slot] = shape;
+}
+
+void World::edit(const Edit& e) {
+  const std::vector<int> bodies = e.kind == EditKind::Gravity ? std::vector<int>{} : group(e.body);
+  switch (e.kind) {
+    case EditKind::Pose: set_pose(e.body, e.x, e.y, e.angle); break;
+    case EditKind::Velocity:
+      for (int i : bodies) {
+        bodies_[i]->SetLinearVelocity(b2Vec2(static_cast<float>(e.vx * def_.width() / 2),
+                                             static_cast<float>(e.vy * def_.height / 2)));
+        bodies_[i]->SetAngularVelocity(static_cast<float>(e.omega));
+        bodies_[i]->SetAwake(true);
+      }
+      break;
+    case EditKind::ScaleVelocity:
+      for (int i : bodies) {
+        b2Body* b = bodies_[i];
+        b->SetLinearVelocity(static_cast<float>(e.scale) * b->GetLinearVelocity());
+        b->SetAngularVelocity(static_cast<float>(e.scale) * b->GetAngularVelocity());
+        b->SetAwake(true);
+      }
+      break;
+    case EditKind::Hide:
+    case EditKind::Show:
+      for (int i : bodies) hidden_[i] = e.kind == EditKind::Hide;
+      break;
+    case EditKind::Remove:
+      for (int i : bodies) bodies_[i]->SetEnabled(false), hidden_[i] = 1;
+      break;
+    case EditKind::Add:
+      for (int i : bodies) {
+        bodies_[i]->SetEnabled(true);
+        bodies_[i]->SetLinearVelocity(b2Vec2(0, 0));
+        bodies_[i]->SetAngularVelocity(0);
+        hidden_[i] = 0;
+      }
+      set_pose(e.body, e.x, e.y, e.angle);
+      break;
+    case EditKind::Gravity:
+      world_->SetGravity(b2Vec2(static_cast<float>(e.gx), static_cast<float>(e.gy)));
+      for (b2Body* b : bodies_) b->SetAwake(true);
+      break;
+    case EditKind::PassThrough: set_collisions(e.body, e.other, false); break;
+    case EditKind::Collide: set_collisions(e.body, e.other, true); break;
+    case EditKind::Resize: set_shape(e.body, kinds_[e.body], e.scale); break;
+    case EditKind::Reshape: set_shape(e.body, e.shape, scales_[e.body]); break;
+  }
 }
 
 }  // namespace boxlcd

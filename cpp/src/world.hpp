@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "boxlcd/edit.hpp"
 #include "boxlcd/layout.hpp"
 #include "boxlcd/raster.hpp"
 #include "boxlcd/rng.hpp"
@@ -18,6 +19,7 @@ namespace boxlcd {
 class World {
  public:
   World(const WorldDef& def, const Layout& layout);
+  ~World();
 
   void seed(uint64_t seed) { rng_ = Rng(seed); }
   void reset_random();
@@ -27,6 +29,8 @@ class World {
   void write_state(float* full_state, float* proprio) const;
   void render(uint8_t* packed_frame);
   void render_rgb(int rows, int cols, uint8_t* rgb);
+  // Applies an edit that check_edit passed (edit.hpp); the next reset undoes it.
+  void edit(const Edit& e);
 
   // The Box2D world itself (rebuilt by every reset), for the physics-floor benchmark.
   b2World& physics() { return *world_; }
@@ -37,7 +41,12 @@ class World {
   struct Pose {
     double x, y, angle;
   };
+  class PairFilter;
   void make_empty_world();
+  std::vector<int> group(int slot) const;  // the bodies an edit of slot moves: a robot, or one object
+  void set_pose(int slot, double x, double y, double angle);
+  void set_collisions(int slot, int other, bool on);
+  void set_shape(int slot, Shape shape, double size_scale);
   void build(const std::vector<Pose>& poses);
   // Calls emit(spans, colour) for each body, in pixels of a rows x cols view.
   template <class Emit>
@@ -52,6 +61,11 @@ class World {
   std::vector<b2Body*> bodies_;          // by body slot
   std::vector<Shape> shapes_;            // by body slot; Random resolved at reset
   std::vector<b2RevoluteJoint*> joints_;  // by joint slot
+  b2Body* walls_ = nullptr;              // the ground and walls
+  std::vector<uint8_t> hidden_;          // by body slot: left out of frames (Hide, Remove)
+  std::vector<double> scales_;           // by body slot: size over the definition's (Resize)
+  std::vector<Shape> kinds_;             // by body slot: its shape now (Reshape)
+  std::unique_ptr<PairFilter> filter_;   // made by the first PassThrough of an episode
   std::vector<Span> spans_;              // scratch, reused across renders
   Rng rng_;
 };

@@ -129,6 +129,40 @@ class Env:
         self.batch.step(actions)
         return self._obs, self._reward, self._terminated, self._truncated, self._info
 
+    @property
+    def body_names(self) -> list[str]:
+        """The bodies edit() names, by slot: objects first, then each robot's root and limbs."""
+        return list(self.batch.body_names)
+
+    def edit(self, kind: str, envs=0, body=None, other=None, **values) -> dict[str, np.ndarray]:
+        """Edits running worlds now (violation-of-expectation clips); returns the observation,
+        which shows the edit. The next step simulates from the edited world; a reset undoes it.
+
+        kind: "pose" (x, y, angle), "velocity" (vx, vy, omega), "scale_velocity" (scale; -1
+        reverses), "hide", "show", "remove", "add" (x, y, angle: a removed body comes back there,
+        at rest), "gravity" (gx, gy in m/s^2), "pass_through" / "collide" (other: a body, or
+        None for the ground and walls), "resize" (scale of the definition's size), "reshape"
+        (shape "circle" or "box"). Positions are in full_state units ([-1, 1] across the world)
+        and velocities in those units per second; angles in radians.
+        envs: an env index or a list of them. body, other: a name in body_names (a robot by its
+        root, e.g. "urchin0:root") or a slot. Bad edits raise ValueError and change nothing.
+        """
+        slots = {name: i for i, name in enumerate(self.batch.body_names)}
+
+        def slot(b, what):
+            if b is None:
+                return -1
+            if isinstance(b, str):
+                if b not in slots:
+                    raise ValueError(f"edit {kind}: no body named {b!r}; bodies: {', '.join(slots)}")
+                return slots[b]
+            return int(b)
+
+        body_slot, other_slot = slot(body, "body"), slot(other, "other")
+        for env in np.atleast_1d(np.asarray(envs)).tolist():
+            self.batch.edit(env, kind, body_slot, other_slot, **values)
+        return self._obs
+
     def send(self, actions, env_ids=None) -> None:
         """Starts stepping envs `env_ids` (all by default) with `actions` (len(env_ids), A) and
         returns at once; the actions are copied. Collect them with recv()."""

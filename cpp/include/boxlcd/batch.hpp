@@ -6,6 +6,7 @@
 #include <mutex>
 #include <vector>
 
+#include "boxlcd/edit.hpp"
 #include "boxlcd/layout.hpp"
 #include "boxlcd/world_def.hpp"
 
@@ -44,6 +45,10 @@ class Batch {
   void reset_to_state(const float* full_state, const uint8_t* mask = nullptr);
   // actions: N x A, clipped to [-1, 1]; NaN or inf throws before anything changes.
   void step(const float* actions);
+  // Applies an edit (edit.hpp) to one env now and rewrites its observation; the next step
+  // simulates from the edited world and its next reset undoes the edit. Throws Error, changing
+  // nothing, for a bad edit or an env whose ended episode waits for its reset.
+  void edit(int env, const Edit& edit);
 
   // Asynchronous stepping (EnvPool style), so a policy can run while envs step.
   // send() copies the actions (count x A; row k for env envs[k], or env k when envs is null),

@@ -3,6 +3,7 @@
 
 #include "boxlcd/batch.hpp"
 #include "boxlcd/catalogue.hpp"
+#include "boxlcd/edit.hpp"
 #include "boxlcd/error.hpp"
 #include "boxlcd/fields.hpp"
 #include "boxlcd/layout.hpp"
