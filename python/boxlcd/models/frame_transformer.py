@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 from boxlcd.models.common import CausalTransformer, Stepper, Vector, bernoulli_nll, frame_tokens, pick, settings
 
-DEFAULTS = {"d_model": 256, "layers": 4, "heads": 4, "dropout": 0.0, "proprio_weight": 1.0, "conv_channels": 0,
+DEFAULTS = {"d_model": 128, "layers": 4, "heads": 4, "dropout": 0.0, "proprio_weight": 1.0, "conv_channels": 0,
             "predict_state": False, "dynamics": 0}
 
 
