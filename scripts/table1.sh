@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The seed paper's Table 1 rows that docs/models.md did not yet measure (Bounce2, Object2, Luxo,
+# UrchinCube, LuxoCube), each with the 30-CPU-minute budget and the settings that worked for
+# Bounce: frame transformer, d_model 128, lr 1e-3, one torch thread, batch 32 (16 for the robot
+# envs, as Urchin). Then one table with both decodings, the baselines and, for envs without a
+# robot, the posterior oracle.
+#
+# Usage: bash scripts/table1.sh OUT [JOBS]
+#   OUT   folder for data/, runs/, results.md and results.json
+#   JOBS  trainings run at once (default 2: one per core of a 2-core machine)
+# Optional environment: PYTHON (default python3), SECONDS_PER_RUN (1800), ENVS (the five).
+set -euo pipefail
+OUT=${1:?usage: table1.sh OUT [JOBS]}
+JOBS=${2:-2}
+PY=${PYTHON:-python3}
+RUN_SECONDS=${SECONDS_PER_RUN:-1800}
+ENVS=${ENVS:-Bounce2 Object2 Luxo UrchinCube LuxoCube}
+mkdir -p "$OUT/data" "$OUT/runs" "$OUT/logs"
+cd "$OUT"
+
+episodes() {  # training episodes: as Bounce for the object envs, as Urchin for the robots
+  case $1 in Bounce2|Object2) echo 50000 ;; *) echo 20000 ;; esac
+}
+batch() {
+  case $1 in Bounce2|Object2) echo 32 ;; *) echo 16 ;; esac
+}
+
+for env in $ENVS; do
+  e=$(echo "$env" | tr '[:upper:]' '[:lower:]')
+  [ -f "data/$e/manifest.json" ] || $PY -m boxlcd collect "$env" --episodes "$(episodes "$env")" \
+    --out "data/$e" --seed 0 --shard-size 5000 --threads 2 -q
+  [ -f "data/${e}_test/manifest.json" ] || $PY -m boxlcd collect "$env" --episodes 1000 \
+    --out "data/${e}_test" --seed 10000000 --threads 2 -q
+done
+
+train() {
+  env=$1; e=$(echo "$env" | tr '[:upper:]' '[:lower:]')
+  $PY -m boxlcd train frame_transformer --data "data/$e" --out "runs/$e-ft" --steps 100000 \
+    --time-limit "$RUN_SECONDS" --batch "$(batch "$env")" --lr 1e-3 --set d_model=128 --seed 0 \
+    --threads 1 -q > "logs/$e-ft.txt" 2>&1
+}
+running=0
+for env in $ENVS; do
+  train "$env" &
+  running=$((running + 1))
+  if [ "$running" -ge "$JOBS" ]; then wait -n; running=$((running - 1)); fi
+done
+wait
+
+tests=()
+runs=()
+for env in $ENVS; do
+  e=$(echo "$env" | tr '[:upper:]' '[:lower:]')
+  tests+=(--test "$env=data/${e}_test")
+  runs+=("runs/$e-ft")
+done
+$PY -m boxlcd results "${runs[@]}" "${tests[@]}" --episodes 1000 --oracle --threads "$JOBS" \
+  --samples 1 32 --out . --reuse
+echo "results in $OUT/results.md and $OUT/results.json"
