@@ -23,7 +23,7 @@ from boxlcd.models.train import train  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-TINY = {"marginal": {}, "copy_last": {},
+TINY = {"marginal": {}, "copy_last": {}, "constant_velocity": {},
         "frame_transformer": {"d_model": 32, "layers": 1, "heads": 2},
         "binary_ae": {"bits": 16, "channels": 8, "d_model": 32, "layers": 1, "heads": 2},
         "rssm": {"deter": 32, "stoch": 8, "hidden": 64},
@@ -507,7 +507,7 @@ def test_majority_decoding_in_eval_and_results(tmp_path, datasets, capsys):
     assert "needs a temperature > 0" in capsys.readouterr().err
 
 
-STEPPERS = ["marginal", "copy_last", "frame_transformer", "frame_transformer+conv", "frame_transformer+dynamics",
+STEPPERS = ["marginal", "copy_last", "constant_velocity", "frame_transformer", "frame_transformer+conv", "frame_transformer+dynamics",
             "binary_ae", "rssm"]
 
 

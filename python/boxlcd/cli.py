@@ -22,6 +22,7 @@ import argparse
 import importlib
 import os
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -170,6 +171,52 @@ def cmd_dataset_show(args) -> None:
     print(f"wrote {args.out} (episode {args.episode}, {len(pictures)} frames)")
 
 
+def _env_folder(text: str) -> tuple[str, str]:
+    env, sep, folder = text.partition("=")
+    if not sep or not folder:
+        raise argparse.ArgumentTypeError(f"expected ENV=FOLDER, got {text!r}")
+    return _env_name(env), folder
+
+
+def cmd_voe_make(args) -> None:
+    from boxlcd import voe
+
+    envs = [e for e in args.envs.split(",") if e]
+    for e in envs:
+        if e not in boxlcd.envs():
+            raise ValueError(f"unknown env {e!r}; envs: {', '.join(boxlcd.envs())}")
+    violations = args.violations.split(",") if args.violations else None
+    voe.check_violations(violations)
+    for env in envs:
+        content = voe.make_suite(env, Path(args.out) / env, pairs=args.pairs, seed=args.seed, violations=violations)
+        counts = {k: sum(v[k] for v in content["summary"].values()) for k in ("kept", "dropped_invisible", "no_moment")}
+        print(f"{env}: {counts['kept']} pairs kept, {counts['dropped_invisible']} dropped (difference not visible), "
+              f"{counts['no_moment']} without a moment for their violation -> {Path(args.out) / env}")
+
+
+def cmd_voe_show(args) -> None:
+    from boxlcd import voe
+
+    pictures, pair = voe.pair_pictures(args.suite, args.violation, args.scale)
+    fps = voe.load_suite(args.suite)[1]["possible"].manifest["fps"]
+    demo.write_gif(args.out, pictures, fps)
+    print(f"wrote {args.out} (pair {pair['pair']}, {args.violation} at frame {pair['t_star']})")
+
+
+def cmd_voe_eval(args) -> None:
+    try:
+        from boxlcd import voe
+        import torch  # noqa: F401
+    except ModuleNotFoundError as e:
+        raise ImportError(f"needs torch and the models extra ({e}): {MODELS_EXTRA}") from e
+    if not (args.runs or args.fit or args.untrained or args.engine):
+        raise ValueError("nothing to score: give runs, --fit, --untrained or --engine")
+    rows = voe.evaluate_suite(args.runs, args.suite, args.out, fit=dict(args.fit), untrained=args.untrained,
+                              engine=args.engine, device=args.device)
+    print(voe.markdown(rows))
+    print(f"wrote {Path(args.out) / 'voe.json'}, voe.md and voe.png")
+
+
 def models_module(command: str):
     try:
         return importlib.import_module(MODEL_COMMANDS[command][0])
@@ -252,6 +299,32 @@ def parser(model_command: str | None = None) -> argparse.ArgumentParser:
     c.add_argument("--episode", type=int, default=0)
     c.add_argument("--out", default="episode.gif")
     c.add_argument("--scale", type=_positive_int, default=8)
+    voe = sub.add_parser("voe", help="violation-of-expectation suites: make them, score models on them",
+                         description="violation-of-expectation suites (boxlcd/voe.py, docs/voe.md)")
+    voe_sub = voe.add_subparsers(dest="voe_command", required=True, metavar="COMMAND")
+    c = voe_sub.add_parser("make", help="matched possible/impossible pairs per env and violation type")
+    c.set_defaults(fn=cmd_voe_make)
+    c.add_argument("--envs", required=True, help="comma-separated envs with objects, e.g. Dropbox,Bounce,UrchinCube")
+    c.add_argument("--out", required=True, help="folder; one suite per env in OUT/ENV")
+    c.add_argument("--pairs", type=_positive_int, default=64, help="pairs per env and violation type (default 64)")
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--violations", default=None, help="comma-separated types (default: all)")
+    c = voe_sub.add_parser("show", help="one pair of a violation as a GIF: possible left, impossible right")
+    c.set_defaults(fn=cmd_voe_show)
+    c.add_argument("suite", help="one env's suite (OUT/ENV of voe make)")
+    c.add_argument("--violation", required=True)
+    c.add_argument("--out", required=True, help="a .gif file")
+    c.add_argument("--scale", type=_positive_int, default=8)
+    c = voe_sub.add_parser("eval", help="surprise of models on a suite: pairwise accuracy and ROC-AUC")
+    c.set_defaults(fn=cmd_voe_eval)
+    c.add_argument("runs", nargs="*", metavar="RUN", help="trained runs (boxlcd train) of the suite's envs")
+    c.add_argument("--suite", required=True, help="a folder of `boxlcd voe make`, or one env's suite in it")
+    c.add_argument("--out", required=True, help="folder for voe.json, voe.md and voe.png")
+    c.add_argument("--fit", action="append", default=[], type=_env_folder, metavar="ENV=DATA",
+                   help="add the marginal, copy-last and constant-velocity controls of ENV, fit on dataset DATA")
+    c.add_argument("--untrained", action="store_true", help="add an untrained frame transformer per env")
+    c.add_argument("--engine", action="store_true", help="add the engine itself (the posterior oracle) per env")
+    c.add_argument("--device", default="cpu")
     for name, (_, help_text) in MODEL_COMMANDS.items():
         c = command(name, help_text, cmd_models)
         if name == model_command:

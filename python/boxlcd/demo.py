@@ -44,8 +44,10 @@ def write_gif(path, pictures: list[np.ndarray], fps: float) -> None:
         raise ImportError("writing GIFs needs pillow: pip install 'boxlcd[demo]'") from e
     if not pictures:
         raise ValueError("no pictures to write")
-    first = Image.fromarray(pictures[0]).quantize(colors=64, method=Image.Quantize.MEDIANCUT)
-    frames = [Image.fromarray(p).quantize(palette=first, dither=Image.Dither.NONE) for p in pictures]
+    # the palette of the first and last pictures together: colours that appear later are kept
+    ends = np.concatenate([pictures[0], pictures[-1]]) if pictures[0].shape == pictures[-1].shape else pictures[0]
+    palette = Image.fromarray(ends).quantize(colors=64, method=Image.Quantize.MEDIANCUT)
+    frames = [Image.fromarray(p).quantize(palette=palette, dither=Image.Dither.NONE) for p in pictures]
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=round(1000 / fps), loop=0,
                    optimize=True, disposal=1)
 

@@ -82,6 +82,20 @@ def collect_shard(plan: dict, index: int, policy: str | Callable = "random") -> 
     return {"frames": frames, "actions": actions, "full_state": full_state, "proprio": proprio, "seeds": seeds}
 
 
+def new_manifest(probe: "boxlcd.Env", env: str, overrides: dict, episodes: int, shard_size: int, seed: int,
+                 policy: str) -> dict:
+    """The manifest of a dataset of `probe`'s env before any shard is written (complete: False)."""
+    return {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "boxlcd_version": boxlcd.__version__,
+        "env": env, "overrides": overrides, "episodes": episodes, "shard_size": shard_size,
+        "seed": seed, "policy": policy, "ep_len": probe.definition.ep_len,
+        "fps": probe.definition.fps, "frame_shape": list(probe.frame_shape),
+        "frame_row_bytes": int(probe.batch.frames.shape[-1]), "state_keys": probe.state_keys,
+        "proprio_keys": probe.proprio_keys, "action_keys": probe.action_keys,
+        "definition": definition_summary(probe.definition), "complete": False, "shards": [],
+    }
+
+
 def collect(
     env: str,
     episodes: int,
@@ -117,15 +131,7 @@ def collect(
     plan = {"env": env, "overrides": overrides, "episodes": int(episodes), "shard_size": int(shard_size),
             "seed": int(seed), "policy": policy_name, "num_threads": num_threads}
     num_shards = -(-plan["episodes"] // plan["shard_size"])
-    manifest = {
-        "format": FORMAT, "format_version": FORMAT_VERSION, "boxlcd_version": boxlcd.__version__,
-        "env": env, "overrides": overrides, "episodes": plan["episodes"], "shard_size": plan["shard_size"],
-        "seed": plan["seed"], "policy": policy_name, "ep_len": probe.definition.ep_len,
-        "fps": probe.definition.fps, "frame_shape": list(probe.frame_shape),
-        "frame_row_bytes": int(probe.batch.frames.shape[-1]), "state_keys": probe.state_keys,
-        "proprio_keys": probe.proprio_keys, "action_keys": probe.action_keys,
-        "definition": definition_summary(probe.definition), "complete": False, "shards": [],
-    }
+    manifest = new_manifest(probe, env, overrides, plan["episodes"], plan["shard_size"], plan["seed"], policy_name)
     check_folder(root, manifest, resume)  # before creating anything in a folder that is not ours
     try:
         root.mkdir(parents=True, exist_ok=True)

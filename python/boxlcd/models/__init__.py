@@ -7,13 +7,15 @@ Train with `boxlcd train MODEL --data DIR`, evaluate with `boxlcd eval CKPT --da
 from __future__ import annotations
 
 from boxlcd.models.binary_ae import BinaryAE
+from boxlcd.models.constant_velocity import ConstantVelocity
 from boxlcd.models.copy_last import CopyLast
 from boxlcd.models.frame_transformer import FrameTransformer
 from boxlcd.models.marginal import Marginal
 from boxlcd.models.oracle import PosteriorOracle
 from boxlcd.models.rssm import RSSM
 
-MODELS = {"marginal": Marginal, "copy_last": CopyLast, "frame_transformer": FrameTransformer,
+MODELS = {"marginal": Marginal, "copy_last": CopyLast, "constant_velocity": ConstantVelocity,
+          "frame_transformer": FrameTransformer,
           "binary_ae": BinaryAE, "rssm": RSSM, "oracle": PosteriorOracle}
 
 
@@ -24,4 +26,4 @@ def build(name: str, spec: dict, **config):
     return MODELS[name](spec, **config)
 
 
-__all__ = ["MODELS", "BinaryAE", "CopyLast", "FrameTransformer", "Marginal", "PosteriorOracle", "RSSM", "build"]
+__all__ = ["MODELS", "BinaryAE", "ConstantVelocity", "CopyLast", "FrameTransformer", "Marginal", "PosteriorOracle", "RSSM", "build"]
