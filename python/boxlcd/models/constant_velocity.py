@@ -9,10 +9,9 @@ A violation-of-expectation control (boxlcd.voe): it is surprised by what breaks 
 from __future__ import annotations
 
 import torch
-import torch.nn as nn
 
-from boxlcd.models.common import Stepper, bernoulli_nll, pick, settings
-from boxlcd.models.marginal import Marginal
+from boxlcd.models.common import bernoulli_nll, pick
+from boxlcd.models.copy_last import CopyLast
 
 
 def centre(frames: torch.Tensor) -> torch.Tensor:
@@ -40,17 +39,8 @@ def guess(before: torch.Tensor, last: torch.Tensor) -> torch.Tensor:
     return shifted(last, step)
 
 
-class ConstantVelocity(Stepper, nn.Module):
-    closed_form = True
-    bound = False
-
-    def __init__(self, spec: dict, **config):
-        super().__init__()
-        self.spec, self.config = spec, settings(self, {}, config)
-        H, W = spec["frame_shape"]
-        self.first = Marginal(spec)  # frames 0 only
-        self.register_buffer("flips", torch.zeros(H, W, dtype=torch.float64))
-        self.register_buffer("count", torch.zeros((), dtype=torch.float64))
+class ConstantVelocity(CopyLast):
+    """CopyLast's counts and flips, against the constant-motion guess instead of the last frame."""
 
     def guesses(self, lcd: torch.Tensor) -> torch.Tensor:
         """(B, T - 1, H, W): the guess for frames 1..T-1 of (B, T, H, W) episodes."""
@@ -68,20 +58,11 @@ class ConstantVelocity(Stepper, nn.Module):
             self.flips += (self.guesses(lcd) != lcd[:, 1:]).sum(dim=(0, 1))
             self.count += lcd.shape[0] * (lcd.shape[1] - 1)
 
-    def logits_of(self, predicted: torch.Tensor) -> torch.Tensor:
-        f = ((self.flips + 1) / (self.count + 2)).float()
-        p = predicted * (1 - f) + (1 - predicted) * f
-        return torch.log(p) - torch.log1p(-p)
-
     def frame_nll(self, batch: dict) -> torch.Tensor:
         lcd = batch["lcd"]
         first = bernoulli_nll(self.first.logits().expand_as(lcd[:, :1]), lcd[:, :1])
-        rest = bernoulli_nll(self.logits_of(self.guesses(lcd)), lcd[:, 1:])
+        rest = bernoulli_nll(self.next_logits(self.guesses(lcd)), lcd[:, 1:])
         return torch.cat([first, rest], dim=1).sum(dim=(2, 3))
-
-    def loss(self, batch: dict):
-        nll = self.frame_nll(batch).mean() / batch["lcd"][0, 0].numel()
-        return nll, {"nll_per_pixel": nll.item()}
 
     def start(self, prompt: dict) -> dict:
         lcd = prompt["lcd"]
@@ -91,6 +72,6 @@ class ConstantVelocity(Stepper, nn.Module):
     @torch.no_grad()
     def step(self, state: dict, actions: torch.Tensor, temperature: float = 0.0, generator=None):
         """The guess with flips; the proprio stays the last one (the robot does not move)."""
-        frame = pick(self.logits_of(guess(state["before"], state["frame"])), temperature, generator)
+        frame = pick(self.next_logits(guess(state["before"], state["frame"])), temperature, generator)
         state["before"], state["frame"] = state["frame"], frame
         return frame, state["proprio"], state
