@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from boxlcd.models import build
+from boxlcd.models import build, kind
 
 CKPT = "ckpt.pt"
 
@@ -46,8 +46,9 @@ def save_checkpoint(path: Path, model, optimizer, step: int, run: dict, sampler:
     os.replace(tmp, path)
 
 
-def load_model(path: str | os.PathLike, device: str = "cpu"):
-    """(model in eval mode, checkpoint dict) from a ckpt.pt or a run folder holding one."""
+def load_model(path: str | os.PathLike, device: str = "cpu", want: str = "world model"):
+    """(model in eval mode, checkpoint dict) from a ckpt.pt or a run folder holding one; a clear
+    error when it holds another kind than `want` ("world model" or "arbiter")."""
     path = checkpoint_path(path)
     try:
         ckpt = torch.load(path, map_location=device, weights_only=False)
@@ -55,6 +56,11 @@ def load_model(path: str | os.PathLike, device: str = "cpu"):
         raise ValueError(f"{path}: not a readable boxlcd checkpoint ({e})") from e
     if not isinstance(ckpt, dict) or not {"model_name", "spec", "model_config", "model"} <= set(ckpt):
         raise ValueError(f"{path}: not a boxlcd checkpoint (no model_name, spec, model_config, model)")
+    if kind(ckpt["model_name"]) != want:
+        use = ("it scores generated video: pass it as --arbiter" if want == "world model"
+               else "an arbiter comes from `boxlcd train arbiter`")
+        a = {"arbiter": "an arbiter", "world model": "a world model"}
+        raise ValueError(f"{path} is {a[kind(ckpt['model_name'])]} ({ckpt['model_name']}), not {a[want]}: {use}")
     model = build(ckpt["model_name"], ckpt["spec"], **ckpt["model_config"]).to(device)
     model.load_state_dict(ckpt["model"])
     model.eval()

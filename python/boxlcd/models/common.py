@@ -130,14 +130,20 @@ def prompt_of(batch: dict, prompt: int) -> dict:
 
 
 @torch.no_grad()
-def sample(model, batch: dict, prompt: int, temperature: float = 0.0, generator=None) -> torch.Tensor:
-    """(B, T, H, W) 0/1: frames [0, prompt) copied from the batch, the rest rolled out by the
-    model's step contract under the batch's actions. The rollout loop of every model."""
-    lcd = batch["lcd"].clone()
+def rollout(model, batch: dict, prompt: int, temperature: float = 0.0, generator=None):
+    """(frames (B, T, H, W) 0/1, proprio (B, T, P)): frames [0, prompt) copied from the batch,
+    the rest rolled out by the model's step contract under the batch's actions. The rollout loop
+    of every model."""
+    lcd, proprio = batch["lcd"].clone(), batch["proprio"].clone()
     state = model.start(prompt_of(batch, prompt))
     for t in range(prompt, lcd.shape[1]):
-        lcd[:, t], _, state = model.step(state, batch["actions"][:, t - 1], temperature, generator)
-    return lcd
+        lcd[:, t], proprio[:, t], state = model.step(state, batch["actions"][:, t - 1], temperature, generator)
+    return lcd, proprio
+
+
+def sample(model, batch: dict, prompt: int, temperature: float = 0.0, generator=None) -> torch.Tensor:
+    """The frames of `rollout`."""
+    return rollout(model, batch, prompt, temperature, generator)[0]
 
 
 class Stepper:

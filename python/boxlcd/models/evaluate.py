@@ -25,6 +25,12 @@ error bottom; prompt frames tinted green, predicted frames red).
   predicted frames among the first ep_len of each episode (its datasets stored the ep_len
   observations before each action; boxlcd's episodes add the frame after the last action).
   These are the columns to set beside the paper's table.
+- with --arbiter (a run of `boxlcd train arbiter` on the env): the realism of the model's
+  video as the original evaluator scored it, on one more rollout per episode sampled at
+  temperature 1 (arbiter.py): `fid` (Fréchet distance of the arbiter's embeddings of 5-frame
+  windows), `precision`, `recall` (k-NN manifolds, k = 3) and `action_error` (the error of the
+  actions the arbiter reads from the windows), each beside its floor, the test set against itself
+  (`fid_real`, `precision_real`, `recall_real`, `action_error_real`).
 """
 from __future__ import annotations
 
@@ -38,8 +44,9 @@ import torch
 
 from boxlcd.dataset import Episodes
 from boxlcd.dataset.windows import Windows
+from boxlcd.models.arbiter import RealismSums, check_arbiter, load_arbiter
 from boxlcd.models.checkpoint import default_prompt
-from boxlcd.models.common import LN2, changed_settings, prepare
+from boxlcd.models.common import LN2, changed_settings, prepare, rollout
 
 TARGETS = {  # the original testbed's workshop paper, its best model per env
     "ssim": {"Dropbox": 0.953, "Bounce": 0.980, "Bounce2": 0.856, "Object2": 0.710, "Urchin": 0.741,
@@ -128,9 +135,11 @@ def votes(model, batch: dict, prompt: int, temperature: float, samples: int,
 @torch.no_grad()
 def evaluate(model, data: str | Episodes, prompt: int | None = None, episodes: int = 512, batch: int = 128,
              temperature: float = 0.0, samples: int = 1, seed: int = 0, device: str = "cpu",
-             gif: str | Path | None = None, gif_episodes: int = 8) -> dict:
+             gif: str | Path | None = None, gif_episodes: int = 8, arbiter=None) -> dict:
     """Bits/dim and rollout metrics of `model` on the first `episodes` episodes of `data`, its
-    rollouts decoded as `rollouts` says."""
+    rollouts decoded as `rollouts` says; with an arbiter (arbiter.py) also the realism scores of
+    one more rollout per episode sampled at temperature 1 (the model's own distribution, whatever
+    the decoding of the other columns)."""
     data = data if isinstance(data, Episodes) else Episodes(data)
     env = data.manifest["env"]
     prompt = default_prompt(env) if prompt is None else prompt
@@ -138,10 +147,14 @@ def evaluate(model, data: str | Episodes, prompt: int | None = None, episodes: i
     if not 1 <= prompt < T:
         raise ValueError(f"prompt must be in [1, {T - 1}], got {prompt}")
     check_decoding(temperature, samples)
+    if arbiter is not None:
+        check_arbiter(arbiter, env, data.frame_shape)
     windows = Windows(data, window=T)
     n = min(episodes, len(windows)) if episodes else len(windows)
     model.eval()
     gen = torch.Generator().manual_seed(seed)
+    realism_gen = torch.Generator().manual_seed(seed + 1)  # the decoded rollouts stay as without it
+    realism = RealismSums(arbiter, prompt) if arbiter is not None else None
     torch.manual_seed(seed)
     nll = torch.zeros(T, dtype=torch.float64)
     sums = None
@@ -152,6 +165,8 @@ def evaluate(model, data: str | Episodes, prompt: int | None = None, episodes: i
         pred = rollouts(model, b, prompt, temperature, samples, gen)
         part = rollout_metrics(pred[:, prompt:], b["lcd"][:, prompt:])
         sums = part if sums is None else {k: sums[k] + part[k] for k in sums}
+        if realism is not None:
+            realism.add(b, *generated(model, b, prompt, realism_gen))
         if shown is None:
             shown = (b["lcd"][:gif_episodes].cpu(), pred[:gif_episodes].cpu())
     pixels = data.frame_shape[0] * data.frame_shape[1]
@@ -166,10 +181,20 @@ def evaluate(model, data: str | Episodes, prompt: int | None = None, episodes: i
         "ssim_original": original_mean(per_horizon["ssim_bg1"], data.ep_len - prompt),
         "psnr_original": original_mean(per_horizon["psnr"], data.ep_len - prompt),
         "per_horizon": per_horizon,
+        **(realism.scores() if realism is not None else {}),
     }
     if gif:
         write_gif(gif, *shown, prompt)
     return result
+
+
+def generated(model, batch: dict, prompt: int, generator: torch.Generator):
+    """(frames, proprio) of a rollout sampled at temperature 1. The oracle has no step contract:
+    its frames are one simulated posterior sample, and its envs (no robot) have no proprio to
+    predict."""
+    if hasattr(model, "start"):
+        return rollout(model, batch, prompt, 1.0, generator)
+    return model.sample(batch, prompt, temperature=1.0, generator=generator), batch["proprio"]
 
 
 def original_mean(per_horizon: list[float], frames: int) -> float:
@@ -215,7 +240,10 @@ def write_gif(path: str | Path, truth: torch.Tensor, pred: torch.Tensor, prompt:
 COLUMNS = [("bits_per_dim", "bits/dim", 4), ("bits_per_dim_frame0", "bits/dim f0", 4), ("ssim", "SSIM", 3),
            ("psnr", "PSNR dB", 1), ("ssim_original", "SSIM original", 3),
            ("psnr_original", "PSNR original", 1),
-           ("pixel_error", "pixel err", 4), ("exact_frame", "exact", 3), ("iou", "IoU", 3)]
+           ("pixel_error", "pixel err", 4), ("exact_frame", "exact", 3), ("iou", "IoU", 3),
+           ("fid", "FID", 2), ("fid_real", "FID real", 2), ("precision", "prec", 3), ("precision_real", "prec real", 3),
+           ("recall", "rec", 3), ("recall_real", "rec real", 3), ("action_error", "act err", 4),
+           ("action_error_real", "act err real", 4)]
 
 
 def run_name(checkpoint: str | None) -> str:
@@ -247,19 +275,22 @@ def markdown_rows(results: list[dict]) -> str:
 
 
 def evaluate_checkpoint(ckpt: str | Path, data: str, out: str | Path | None = None, device: str | None = None,
-                        **kwargs) -> dict:
+                        arbiter: str | Path | None = None, **kwargs) -> dict:
+    """evaluate() of a checkpoint, written to `out` (default: its folder); arbiter: an arbiter's
+    run folder or ckpt.pt, for the realism columns."""
     from boxlcd.models.checkpoint import load_model
     from boxlcd.models.train import default_device
 
     device = device or default_device()
     model, state = load_model(ckpt, device)
+    scorer, scorer_identity = load_arbiter(arbiter, device) if arbiter else (None, {})
     ckpt = Path(ckpt)
     out = Path(out) if out else (ckpt if ckpt.is_dir() else ckpt.parent)
     out.mkdir(parents=True, exist_ok=True)
-    result = evaluate(model, data, device=device, gif=out / "rollout.gif", **kwargs)
+    result = evaluate(model, data, device=device, gif=out / "rollout.gif", arbiter=scorer, **kwargs)
     result = {"model": state["model_name"], "settings": changed_settings(model), "checkpoint": str(ckpt),
               "steps": state["step"],
-              "train_seconds": state["elapsed"], "test_data": str(data), **result}
+              "train_seconds": state["elapsed"], "test_data": str(data), **result, **scorer_identity}
     with open(out / "eval.json", "w") as f:
         json.dump(result, f, indent=1)
     (out / "eval.md").write_text(markdown_rows([result]))
@@ -281,6 +312,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default=None)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--arbiter", default=None,
+                   help="an arbiter's run (boxlcd train arbiter) for the realism columns: Fréchet distance, "
+                        "precision, recall, action recovery, each beside real vs real")
 
 
 def default_temperature(temperature: float | None, samples: int) -> float:
@@ -293,7 +327,7 @@ def run(a: argparse.Namespace) -> None:
     torch.set_num_threads(a.threads)
     r = evaluate_checkpoint(a.ckpt, a.data, a.out, device=a.device, prompt=a.prompt, episodes=a.episodes,
                             batch=a.batch, temperature=default_temperature(a.temperature, a.samples),
-                            samples=a.samples, seed=a.seed)
+                            samples=a.samples, seed=a.seed, arbiter=a.arbiter)
     print(markdown_rows([r]), end="")
 
 

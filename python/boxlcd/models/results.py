@@ -23,6 +23,7 @@ from boxlcd.models.common import changed_settings
 from boxlcd.models.checkpoint import load_model
 from boxlcd.models.evaluate import (check_decoding, decoding, default_temperature, evaluate_checkpoint, markdown_rows,
                                     upgrade_row)
+from boxlcd.models.arbiter import WINDOW
 from boxlcd.models.train import key_value, train
 
 BASELINES = ("marginal", "copy_last")
@@ -30,14 +31,16 @@ BASELINES = ("marginal", "copy_last")
 
 def results(checkpoints: list[str], tests: dict[str, str], out: str | Path, device: str | None = None,
             reuse: bool = False, oracle: dict | None = None, samples: tuple[int, ...] = (1,),
-            **eval_kwargs) -> list[dict]:
+            arbiters: dict[str, str] | None = None, **eval_kwargs) -> list[dict]:
     """Evaluates every checkpoint (and the baselines) and writes the table; reuse=True keeps a
     row's earlier eval.json when it was made from the same checkpoint step, data and settings;
     oracle (its settings, {} for the defaults) adds the posterior oracle's row (oracle.py) for every
     env without a robot. Learned models get a row per entry of `samples`: 1 for mode decoding,
     n > 1 for each pixel's majority over n rollouts sampled at temperature 1 (evaluate.rollouts);
     the baselines and the oracle, references, are decoded by their mode (the oracle's is its own
-    majority over the simulated futures)."""
+    majority over the simulated futures). arbiters: an arbiter run per env, for the realism
+    columns (evaluate.py), on each run's first row: they score a sampled rollout, whatever the
+    row's decoding."""
     if not samples:
         raise ValueError("samples: give at least one decoding (1: mode decoding)")
     for n in samples:  # before any baseline is fit
@@ -45,6 +48,10 @@ def results(checkpoints: list[str], tests: dict[str, str], out: str | Path, devi
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     runs = [describe(c) for c in checkpoints]
+    arbiters = dict(arbiters or {})
+    unknown = sorted(set(arbiters) - {r.env for r in runs})
+    if unknown:
+        raise ValueError(f"--arbiter for {', '.join(unknown)}, but no checkpoint is of that env")
     for env in sorted({r.env for r in runs}):
         mine = [r for r in runs if r.env == env]
         have = {r.name for r in mine}
@@ -67,7 +74,8 @@ def results(checkpoints: list[str], tests: dict[str, str], out: str | Path, devi
         while folder.name in used:
             folder = folder.with_name(folder.name + "+")
         used.add(folder.name)
-        decode = {**eval_kwargs, "samples": n, "temperature": default_temperature(None, n)}
+        decode = {**eval_kwargs, "samples": n, "temperature": default_temperature(None, n),
+                  "arbiter": arbiters.get(env) if n == min(samples) or run.name in order else None}
         if reuse and env not in available:
             available[env] = len(Episodes(tests[env]))
         row = reusable(folder, run, tests[env], available[env], decode) if reuse else None
@@ -85,6 +93,10 @@ def results(checkpoints: list[str], tests: dict[str, str], out: str | Path, devi
              "PSNR original: the same rollouts scored as the original testbed's evaluator did (background = 1, "
              "the predicted frames among the first ep_len), the columns to set beside "
              "the paper's. paper: the original testbed's workshop paper, best model per env.\n")
+    if arbiters:
+        notes += (f"FID, prec, rec, act err: the arbiter's realism scores of {WINDOW}-frame windows of one rollout per "
+                  "episode sampled at temperature 1 (first row of each run), against the real windows of other "
+                  "test episodes; the 'real' columns score real windows the same way: the floor.\n")
     (out / "results.md").write_text(markdown_rows([{k: v for k, v in r.items() if k != "per_horizon"} for r in rows])
                                     + notes)
     return rows
@@ -122,6 +134,7 @@ def reusable(folder: Path, run: Run, test: str, test_episodes: int, eval_kwargs:
         asked["episodes"] = min(asked["episodes"], test_episodes) if asked["episodes"] else test_episodes
     same = same and all(old.get(k) == v for k, v in asked.items()
                         if k in ("episodes", "prompt", "temperature", "samples") and v is not None)
+    same = same and old.get("arbiter") == (str(asked["arbiter"]) if asked.get("arbiter") else None)
     return old if same else None
 
 
@@ -140,12 +153,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--samples", type=int, nargs="+", default=[1],
                    help="decodings of the learned models, a row each: 1 = mode, n > 1 = each pixel's majority "
                         "over n rollouts sampled at temperature 1 (e.g. --samples 1 32)")
+    p.add_argument("--arbiter", type=key_value, action="append", default=[], metavar="ENV=RUN",
+                   help="an arbiter run per env (boxlcd train arbiter) for the realism columns")
 
 
 def run(a: argparse.Namespace) -> None:
     torch.set_num_threads(a.threads)
     results(a.checkpoints, dict(a.test), a.out, device=a.device, reuse=a.reuse, oracle={} if a.oracle else None,
-            episodes=a.episodes, samples=tuple(a.samples))
+            episodes=a.episodes, samples=tuple(a.samples), arbiters=dict(a.arbiter))
     print((Path(a.out) / "results.md").read_text(), end="")
 
 

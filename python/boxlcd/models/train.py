@@ -25,7 +25,7 @@ import torch
 
 from boxlcd.dataset import Episodes
 from boxlcd.dataset.windows import Windows
-from boxlcd.models import MODELS, build
+from boxlcd.models import MODELS, SCORERS, TRAINABLE, build
 from boxlcd.models import distributed
 from boxlcd.models.checkpoint import CKPT, default_prompt, load_model, save_checkpoint  # noqa: F401 (re-exported)
 from boxlcd.models.common import data_spec, prepare
@@ -65,7 +65,7 @@ def train(model_name: str, data: str, out: str, steps: int = 10_000, batch: int 
     out_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path = out_dir / CKPT
     spec = data_spec(episodes)
-    window = window or episodes.ep_len + 1
+    window = window or getattr(TRAINABLE.get(model_name), "window", 0) or episodes.ep_len + 1
     run = {"model": model_name, "data": str(Path(data).resolve()), "steps": steps, "batch": batch, "seed": seed,
            "lr": lr, "warmup": warmup, "window": window, "time_limit": time_limit, "grad_clip": grad_clip,
            "weight_decay": weight_decay, "device": device, "processes": ranks.world,
@@ -176,7 +176,9 @@ def key_value(text: str) -> tuple[str, str]:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of `boxlcd train` and `python -m boxlcd.models.train`."""
-    p.add_argument("model", choices=sorted(MODELS), metavar="MODEL", help=", ".join(sorted(MODELS)))
+    names = sorted(MODELS) + sorted(SCORERS)
+    p.add_argument("model", choices=names, metavar="MODEL",
+                   help=", ".join(names) + " (the arbiter scores generated video: models/arbiter.py)")
     p.add_argument("--data", required=True, help="dataset folder (boxlcd collect)")
     p.add_argument("--out", help="run folder (default runs/MODEL-ENV)")
     p.add_argument("--steps", type=int, default=10_000)
@@ -187,7 +189,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--warmup", type=int, default=200)
-    p.add_argument("--window", type=int, default=0, help="frames per window (default: whole episodes)")
+    p.add_argument("--window", type=int, default=0,
+                   help="frames per window (default: whole episodes; the arbiter's own 5)")
     p.add_argument("--prompt", type=int, default=None,
                    help="real frames a rollout or learned env starts from (default 3, 1 for Dropbox)")
     p.add_argument("--time-limit", type=float, default=0.0, help="stop after this many seconds of training")
@@ -216,7 +219,7 @@ def run(a: argparse.Namespace) -> None:
                   window=a.window, time_limit=a.time_limit, ckpt_every=a.ckpt_every, log_every=a.log_every,
                   progress=not a.quiet, prompt=a.prompt, **config)
     if a.nproc > 1:
-        if MODELS[a.model].closed_form:
+        if TRAINABLE[a.model].closed_form:
             raise SystemExit(f"boxlcd train: {a.model} is fit by counting in one pass: leave out --nproc")
         if distributed.launched():
             raise SystemExit("boxlcd train: --nproc starts its own processes; under torchrun leave it out")
