@@ -108,6 +108,21 @@ def test_a_short_ppo_run_beats_a_random_policy(tmp_path):
     assert trained["mean_return"] > random["mean_return"] + 1.0, (trained, random)
 
 
+def test_lr_end_decays_the_learning_rate_linearly_over_the_steps(tmp_path):
+    from boxlcd.rl.train import load_policy
+
+    tiny = {"num_envs": 16, "n_steps": 8, "batch_size": 64, "n_epochs": 1, "net": [16], "lr": 1e-3}
+    lrs = {}
+    for lr_end in (1.0, 0.1):
+        out = train("Urchin", "body", str(tmp_path / str(lr_end)), steps=512, ep_len=10, progress=False,
+                    lr_end=lr_end, **tiny)
+        policy = load_policy(out)
+        lrs[lr_end] = policy.policy.optimizer.param_groups[0]["lr"], policy.lr_schedule(0.5)
+    assert lrs[1.0] == (1e-3, 1e-3)
+    # SB3 sets the lr after each rollout from the share of --steps left: 0 before the last update
+    assert lrs[0.1][0] == pytest.approx(1e-4) and lrs[0.1][1] == pytest.approx(1e-3 - 0.9e-3 / 2)
+
+
 def test_rl_commands_train_resume_eval_plot(tmp_path):
     out = tmp_path / "run"
     args = ["rl", "train", "--env", "Urchin", "--task", "body", "--out", str(out), "--num-envs", "16",

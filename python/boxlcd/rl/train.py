@@ -24,7 +24,9 @@ PPO_DEFAULTS = {  # what trained both robots here; see docs/rl.md
     "num_envs": 128, "n_steps": 64, "batch_size": 2048, "n_epochs": 5, "lr": 3e-4, "gamma": 0.99,
     "gae_lambda": 0.95, "ent_coef": 0.0, "net": [256, 256, 256], "log_std_init": -0.5,
     "history": 3,  # steps of proprio the policy sees (boxlcd.rl.sb3.SB3VecEnv)
+    "lr_end": 1.0,  # the lr at --steps, as a fraction of lr: linear decay from lr (1.0: constant)
 }
+BEFORE_THE_SETTING = {"history": 1, "lr_end": 1.0}  # what a run.json written before a setting existed meant
 RUN_FILE, MODEL_FILE, STATE_FILE, LOG_FILE = "run.json", "model.zip", "state.json", "log.csv"
 
 
@@ -36,7 +38,7 @@ def make_env(run: dict, num_envs: int | None = None, sim: str | None = None, see
     task = make_task(run["env"], run["task"], num_envs=num_envs or run["num_envs"], sim=sim or run["sim"],
                      threshold=run["threshold"], ep_len=run["ep_len"], num_threads=run["env_threads"],
                      device=run["device"], temperature=run["temperature"])
-    env = SB3VecEnv(task, history=run.get("history", 1))
+    env = SB3VecEnv(task, history=run.get("history", BEFORE_THE_SETTING["history"]))
     env.seed(run["seed"] + seed_offset)
     return env
 
@@ -45,8 +47,11 @@ def new_ppo(run: dict, vec):
     """An untrained SB3 PPO with the run's settings on `vec`."""
     import torch
     from stable_baselines3 import PPO
+    from stable_baselines3.common.utils import LinearSchedule
 
-    return PPO("MlpPolicy", vec, learning_rate=run["lr"], n_steps=run["n_steps"], batch_size=run["batch_size"],
+    lr_end = run.get("lr_end", BEFORE_THE_SETTING["lr_end"])
+    lr = run["lr"] if lr_end == 1.0 else LinearSchedule(run["lr"], run["lr"] * lr_end, 1.0)
+    return PPO("MlpPolicy", vec, learning_rate=lr, n_steps=run["n_steps"], batch_size=run["batch_size"],
                n_epochs=run["n_epochs"], gamma=run["gamma"], gae_lambda=run["gae_lambda"], ent_coef=run["ent_coef"],
                seed=run["seed"], device=run["device"], verbose=0,
                policy_kwargs={"net_arch": list(run["net"]), "activation_fn": torch.nn.Tanh,
@@ -100,7 +105,7 @@ def train(env: str, task: str, out: str, sim: str = "real", steps: int = 5_000_0
     resuming = (out_dir / MODEL_FILE).is_file()
     if resuming:
         saved = read_run(out_dir)
-        changed = {k for k in run if k != "steps" and saved.get(k) != run[k]}
+        changed = {k for k in run if k != "steps" and saved.get(k, BEFORE_THE_SETTING.get(k)) != run[k]}
         if changed:
             raise ValueError(f"{out_dir} is a run with other settings ({', '.join(sorted(changed))}); "
                              "use another --out for a new run")
