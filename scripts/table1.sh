@@ -2,18 +2,21 @@
 # The seed paper's Table 1 rows that docs/models.md did not yet measure (Bounce2, Object2, Luxo,
 # UrchinCube, LuxoCube), each with the 30-CPU-minute budget and the settings that worked for
 # Bounce: frame transformer, d_model 128, lr 1e-3, one torch thread, batch 32 (16 for the robot
-# envs, as Urchin). Then one table with both decodings, the baselines and, for envs without a
-# robot, the posterior oracle.
+# envs, as Urchin). Then an arbiter per env (models/arbiter.py), and one table with both
+# decodings, the baselines, for envs without a robot the posterior oracle, and the realism
+# columns (Fréchet distance, precision, recall, action recovery).
 #
 # Usage: bash scripts/table1.sh OUT [JOBS]
 #   OUT   folder for data/, runs/, results.md and results.json
 #   JOBS  trainings run at once (default 2: one per core of a 2-core machine)
-# Optional environment: PYTHON (default python3), SECONDS_PER_RUN (1800), ENVS (the five).
+# Optional environment: PYTHON (default python3), SECONDS_PER_RUN (1800), ENVS (the five),
+# ARBITER_SECONDS (600; 0: no arbiters, no realism columns).
 set -euo pipefail
 OUT=${1:?usage: table1.sh OUT [JOBS]}
 JOBS=${2:-2}
 PY=${PYTHON:-python3}
 RUN_SECONDS=${SECONDS_PER_RUN:-1800}
+ARBITER_RUN_SECONDS=${ARBITER_SECONDS:-600}
 ENVS=${ENVS:-Bounce2 Object2 Luxo UrchinCube LuxoCube}
 mkdir -p "$OUT/data" "$OUT/runs" "$OUT/logs"
 cd "$OUT"
@@ -33,15 +36,23 @@ for env in $ENVS; do
     --out "data/${e}_test" --seed 10000000 --threads 2 -q
 done
 
-train() {
-  env=$1; e=$(echo "$env" | tr '[:upper:]' '[:lower:]')
-  $PY -m boxlcd train frame_transformer --data "data/$e" --out "runs/$e-ft" --steps 100000 \
-    --time-limit "$RUN_SECONDS" --batch "$(batch "$env")" --lr 1e-3 --set d_model=128 --seed 0 \
-    --threads 1 -q > "logs/$e-ft.txt" 2>&1
+train() {  # train ENV RUN MODEL SECONDS OPTION...: runs/env-RUN
+  env=$1; run=$2; model=$3; seconds=$4; shift 4
+  e=$(echo "$env" | tr '[:upper:]' '[:lower:]')
+  $PY -m boxlcd train "$model" --data "data/$e" --out "runs/$e-$run" --steps 100000 \
+    --time-limit "$seconds" --seed 0 --threads 1 -q "$@" > "logs/$e-$run.txt" 2>&1
 }
-running=0
+jobs=()
 for env in $ENVS; do
-  train "$env" &
+  jobs+=("$env ft frame_transformer $RUN_SECONDS --batch $(batch "$env") --lr 1e-3 --set d_model=128")
+done
+if [ "$ARBITER_RUN_SECONDS" != 0 ]; then
+  for env in $ENVS; do jobs+=("$env arbiter arbiter $ARBITER_RUN_SECONDS"); done
+fi
+running=0
+for job in "${jobs[@]}"; do
+  # shellcheck disable=SC2086  # a job is words
+  train $job &
   running=$((running + 1))
   if [ "$running" -ge "$JOBS" ]; then wait -n; running=$((running - 1)); fi
 done
@@ -53,6 +64,7 @@ for env in $ENVS; do
   e=$(echo "$env" | tr '[:upper:]' '[:lower:]')
   tests+=(--test "$env=data/${e}_test")
   runs+=("runs/$e-ft")
+  [ "$ARBITER_RUN_SECONDS" = 0 ] || tests+=(--arbiter "$env=runs/$e-arbiter")
 done
 $PY -m boxlcd results "${runs[@]}" "${tests[@]}" --episodes 1000 --oracle --threads "$JOBS" \
   --samples 1 32 --out . --reuse
