@@ -13,7 +13,7 @@ from boxlcd.cli import main  # noqa: E402
 from boxlcd.dataset import Episodes, collect  # noqa: E402
 from boxlcd.dataset.windows import Windows  # noqa: E402
 from boxlcd.models.arbiter import (EMBEDDING, WINDOW, frechet_distance, load_arbiter,  # noqa: E402
-                                   precision_recall, windows_of)
+                                   manifold_scores, windows_of)
 from boxlcd.models.checkpoint import load_model  # noqa: E402
 from boxlcd.models.common import prepare  # noqa: E402
 from boxlcd.models.evaluate import evaluate_checkpoint  # noqa: E402
@@ -51,17 +51,25 @@ def test_frechet_distance_is_zero_on_one_set_and_sums_a_shift_over_dimensions():
     assert wider == pytest.approx(float(torch.trace(torch.cov(x.T))), rel=1e-6)
 
 
-def test_precision_and_recall_of_the_knn_manifolds():
+def test_knn_manifold_scores_on_sets_with_known_answers():
     g = torch.Generator().manual_seed(1)
     real = torch.randn(500, 4, generator=g)
-    assert precision_recall(real, real) == (1.0, 1.0)
-    far = torch.randn(500, 4, generator=g) + 100
-    assert precision_recall(real, far) == (0.0, 0.0)
-    collapsed = real[real[:, 0] > 0]  # every sample realistic, half the modes missing
-    precision, recall = precision_recall(real, collapsed)
-    assert precision == 1.0 and 0.3 < recall < 0.8
+    same = manifold_scores(real, real)
+    assert (same["precision"], same["recall"], same["coverage"]) == (1.0, 1.0, 1.0)
+    # each real ball holds its own centre and k neighbours: (k + 1) / k for the set itself
+    # (about 1 for an independent draw of the same distribution)
+    assert 1.25 < same["density"] <= 4 / 3
+    far = manifold_scores(real, torch.randn(500, 4, generator=g) + 100)
+    assert far == {"precision": 0.0, "recall": 0.0, "density": 0.0, "coverage": 0.0}
+    collapsed = manifold_scores(real, real[real[:, 0] > 0])  # every sample realistic, half the modes missing
+    assert collapsed["precision"] == 1.0 and 0.3 < collapsed["recall"] < 0.8 and 0.3 < collapsed["coverage"] < 0.8
+    # one real outlier with a wide ball holds a whole collapsed fake set: precision is fooled,
+    # density is not
+    outlier = torch.cat([real, torch.full((1, 4), 30.0)])
+    fooled = manifold_scores(outlier, torch.full((200, 4), 35.0) + 0.01 * torch.randn(200, 4, generator=g))
+    assert fooled["precision"] == 1.0 and fooled["density"] < 0.34 and fooled["coverage"] < 0.01
     with pytest.raises(ValueError, match="more than 3"):
-        precision_recall(real[:3], real)
+        manifold_scores(real[:3], real)
 
 
 def test_windows_of_episodes_are_the_non_overlapping_windows_after_the_prompt():

@@ -17,7 +17,8 @@ Scores, on windows of generated rollouts against windows of real episodes (`real
 - precision and recall: the k-nearest-neighbour manifold estimates of Kynkäänniemi et al.
   (2019), k = 3: precision is the share of generated embeddings inside the real manifold (within
   the distance of some real embedding to its k-th nearest real neighbour), recall the share of
-  real ones inside the generated manifold.
+  real ones inside the generated manifold; with them density and coverage (Naeem et al. 2020),
+  which one real outlier cannot fool (`manifold_scores`).
 - action recovery: the mean squared error of the actions the arbiter infers from a window
   against the actions the rollout was given (robot envs only; the others ignore their actions).
 """
@@ -146,22 +147,38 @@ def kth_neighbour_distance(x: torch.Tensor, k: int, chunk: int = 2048) -> torch.
     return torch.cat(out)
 
 
-def inside_manifold(reference: torch.Tensor, radii: torch.Tensor, query: torch.Tensor, chunk: int = 2048) -> float:
-    """Share of `query` rows within radii[j] of some reference row j."""
-    inside = []
+def balls_holding(reference: torch.Tensor, radii: torch.Tensor, query: torch.Tensor, chunk: int = 2048) -> torch.Tensor:
+    """For each `query` row, how many reference rows j hold it within radii[j]."""
+    counts = []
     for i in range(0, len(query), chunk):
-        inside.append((torch.cdist(query[i:i + chunk], reference) <= radii[None]).any(dim=1))
-    return float(torch.cat(inside).double().mean())
+        counts.append((torch.cdist(query[i:i + chunk], reference) <= radii[None]).sum(dim=1))
+    return torch.cat(counts)
 
 
-def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = 3) -> tuple[float, float]:
-    """Kynkäänniemi et al.'s k-NN precision and recall of `fake` embeddings against `real` ones."""
+def nearest_distance(x: torch.Tensor, others: torch.Tensor, chunk: int = 2048) -> torch.Tensor:
+    """Each row's distance to its nearest row of `others`."""
+    return torch.cat([torch.cdist(x[i:i + chunk], others).min(dim=1).values for i in range(0, len(x), chunk)])
+
+
+def manifold_scores(real: torch.Tensor, fake: torch.Tensor, k: int = 3) -> dict:
+    """k-NN scores of `fake` embeddings against `real` ones: precision and recall (Kynkäänniemi
+    et al. 2019), density and coverage (Naeem et al. 2020). Real row j's ball has the radius of
+    its distance to its k-th nearest real neighbour (fake rows' balls likewise, for recall).
+    - precision: share of fake rows inside some real ball; recall: share of real rows inside
+      some fake ball.
+    - density: real balls holding a fake row, per fake row, over k (about 1 for a fake set
+      drawn as the real one); coverage: share of real balls holding some fake row.
+    One real outlier, whose ball is large, can hold a whole collapsed fake set: precision
+    then reads near 1 while density stays low (the reason Naeem et al. proposed them)."""
     if min(len(real), len(fake)) <= k:
-        raise ValueError(f"precision and recall with k = {k} need more than {k} embeddings in each set")
+        raise ValueError(f"k-NN scores with k = {k} need more than {k} embeddings in each set")
     real, fake = real.double().cpu(), fake.double().cpu()
-    precision = inside_manifold(real, kth_neighbour_distance(real, k), fake)
-    recall = inside_manifold(fake, kth_neighbour_distance(fake, k), real)
-    return precision, recall
+    real_radii = kth_neighbour_distance(real, k)
+    held = balls_holding(real, real_radii, fake)
+    return {"precision": float((held > 0).double().mean()),
+            "recall": float((balls_holding(fake, kth_neighbour_distance(fake, k), real) > 0).double().mean()),
+            "density": float(held.double().sum() / (k * len(fake))),
+            "coverage": float((nearest_distance(real, fake) <= real_radii).double().mean())}
 
 
 class RealismSums:
@@ -195,10 +212,9 @@ class RealismSums:
             raise ValueError("realism scores need at least 2 episodes (half generated, half real)")
         mine, reference, generated = (real[:half].flatten(0, 1), real[half:2 * half].flatten(0, 1),
                                       fake[:half].flatten(0, 1))
-        precision, recall = precision_recall(reference, generated)
-        precision_real, recall_real = precision_recall(reference, mine)
         error = {k: float(torch.cat(v).mean()) if v else math.nan for k, v in self.errors.items()}
         return {"fid": frechet_distance(reference, generated), "fid_real": frechet_distance(reference, mine),
-                "precision": precision, "recall": recall, "precision_real": precision_real,
-                "recall_real": recall_real, "action_error": error["generated"], "action_error_real": error["real"],
+                **manifold_scores(reference, generated),
+                **{f"{k}_real": v for k, v in manifold_scores(reference, mine).items()},
+                "action_error": error["generated"], "action_error_real": error["real"],
                 "realism_windows": len(generated)}

@@ -28,9 +28,9 @@ error bottom; prompt frames tinted green, predicted frames red).
 - with --arbiter (a run of `boxlcd train arbiter` on the env): the realism of the model's
   video as the original evaluator scored it, on one more rollout per episode sampled at
   temperature 1 (arbiter.py): `fid` (Fréchet distance of the arbiter's embeddings of 5-frame
-  windows), `precision`, `recall` (k-NN manifolds, k = 3) and `action_error` (the error of the
-  actions the arbiter reads from the windows), each beside its floor, the test set against itself
-  (`fid_real`, `precision_real`, `recall_real`, `action_error_real`).
+  windows), `precision`, `recall`, `density`, `coverage` (k-NN manifolds, k = 3) and
+  `action_error` (the error of the actions the arbiter reads from the windows), each beside its
+  floor, the test set against itself (`fid_real`, `precision_real`, ..., `action_error_real`).
 """
 from __future__ import annotations
 
@@ -242,7 +242,8 @@ COLUMNS = [("bits_per_dim", "bits/dim", 4), ("bits_per_dim_frame0", "bits/dim f0
            ("psnr_original", "PSNR original", 1),
            ("pixel_error", "pixel err", 4), ("exact_frame", "exact", 3), ("iou", "IoU", 3),
            ("fid", "FID", 2), ("fid_real", "FID real", 2), ("precision", "prec", 3), ("precision_real", "prec real", 3),
-           ("recall", "rec", 3), ("recall_real", "rec real", 3), ("action_error", "act err", 4),
+           ("recall", "rec", 3), ("recall_real", "rec real", 3), ("density", "dens", 3), ("density_real", "dens real", 3),
+           ("coverage", "cov", 3), ("coverage_real", "cov real", 3), ("action_error", "act err", 4),
            ("action_error_real", "act err real", 4)]
 
 
