@@ -131,7 +131,15 @@ def test_results_add_the_realism_columns_once_per_run(data, tmp_path):  # on the
     rows = results(*args, episodes=16, samples=(1, 3), arbiters={"Bounce": str(data / "runs" / "arbiter-bounce")})
     assert [(r["model"], r["samples"], "fid" in r) for r in rows] == [
         ("marginal", 1, True), ("copy_last", 1, True), ("frame_transformer", 1, True), ("frame_transformer", 3, False)]
-    assert "FID, prec, rec, act err" in (tmp_path / "res" / "results.md").read_text()
+    assert "FID, prec, rec, dens, cov, act err" in (tmp_path / "res" / "results.md").read_text()
+    arbiter = str(data / "runs" / "arbiter-bounce")
+    saved = tmp_path / "res" / "Bounce-marginal" / "eval.json"
+    saved.write_text(json.dumps({**json.loads(saved.read_text()), "fid": -1.0}))
+    kept = results(*args, episodes=16, samples=(1, 3), reuse=True, arbiters={"Bounce": arbiter})
+    assert kept[0]["fid"] == -1.0  # the same arbiter at the same step: the row is reused
+    saved.write_text(json.dumps({**json.loads(saved.read_text()), "arbiter_step": 1}))
+    stale = results(*args, episodes=16, samples=(1, 3), reuse=True, arbiters={"Bounce": arbiter})
+    assert stale[0]["fid"] > 0  # scored by the arbiter at another step: evaluated anew
     again = results(*args, episodes=16, samples=(1, 3), reuse=True)  # asked without the arbiter: evaluated anew
     assert not any("fid" in r for r in again)
 

@@ -101,7 +101,6 @@ class Arbiter(nn.Module):
         return loss, logs
 
 
-
 def load_arbiter(path, device: str = "cpu") -> tuple[Arbiter, dict]:
     """(arbiter, what every score it gives records of it: path, version, training step)."""
     from boxlcd.models.checkpoint import load_model  # checkpoint builds models, this among them
@@ -160,7 +159,7 @@ def nearest_distance(x: torch.Tensor, others: torch.Tensor, chunk: int = 2048) -
     return torch.cat([torch.cdist(x[i:i + chunk], others).min(dim=1).values for i in range(0, len(x), chunk)])
 
 
-def manifold_scores(real: torch.Tensor, fake: torch.Tensor, k: int = 3) -> dict:
+def manifold_scores(real: torch.Tensor, fake: torch.Tensor, k: int = 3, real_radii: torch.Tensor | None = None) -> dict:
     """k-NN scores of `fake` embeddings against `real` ones: precision and recall (Kynkäänniemi
     et al. 2019), density and coverage (Naeem et al. 2020). Real row j's ball has the radius of
     its distance to its k-th nearest real neighbour (fake rows' balls likewise, for recall).
@@ -169,11 +168,12 @@ def manifold_scores(real: torch.Tensor, fake: torch.Tensor, k: int = 3) -> dict:
     - density: real balls holding a fake row, per fake row, over k (about 1 for a fake set
       drawn as the real one); coverage: share of real balls holding some fake row.
     One real outlier, whose ball is large, can hold a whole collapsed fake set: precision
-    then reads near 1 while density stays low (the reason Naeem et al. proposed them)."""
+    then reads near 1 while density stays low (the reason Naeem et al. proposed them).
+    real_radii: kth_neighbour_distance(real, k), when several fake sets meet one real set."""
     if min(len(real), len(fake)) <= k:
         raise ValueError(f"k-NN scores with k = {k} need more than {k} embeddings in each set")
     real, fake = real.double().cpu(), fake.double().cpu()
-    real_radii = kth_neighbour_distance(real, k)
+    real_radii = kth_neighbour_distance(real, k) if real_radii is None else real_radii
     held = balls_holding(real, real_radii, fake)
     return {"precision": float((held > 0).double().mean()),
             "recall": float((balls_holding(fake, kth_neighbour_distance(fake, k), real) > 0).double().mean()),
@@ -213,8 +213,9 @@ class RealismSums:
         mine, reference, generated = (real[:half].flatten(0, 1), real[half:2 * half].flatten(0, 1),
                                       fake[:half].flatten(0, 1))
         error = {k: float(torch.cat(v).mean()) if v else math.nan for k, v in self.errors.items()}
+        radii = kth_neighbour_distance(reference.double(), 3)
         return {"fid": frechet_distance(reference, generated), "fid_real": frechet_distance(reference, mine),
-                **manifold_scores(reference, generated),
-                **{f"{k}_real": v for k, v in manifold_scores(reference, mine).items()},
+                **manifold_scores(reference, generated, real_radii=radii),
+                **{f"{k}_real": v for k, v in manifold_scores(reference, mine, real_radii=radii).items()},
                 "action_error": error["generated"], "action_error_real": error["real"],
                 "realism_windows": len(generated)}

@@ -315,7 +315,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--arbiter", default=None,
                    help="an arbiter's run (boxlcd train arbiter) for the realism columns: Fréchet distance, "
-                        "precision, recall, action recovery, each beside real vs real")
+                        "precision, recall, density, coverage, action recovery, each beside real vs real")
 
 
 def default_temperature(temperature: float | None, samples: int) -> float:

@@ -23,7 +23,7 @@ from boxlcd.models.common import changed_settings
 from boxlcd.models.checkpoint import load_model
 from boxlcd.models.evaluate import (check_decoding, decoding, default_temperature, evaluate_checkpoint, markdown_rows,
                                     upgrade_row)
-from boxlcd.models.arbiter import WINDOW
+from boxlcd.models.arbiter import WINDOW, load_arbiter
 from boxlcd.models.train import key_value, train
 
 BASELINES = ("marginal", "copy_last")
@@ -52,6 +52,7 @@ def results(checkpoints: list[str], tests: dict[str, str], out: str | Path, devi
     unknown = sorted(set(arbiters) - {r.env for r in runs})
     if unknown:
         raise ValueError(f"--arbiter for {', '.join(unknown)}, but no checkpoint is of that env")
+    arbiter_steps = {env: load_arbiter(path)[1]["arbiter_step"] for env, path in arbiters.items()}  # and a bad one fails now
     for env in sorted({r.env for r in runs}):
         mine = [r for r in runs if r.env == env]
         have = {r.name for r in mine}
@@ -78,7 +79,8 @@ def results(checkpoints: list[str], tests: dict[str, str], out: str | Path, devi
                   "arbiter": arbiters.get(env) if n == min(samples) or run.name in order else None}
         if reuse and env not in available:
             available[env] = len(Episodes(tests[env]))
-        row = reusable(folder, run, tests[env], available[env], decode) if reuse else None
+        row = reusable(folder, run, tests[env], available[env], decode,
+                       arbiter_steps.get(env) if decode["arbiter"] else None) if reuse else None
         if row is None:
             row = evaluate_checkpoint(run.ckpt, tests[env], folder, device=device, **decode)
         row["settings"] = run.changed  # also on rows reused from before eval.json kept it
@@ -94,7 +96,7 @@ def results(checkpoints: list[str], tests: dict[str, str], out: str | Path, devi
              "the predicted frames among the first ep_len), the columns to set beside "
              "the paper's. paper: the original testbed's workshop paper, best model per env.\n")
     if arbiters:
-        notes += (f"FID, prec, rec, act err: the arbiter's realism scores of {WINDOW}-frame windows of one rollout per "
+        notes += (f"FID, prec, rec, dens, cov, act err: the arbiter's realism scores of {WINDOW}-frame windows of one rollout per "
                   "episode sampled at temperature 1 (first row of each run), against the real windows of other "
                   "test episodes; the 'real' columns score real windows the same way: the floor.\n")
     (out / "results.md").write_text(markdown_rows([{k: v for k, v in r.items() if k != "per_horizon"} for r in rows])
@@ -119,9 +121,11 @@ def describe(ckpt: str | Path) -> Run:
                bool(state["spec"]["robot"]), state["step"], changed_settings(model))
 
 
-def reusable(folder: Path, run: Run, test: str, test_episodes: int, eval_kwargs: dict) -> dict | None:
+def reusable(folder: Path, run: Run, test: str, test_episodes: int, eval_kwargs: dict,
+             arbiter_step: int | None = None) -> dict | None:
     """A row's earlier result, if it was computed from this checkpoint's step with these settings
-    (test_episodes: how many `test` holds)."""
+    (test_episodes: how many `test` holds) and, when an arbiter is asked for, by that arbiter at
+    `arbiter_step` (a retrained arbiter makes its scores stale)."""
     try:
         old = upgrade_row(json.loads((folder / "eval.json").read_text()))
     except (OSError, ValueError):
@@ -135,6 +139,7 @@ def reusable(folder: Path, run: Run, test: str, test_episodes: int, eval_kwargs:
     same = same and all(old.get(k) == v for k, v in asked.items()
                         if k in ("episodes", "prompt", "temperature", "samples") and v is not None)
     same = same and old.get("arbiter") == (str(asked["arbiter"]) if asked.get("arbiter") else None)
+    same = same and old.get("arbiter_step") == arbiter_step
     return old if same else None
 
 
