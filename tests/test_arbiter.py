@@ -12,7 +12,7 @@ pytest.importorskip("ignite")
 from boxlcd.cli import main  # noqa: E402
 from boxlcd.dataset import Episodes, collect  # noqa: E402
 from boxlcd.dataset.windows import Windows  # noqa: E402
-from boxlcd.models.arbiter import (EMBEDDING, WINDOW, frechet_distance, load_arbiter,  # noqa: E402
+from boxlcd.models.arbiter import (EMBEDDING, SCORES, WINDOW, frechet_distance, load_arbiter,  # noqa: E402
                                    manifold_scores, windows_of)
 from boxlcd.models.checkpoint import load_model  # noqa: E402
 from boxlcd.models.common import prepare  # noqa: E402
@@ -140,6 +140,10 @@ def test_results_add_the_realism_columns_once_per_run(data, tmp_path):  # on the
     saved.write_text(json.dumps({**json.loads(saved.read_text()), "arbiter_step": 1}))
     stale = results(*args, episodes=16, samples=(1, 3), reuse=True, arbiters={"Bounce": arbiter})
     assert stale[0]["fid"] > 0  # scored by the arbiter at another step: evaluated anew
+    assert all(k in stale[0] and f"{k}_real" in stale[0] for k in SCORES)
+    saved.write_text(json.dumps({k: v for k, v in {**stale[0], "fid": -1.0}.items() if k != "coverage"}))
+    older = results(*args, episodes=16, samples=(1, 3), reuse=True, arbiters={"Bounce": arbiter})
+    assert older[0]["fid"] > 0 and "coverage" in older[0]  # scored before coverage existed: evaluated anew
     again = results(*args, episodes=16, samples=(1, 3), reuse=True)  # asked without the arbiter: evaluated anew
     assert not any("fid" in r for r in again)
 

@@ -181,6 +181,11 @@ def manifold_scores(real: torch.Tensor, fake: torch.Tensor, k: int = 3, real_rad
             "coverage": float((nearest_distance(real, fake) <= real_radii).double().mean())}
 
 
+# What RealismSums.scores gives, each also with a `_real` twin (the floor); a saved row that
+# lacks one was scored by an older version of this file.
+SCORES = ("fid", "precision", "recall", "density", "coverage", "action_error")
+
+
 class RealismSums:
     """Collects, batch by batch of episodes, the arbiter's embeddings of real and generated
     windows and its action errors on them; `scores` compares the generated windows of the first

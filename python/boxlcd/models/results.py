@@ -23,7 +23,7 @@ from boxlcd.models.common import changed_settings
 from boxlcd.models.checkpoint import load_model
 from boxlcd.models.evaluate import (check_decoding, decoding, default_temperature, evaluate_checkpoint, markdown_rows,
                                     upgrade_row)
-from boxlcd.models.arbiter import WINDOW, load_arbiter
+from boxlcd.models.arbiter import SCORES, WINDOW, load_arbiter
 from boxlcd.models.train import key_value, train
 
 BASELINES = ("marginal", "copy_last")
@@ -140,6 +140,7 @@ def reusable(folder: Path, run: Run, test: str, test_episodes: int, eval_kwargs:
                         if k in ("episodes", "prompt", "temperature", "samples") and v is not None)
     same = same and old.get("arbiter") == (str(asked["arbiter"]) if asked.get("arbiter") else None)
     same = same and old.get("arbiter_step") == arbiter_step
+    same = same and (not asked.get("arbiter") or all(k in old for k in SCORES))  # else scored before a column was added
     return old if same else None
 
 
