@@ -254,6 +254,24 @@ def test_medoid_is_the_most_typical_rollout():
     assert medoid(np.stack([outlier, a, a, b])) == 1
 
 
+def test_oracle_matches_script_counts_the_episodes_with_a_pose(tmp_path):
+    """bench/oracle_matches.py (the oracle's coverage in docs/models.md): with the dataset's own
+    seeds as the prior every episode has its pose; with other seeds and few draws, not all do."""
+    import subprocess
+    import sys
+
+    collect("Dropbox", 12, tmp_path / "d", seed=0, progress=False, ep_len=10)
+    script = Path(__file__).resolve().parent.parent / "bench" / "oracle_matches.py"
+    found = {}
+    for seed in (0, 1 << 40):
+        out = tmp_path / f"m{seed}.json"
+        subprocess.run([sys.executable, str(script), str(tmp_path / "d"), "--prior-samples", "12",
+                        "--prior-seed", str(seed), "--out", str(out)], check=True, capture_output=True)
+        found[seed] = json.loads(out.read_text())
+    assert found[0]["episodes"] == 12 and found[0]["with_a_match"] == 1.0 and found[0]["mean_matches"] >= 1
+    assert found[1 << 40]["with_a_match"] < 1.0
+
+
 def test_oracle_refuses_robot_envs(datasets):
     spec = data_spec(Episodes(datasets["Urchin"]))
     with pytest.raises(ValueError, match="without a robot"):
