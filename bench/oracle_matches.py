@@ -14,6 +14,7 @@ import argparse
 import numpy as np
 
 from boxlcd.dataset.store import Episodes
+from boxlcd.models.common import data_spec
 from boxlcd.models.oracle import DEFAULTS, PosteriorOracle
 from results_io import finish  # bench/results_io.py: python puts bench/ on the path
 
@@ -30,15 +31,14 @@ def main(argv=None) -> dict:
     m = episodes.manifest
     n = min(a.episodes, m["episodes"])
     first = np.stack([np.asarray(episodes.episode(i)["frames"][0]) for i in range(n)])
-    oracle = PosteriorOracle({"env": m["env"], "robot": False, "overrides": m.get("overrides", {})},
-                             prior_samples=a.prior_samples, prior_seed=a.prior_seed,
+    oracle = PosteriorOracle(data_spec(episodes), prior_samples=a.prior_samples, prior_seed=a.prior_seed,
                              chunk=min(DEFAULTS["chunk"], a.prior_samples))
-    found = np.array([len(poses) for poses in oracle._matching_poses(first)])
+    found = np.array([len(poses) for poses in oracle.matching_poses(first)])
     result = {"env": m["env"], "data": a.data, "episodes": n, "prior_samples": a.prior_samples,
-              "with_a_match": float(np.mean(found > 0)), "with_all_matches": float(np.mean(found >= DEFAULTS["matches"])),
+              "with_a_match": float(np.mean(found > 0)), "with_all_matches": float(np.mean(found >= oracle.config["matches"])),
               "mean_matches": float(found.mean())}
     line = (f"{m['env']}: {result['with_a_match']:.3f} of {n} episodes have a matching pose, "
-            f"{result['with_all_matches']:.3f} the full {DEFAULTS['matches']}; mean {result['mean_matches']:.1f}")
+            f"{result['with_all_matches']:.3f} the full {oracle.config['matches']}; mean {result['mean_matches']:.1f}")
     return finish(result, line, a.out)
 
 

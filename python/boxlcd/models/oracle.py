@@ -49,7 +49,7 @@ class PosteriorOracle(nn.Module):
 
         return boxlcd.make(self.spec["env"], num_envs=num_envs, num_threads=0, **self.spec.get("overrides", {}))
 
-    def _matching_poses(self, first_frames: np.ndarray) -> list[list[np.ndarray]]:
+    def matching_poses(self, first_frames: np.ndarray) -> list[list[np.ndarray]]:
         """Up to `matches` starting full_states per episode whose first frame equals the episode's."""
         c = self.config
         keys = [f.tobytes() for f in first_frames]
@@ -77,7 +77,7 @@ class PosteriorOracle(nn.Module):
         B, T, H, W = lcd.shape
         truth = lcd.numpy().astype(np.uint8)
         packed = np.packbits(truth[:, 0], axis=-1)  # the engine's frame layout
-        poses = self._matching_poses(packed)
+        poses = self.matching_poses(packed)
         owner = np.concatenate([np.full(len(p), e) for e, p in enumerate(poses)]).astype(np.int64)
         out = lcd.clone()
         if len(owner) == 0:  # no pose found for any episode: hold the last prompt frame
