@@ -30,6 +30,7 @@ def runs(tmp_path_factory):
     out = {}
     for name, model, data, extra in [
         ("ft", "frame_transformer", "urchin", {"prompt": 1}),
+        ("ft_dyn", "frame_transformer", "urchin", {"prompt": 1, "dynamics": 16}),
         ("ft3", "frame_transformer", "urchin", {"prompt": 3}),
         ("ft_state", "frame_transformer", "urchin", {"prompt": 1, "predict_state": True}),
         ("cube_state", "frame_transformer", "cube", {"prompt": 1, "predict_state": True}),
@@ -88,6 +89,31 @@ def test_deterministic_given_the_seed(runs):
     a, b = rollout(5), rollout(5)
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, rollout(6))
+
+
+def test_noise_strays_the_predicted_motion(runs):
+    """noise adds seeded Gaussian draws to the predicted proprio; the frame transformer's
+    dynamics MLP adds its motion to the last (noisy) proprio, so the draws accumulate."""
+    sigma, n = 0.01, 3
+    actions = np.random.default_rng(0).uniform(-1, 1, (2, n, 3)).astype(np.float32)
+
+    def two_steps(noise):
+        env = LearnedEnv(runs["ft_dyn"], n, noise=noise)
+        env.reset(seed=4)
+        return np.stack([env.step(a)[0]["proprio"] for a in actions])
+
+    clean, noisy = two_steps(0.0), two_steps(sigma)
+    np.testing.assert_array_equal(noisy, two_steps(sigma))
+    g = torch.Generator().manual_seed(4)  # reset's seed seeds the env's generator
+    draws = [sigma * torch.randn((n, clean.shape[-1]), generator=g).numpy() for _ in range(2)]
+    space = LearnedEnv(runs["ft_dyn"], n).single_observation_space["proprio"]
+    inside = [(space.low < v) & (v < space.high) for v in (clean, noisy)]  # unclipped observations
+    inside = inside[0] & inside[1]
+    assert inside.mean() > 0.5
+    first, drift = (noisy - clean)[0][inside[0]], (noisy - clean)[1][inside[1]]
+    np.testing.assert_allclose(first, draws[0][inside[0]], atol=1e-6)  # temperature 0 draws nothing else
+    assert np.abs(drift - draws[1][inside[1]]).mean() > 0.5 * np.abs(draws[0]).mean()  # the first draw stayed
+    assert np.abs(drift - (draws[0] + draws[1])[inside[1]]).max() < 0.5 * sigma         # and was moved on from
 
 
 def test_autoreset_as_the_real_env(runs):
@@ -150,6 +176,9 @@ def test_bad_input(runs, tmp_path):
         LearnedEnv(runs["oracle"], 2)
     with pytest.raises(ValueError, match="num_envs"):
         LearnedEnv(runs["ft"], 0)
+    for noise in (-0.1, float("nan"), "0.1"):
+        with pytest.raises(ValueError, match="noise"):
+            LearnedEnv(runs["ft"], 2, noise=noise)
     env = LearnedEnv(runs["ft"], 2)
     with pytest.raises(RuntimeError, match="reset"):
         env.step(np.zeros((2, 3), np.float32))

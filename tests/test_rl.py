@@ -153,8 +153,9 @@ def test_ppo_in_a_learned_env_and_its_evaluation_in_both(tmp_path):
     train_model("frame_transformer", str(tmp_path / "data"), str(tmp_path / "ft"), steps=2, batch=4, progress=False,
                 prompt=1, d_model=16, layers=1, heads=2)
     out = train("Urchin", "body", str(tmp_path / "ppo"), sim=str(tmp_path / "ft"), steps=128, ep_len=10,
-                progress=False, num_envs=16, n_steps=8, batch_size=64, net=[16])
+                progress=False, num_envs=16, n_steps=8, batch_size=64, net=[16], sim_noise=0.02)
     assert read_run(out)["sim"] == str((tmp_path / "ft").resolve())
+    assert read_run(out)["sim_noise"] == 0.02  # training's alone: evaluations measure the model as it is
     real = evaluate(str(out), episodes=8)
     learned = evaluate(str(out), episodes=8, sim="learned")
     assert real["evaluated_in"] == "real" and learned["evaluated_in"] == read_run(out)["sim"]
@@ -174,9 +175,10 @@ def test_bad_input(tmp_path):
     assert main(base + ["--out", str(tmp_path / "d"), "--device", "cuda:9"]) == 2
     assert main(base + ["--out", str(tmp_path / "e"), "--env", "Bounce"]) == 2
     assert main(base + ["--out", str(tmp_path / "f"), "--set", "learning_speed=3"]) == 2
-    assert not any((tmp_path / d).exists() for d in "abcdef")  # a refused run leaves no folder
+    assert main(base + ["--out", str(tmp_path / "g"), "--sim-noise", "0.01"]) == 2  # the engine takes no noise
+    assert not any((tmp_path / d).exists() for d in "abcdefg")  # a refused run leaves no folder
     with pytest.raises(SystemExit):
-        main(base + ["--out", str(tmp_path / "g"), "--task", "walk"])
+        main(base + ["--out", str(tmp_path / "h"), "--task", "walk"])
     assert main(["rl", "eval", str(tmp_path / "nothing")]) == 2
     with pytest.raises(ValueError, match="of Bounce, not of Urchin"):
         make_task("Urchin", "body", sim=str(tmp_path / "ft_bounce"))

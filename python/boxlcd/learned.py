@@ -14,6 +14,12 @@
   contract (boxlcd.models.common) on its device: each pixel's mode at temperature 0, else a
   sample drawn from a generator seeded by reset's seed. Deterministic given seed and device.
   Predicted vectors are clipped to the observation space (a regression can stray past it).
+- noise > 0 adds Gaussian noise of that standard deviation (in the vector's own units) to every
+  predicted vector (proprio, or full_state), drawn from the same seeded generator. The frame
+  transformer reads its last vectors back, so the noise perturbs the motion it predicts next: a
+  policy trained in the model meets motion that strays and learns to correct it, rather than to
+  exploit the model's exact errors. (The RSSM does not read its vector back: it sees noisy
+  observations only.)
 - Episodes truncate at the env's ep_len, which the transformers' length allows exactly. The
   reward is 0, as in the plain envs (goal tasks: boxlcd.tasks). Autoreset as GymVectorEnv:
   NEXT_STEP (default), SAME_STEP (info["final_obs"]) or DISABLED (reset rows yourself with
@@ -58,11 +64,13 @@ class LearnedEnv(gymnasium.vector.VectorEnv):
 
     def __init__(self, checkpoint: str, num_envs: int = 1, device: str = "cpu", temperature: float = 0.0,
                  seed: int | None = None, autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
-                 num_threads: int = 1):
+                 num_threads: int = 1, noise: float = 0.0):
         if not isinstance(num_envs, numbers.Integral) or isinstance(num_envs, bool) or num_envs < 1:
             raise ValueError(f"num_envs must be an int >= 1, got {num_envs!r}")
         if not (isinstance(temperature, numbers.Real) and temperature >= 0):
             raise ValueError(f"temperature must be a number >= 0, got {temperature!r}")
+        if not (isinstance(noise, numbers.Real) and 0 <= noise < float("inf")):
+            raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
         self.autoreset_mode = parse_autoreset_mode(autoreset_mode)
         self.device = check_device(device)
         self.model, ckpt = load_model(checkpoint, str(self.device))
@@ -71,6 +79,7 @@ class LearnedEnv(gymnasium.vector.VectorEnv):
         spec = self.model.spec
         self.num_envs = int(num_envs)
         self.temperature = float(temperature)
+        self.noise = float(noise)
         self.prompt = prompt_frames(ckpt)
         self.real = boxlcd.make(spec["env"], num_envs=self.num_envs, num_threads=num_threads,
                                 autoreset_mode="disabled", **spec.get("overrides", {}))
@@ -152,6 +161,11 @@ class LearnedEnv(gymnasium.vector.VectorEnv):
             index = torch.as_tensor(rows, device=self.device)
             state = take_rows(self._state, index)
             frame, proprio, state = self.model.step(state, a, self.temperature, self._generator)
+        if self.noise and (self.predicts_proprio or self.predicts_state):
+            shape = state["vector"].shape
+            state["vector"] = state["vector"] + self.noise * torch.randn(shape, generator=self._generator).to(self.device)
+            proprio = self.model.vector.proprio(state["vector"])
+        if len(rows) < self.num_envs:
             put_rows(self._state, index, state)
         vectors = {"proprio": proprio.cpu().numpy()}
         if self.predicts_state:

@@ -212,10 +212,13 @@ class GoalTask(gymnasium.vector.VectorEnv):
 
 
 def inner_env(env: str, num_envs: int, sim: str = "real", num_threads: int = 1, ep_len: int | None = None,
-              device: str = "cpu", temperature: float = 0.0, **overrides):
+              device: str = "cpu", temperature: float = 0.0, noise: float = 0.0, **overrides):
     """The env a task wraps, autoreset DISABLED: the engine (sim="real") or a learned simulator
-    (sim: a run folder or checkpoint of a world model trained on `env`)."""
+    (sim: a run folder or checkpoint of a world model trained on `env`; temperature and noise
+    as boxlcd.learned.LearnedEnv's)."""
     if sim == "real":
+        if noise:
+            raise ValueError(f"noise perturbs a learned sim's predictions; the real engine takes none, got {noise!r}")
         from boxlcd.gym_env import GymVectorEnv
 
         if ep_len is not None:
@@ -226,7 +229,7 @@ def inner_env(env: str, num_envs: int, sim: str = "real", num_threads: int = 1, 
 
     if overrides:
         raise ValueError(f"a learned env takes its settings from its checkpoint, not {sorted(overrides)}")
-    learned = LearnedEnv(sim, num_envs, device=device, temperature=temperature,
+    learned = LearnedEnv(sim, num_envs, device=device, temperature=temperature, noise=noise,
                          autoreset_mode=AutoresetMode.DISABLED, num_threads=num_threads)
     if learned.definition.name != env:
         raise ValueError(f"{sim} is a model of {learned.definition.name}, not of {env}")
@@ -235,11 +238,11 @@ def inner_env(env: str, num_envs: int, sim: str = "real", num_threads: int = 1, 
 
 def make_task(env: str = "Urchin", task: str = "body", num_envs: int = 1, sim: str = "real",
               threshold: float = THRESHOLD, ep_len: int | None = None, num_threads: int = 1,
-              device: str = "cpu", temperature: float = 0.0, **overrides) -> GoalTask:
+              device: str = "cpu", temperature: float = 0.0, noise: float = 0.0, **overrides) -> GoalTask:
     """A goal task on `num_envs` envs of `env`, in the engine or in a learned simulator."""
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; tasks: {', '.join(TASKS)}")
-    inner = inner_env(env, num_envs, sim, num_threads, ep_len, device, temperature, **overrides)
+    inner = inner_env(env, num_envs, sim, num_threads, ep_len, device, temperature, noise, **overrides)
     return GoalTask(inner, task, threshold, ep_len)
 
 

@@ -84,7 +84,9 @@ def evaluate(run_dir: str, episodes: int = 1000, sim: str = "real", device: str 
            "evaluated_in": sim_path, "episodes": episodes, "threshold": run["threshold"]}
     shown = None
     for deterministic in (False, True):
-        vec = make_env({**run, "device": device}, num_envs=episodes, sim=sim_path, seed_offset=EVAL_SEED_OFFSET)
+        # The model as it is: training's noise (sim_noise) is no part of the sim being measured.
+        vec = make_env({**run, "device": device, "sim_noise": 0.0}, num_envs=episodes, sim=sim_path,
+                       seed_offset=EVAL_SEED_OFFSET)
         result = first_episodes(policy, vec, deterministic, frames=0 if deterministic else gif_episodes)
         shown = shown or result["frames"]
         suffix = "_deterministic" if deterministic else ""
