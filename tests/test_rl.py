@@ -123,6 +123,33 @@ def test_lr_end_decays_the_learning_rate_linearly_over_the_steps(tmp_path):
     assert lrs[0.1][0] == pytest.approx(1e-4) and lrs[0.1][1] == pytest.approx(1e-3 - 0.9e-3 / 2)
 
 
+def test_bf16_precision_keeps_the_heads_and_first_layer_fp32(tmp_path):
+    """precision=bf16: the same weights give the fp32 policy's values to within bf16's rounding
+    of the hidden layers; latents, log-probabilities and values are fp32; a run saves, loads
+    (the policy class with it) and resumes."""
+    from boxlcd.rl.precision import MixedPrecisionPolicy
+    from boxlcd.rl.train import load_policy
+
+    tiny = {"num_envs": 16, "n_steps": 8, "batch_size": 64, "n_epochs": 1, "net": [64, 64, 64]}
+    runs = {p: train("Urchin", "body", str(tmp_path / p), steps=128, ep_len=10, progress=False, precision=p, **tiny)
+            for p in ("fp32", "bf16")}
+    fp32, bf16 = load_policy(runs["fp32"]).policy, load_policy(runs["bf16"]).policy
+    assert isinstance(bf16, MixedPrecisionPolicy) and not isinstance(fp32, MixedPrecisionPolicy)
+    bf16.load_state_dict(fp32.state_dict())
+    obs = torch.as_tensor(make_env(read_run(runs["fp32"]), num_envs=32).reset())
+    actions = torch.zeros(32, 3)
+    (v32, lp32, _), (v16, lp16, _) = fp32.evaluate_actions(obs, actions), bf16.evaluate_actions(obs, actions)
+    assert v16.dtype == lp16.dtype == torch.float32
+    assert bf16.mlp_extractor.forward_actor(obs).dtype == torch.float32
+    assert not torch.equal(v16, v32)  # the hidden layers did run in bf16
+    torch.testing.assert_close(v16, v32, atol=0.05, rtol=0.05)
+    torch.testing.assert_close(lp16, lp32, atol=0.05, rtol=0.01)
+    first = bf16.mlp_extractor.policy_net[:2](obs)
+    assert torch.equal(first, fp32.mlp_extractor.policy_net[:2](obs)) and first.dtype == torch.float32
+    train("Urchin", "body", str(tmp_path / "bf16"), steps=256, ep_len=10, progress=False, precision="bf16", **tiny)
+    assert json.loads((tmp_path / "bf16" / "state.json").read_text())["env_steps"] >= 256
+
+
 def test_rl_commands_train_resume_eval_plot(tmp_path):
     out = tmp_path / "run"
     args = ["rl", "train", "--env", "Urchin", "--task", "body", "--out", str(out), "--num-envs", "16",
@@ -176,7 +203,8 @@ def test_bad_input(tmp_path):
     assert main(base + ["--out", str(tmp_path / "e"), "--env", "Bounce"]) == 2
     assert main(base + ["--out", str(tmp_path / "f"), "--set", "learning_speed=3"]) == 2
     assert main(base + ["--out", str(tmp_path / "g"), "--sim-noise", "0.01"]) == 2  # the engine takes no noise
-    assert not any((tmp_path / d).exists() for d in "abcdefg")  # a refused run leaves no folder
+    assert main(base + ["--out", str(tmp_path / "i"), "--set", "precision=fp8"]) == 2
+    assert not any((tmp_path / d).exists() for d in "abcdefgi")  # a refused run leaves no folder
     with pytest.raises(SystemExit):
         main(base + ["--out", str(tmp_path / "h"), "--task", "walk"])
     assert main(["rl", "eval", str(tmp_path / "nothing")]) == 2

@@ -25,8 +25,9 @@ PPO_DEFAULTS = {  # what trained both robots here; see docs/rl.md
     "gae_lambda": 0.95, "ent_coef": 0.0, "net": [256, 256, 256], "log_std_init": -0.5,
     "history": 3,  # steps of proprio the policy sees (boxlcd.rl.sb3.SB3VecEnv)
     "lr_end": 1.0,  # the lr at --steps, as a fraction of lr: linear decay from lr (1.0: constant)
+    "precision": "fp32",  # or bf16: the nets' hidden layers under autocast (boxlcd.rl.precision)
 }
-BEFORE_THE_SETTING = {"history": 1, "lr_end": 1.0, "sim_noise": 0.0}  # what a run.json written before a setting existed meant
+BEFORE_THE_SETTING = {"history": 1, "lr_end": 1.0, "sim_noise": 0.0, "precision": "fp32"}  # what a run.json written before a setting existed meant
 RUN_FILE, MODEL_FILE, STATE_FILE, LOG_FILE = "run.json", "model.zip", "state.json", "log.csv"
 
 
@@ -50,9 +51,12 @@ def new_ppo(run: dict, vec):
     from stable_baselines3 import PPO
     from stable_baselines3.common.utils import LinearSchedule
 
+    from boxlcd.rl.precision import policy_class
+
     lr_end = run.get("lr_end", BEFORE_THE_SETTING["lr_end"])
     lr = run["lr"] if lr_end == 1.0 else LinearSchedule(run["lr"], run["lr"] * lr_end, 1.0)
-    return PPO("MlpPolicy", vec, learning_rate=lr, n_steps=run["n_steps"], batch_size=run["batch_size"],
+    policy = policy_class(run.get("precision", BEFORE_THE_SETTING["precision"]))
+    return PPO(policy, vec, learning_rate=lr, n_steps=run["n_steps"], batch_size=run["batch_size"],
                n_epochs=run["n_epochs"], gamma=run["gamma"], gae_lambda=run["gae_lambda"], ent_coef=run["ent_coef"],
                seed=run["seed"], device=run["device"], verbose=0,
                policy_kwargs={"net_arch": list(run["net"]), "activation_fn": torch.nn.Tanh,
@@ -102,8 +106,10 @@ def train(env: str, task: str, out: str, sim: str = "real", steps: int = 5_000_0
     out_dir = Path(out)
     run = {"env": env, "task": task, "sim": sim, "steps": steps, "seed": seed, "threshold": threshold,
            "ep_len": ep_len, "device": device, "temperature": temperature, "sim_noise": sim_noise,
-           "env_threads": env_threads,
-           **PPO_DEFAULTS, **ppo}
+           "env_threads": env_threads, **PPO_DEFAULTS, **ppo}
+    from boxlcd.rl.precision import policy_class
+
+    policy_class(run["precision"])  # a bad value fails before anything is made
     resuming = (out_dir / MODEL_FILE).is_file()
     if resuming:
         saved = read_run(out_dir)
