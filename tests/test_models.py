@@ -601,6 +601,75 @@ def test_dynamics_head_predicts_the_change_of_the_vector(datasets):
         torch.testing.assert_close(proprio, batch["proprio"][:, 1])
 
 
+def test_bf16_precision_runs_the_blocks_in_bf16_and_steps_in_fp32(datasets):
+    """precision=bf16: the teacher-forced pass (training) runs the transformer's blocks in bf16,
+    close to but not equal to fp32 on the same weights; stepping stays fp32, equal to fp32's."""
+    spec = data_spec(Episodes(datasets["Urchin"]))
+    fp32 = stepper("frame_transformer+dynamics", spec)
+    bf16 = stepper("frame_transformer+dynamics", spec, precision="bf16")
+    bf16.load_state_dict(fp32.state_dict())
+    batch = fixed_batch(datasets["Urchin"], 4)
+    with torch.no_grad():
+        (l32, p32), (l16, p16) = fp32._teacher_forced(batch), bf16._teacher_forced(batch)
+    assert l16.dtype == p16.dtype == torch.float32
+    assert not torch.equal(l32, l16)
+    torch.testing.assert_close(l16, l32, rtol=0.05, atol=0.05)
+    torch.testing.assert_close(p16, p32, rtol=0.05, atol=0.02)
+    prompt = {"lcd": batch["lcd"][:, :2], "actions": batch["actions"][:, :1], "proprio": batch["proprio"][:, :2]}
+    s32, s16 = fp32.start(prompt), bf16.start(prompt)
+    for t in range(2, 5):
+        f32, q32, s32 = fp32.step(s32, batch["actions"][:, t - 1])
+        f16, q16, s16 = bf16.step(s16, batch["actions"][:, t - 1])
+        assert torch.equal(f32, f16) and torch.equal(q32, q16)
+    with pytest.raises(ValueError, match="precision must be one of fp32, bf16, got 'fp16'"):
+        stepper("frame_transformer", spec, precision="fp16")
+
+
+def test_bf16_warns_on_a_cpu_without_bf16_arithmetic(monkeypatch):
+    import warnings
+
+    from boxlcd.models import common
+
+    monkeypatch.setattr(common, "cpu_flags", lambda: {"sse2", "avx2"})
+    with pytest.warns(RuntimeWarning, match="without AVX512-BF16 or AMX"):
+        common.warn_if_bf16_is_slow("cpu")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        common.warn_if_bf16_is_slow("cuda")  # a GPU: no CPU check
+        monkeypatch.setattr(common, "cpu_flags", lambda: {"avx2", "avx512_bf16"})
+        common.warn_if_bf16_is_slow("cpu")
+        monkeypatch.setattr(common, "cpu_flags", set)  # nothing to go by
+        common.warn_if_bf16_is_slow("cpu")
+
+
+def test_input_noise_perturbs_what_the_model_reads_not_what_it_predicts(datasets):
+    """input_noise: training reads vectors with seeded Gaussian noise; the targets, and the
+    evaluation's frame_nll, stay clean. With the dynamics MLP zeroed the prediction is the
+    noisy last vector itself, so the noise is exactly the one drawn."""
+    spec = data_spec(Episodes(datasets["Urchin"]))
+    clean = stepper("frame_transformer+dynamics", spec)
+    noisy = stepper("frame_transformer+dynamics", spec, input_noise=0.1)
+    noisy.load_state_dict(clean.state_dict())
+    batch = fixed_batch(datasets["Urchin"], 4)
+    with torch.no_grad():
+        noisy.dynamics[-1].weight.zero_()
+        noisy.dynamics[-1].bias.zero_()
+        torch.manual_seed(5)
+        _, prop = noisy._teacher_forced(batch, 0.1)
+        inputs = batch["proprio"][:, :-1]
+        torch.manual_seed(5)
+        torch.testing.assert_close(prop[:, 1:], inputs + 0.1 * torch.randn_like(inputs))
+        torch.manual_seed(5)
+        noisy_loss, _ = noisy.loss(batch)
+        torch.manual_seed(5)
+        torch.testing.assert_close(noisy_loss, noisy.loss(batch)[0])  # seeded
+        noisy.load_state_dict(clean.state_dict())
+        assert not torch.equal(noisy.loss(batch)[0], clean.loss(batch)[0])
+        torch.testing.assert_close(noisy.frame_nll(batch), clean.frame_nll(batch))
+    with pytest.raises(ValueError, match="input_noise must be >= 0, got -0.1"):
+        stepper("frame_transformer", spec, input_noise=-0.1)
+
+
 @pytest.mark.parametrize("name", ["frame_transformer", "frame_transformer+dynamics", "binary_ae", "rssm"])
 def test_predict_state_learns_and_steps_the_full_state(datasets, name, tmp_path):
     """predict_state=true: the model reads and predicts full_state; its proprio is the robot's

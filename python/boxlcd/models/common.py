@@ -28,6 +28,7 @@ A batch is a dict of tensors on the model's device: "lcd" (B, T, H, W) float 0/1
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 import torch.nn as nn
@@ -78,6 +79,27 @@ class Vector:
         if not self.proprio_index:  # no robot: the env's proprio is a single 0
             return vector.new_zeros(*vector.shape[:-1], 1)
         return vector[..., self.proprio_index]
+
+
+def cpu_flags() -> set[str]:
+    """This CPU's feature flags (Linux's /proc/cpuinfo); empty where there is none to read."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return set(next((line for line in f if line.startswith("flags")), "").split())
+    except OSError:
+        return set()
+
+
+def warn_if_bf16_is_slow(device) -> None:
+    """bf16 autocast pays on a GPU or on a CPU with AVX512-BF16 or AMX; elsewhere torch's bf16
+    matrix products on a CPU run about 10x slower than fp32 (measured on an AVX2 EPYC with
+    torch 2.13), so a bf16 setting there is a slowdown, said once rather than found in a log."""
+    if torch.device(device).type != "cpu":
+        return
+    flags = cpu_flags()
+    if flags and not {"avx512_bf16", "amx_bf16"} & flags:
+        warnings.warn("precision=bf16 on a CPU without AVX512-BF16 or AMX: torch emulates bf16 matrix "
+                      "products there, several times slower than fp32", RuntimeWarning, stacklevel=2)
 
 
 def data_spec(episodes) -> dict:
@@ -192,13 +214,17 @@ class CausalTransformer(nn.Module):
         self.norm = nn.LayerNorm(d_model)
         self.max_len = max_len
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, bf16: bool = False) -> torch.Tensor:
+        """bf16: the blocks run under bf16 autocast (a few times faster on a CPU with AVX512-BF16
+        or AMX); the embedding of the input (which holds positions) and the output stay fp32."""
         T = x.shape[1]
         if T > self.max_len:
             raise ValueError(f"sequence of {T} tokens is longer than the model's {self.max_len}")
         mask = nn.Transformer.generate_square_subsequent_mask(T, device=x.device)
         h = self.embed(x) + self.pos[:, :T]
-        return self.norm(self.blocks(h, mask=mask, is_causal=True))
+        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=bf16):
+            h = self.blocks(h, mask=mask, is_causal=True)
+        return self.norm(h.float())
 
     def new_cache(self, batch: int, device=None) -> dict:
         """An empty key/value cache for `step`: per layer (batch, heads, max_len, head_dim)

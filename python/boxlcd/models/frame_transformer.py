@@ -3,6 +3,10 @@ the env has a robot) is one token of a causal transformer; the output at a token
 next frame's pixels as independent Bernoullis (and the next proprio, by regression).
 With `dynamics` > 0 the proprio (or full_state) comes from a small MLP of that width that sees
 the transformer's output beside the last two vectors and the action, and predicts the change.
+With `input_noise` > 0 training reads noisy vectors and predicts the clean next one (see
+`loss`). `precision=bf16` runs the transformer's blocks in bf16 in teacher-forced passes
+(training); stepping stays fp32. It pays only on a CPU with AVX512-BF16 or AMX (or a GPU):
+on an AVX2 CPU torch's bf16 matrix products are about 10x slower than fp32.
 
 The sequence starts with a begin token, so frame 0 gets a likelihood too. Good for 16x16 and
 16x32 frames: one token per frame keeps sequences short (ep_len + 1 tokens).
@@ -16,7 +20,8 @@ import torch.nn.functional as F
 from boxlcd.models.common import CausalTransformer, Stepper, Vector, bernoulli_nll, frame_tokens, pick, settings
 
 DEFAULTS = {"d_model": 128, "layers": 4, "heads": 4, "dropout": 0.0, "proprio_weight": 1.0, "conv_channels": 0,
-            "predict_state": False, "dynamics": 0}
+            "predict_state": False, "dynamics": 0, "precision": "fp32", "input_noise": 0.0}
+PRECISIONS = ("fp32", "bf16")
 
 
 class FrameTransformer(Stepper, nn.Module):
@@ -27,6 +32,10 @@ class FrameTransformer(Stepper, nn.Module):
         super().__init__()
         self.spec, self.config = spec, settings(self, DEFAULTS, config)
         c = self.config
+        if c["precision"] not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {c['precision']!r}")
+        if not c["input_noise"] >= 0:
+            raise ValueError(f"input_noise must be >= 0, got {c['input_noise']!r}")
         H, W = spec["frame_shape"]
         self.pixels = H * W
         self.vector = Vector(spec, c["predict_state"])
@@ -53,7 +62,7 @@ class FrameTransformer(Stepper, nn.Module):
     def forward(self, lcd: torch.Tensor, actions: torch.Tensor, proprio: torch.Tensor):
         """Logits of frames 0..n and proprio predictions, from frames 0..n-1 (lcd (B, n, H, W)),
         actions 0..n-1 (B, n, A) and proprio (B, n, P)."""
-        out = self.core(self.tokens(lcd, actions, proprio, begin=True))
+        out = self.core(self.tokens(lcd, actions, proprio, begin=True), bf16=self.config["precision"] == "bf16")
         last = torch.cat([torch.zeros_like(lcd[:, :1]), lcd], dim=1)  # the frame before each output
         motion = None
         if self.dynamics is not None:  # before each output: the last vector, the one before it
@@ -83,10 +92,13 @@ class FrameTransformer(Stepper, nn.Module):
         parts = [lcd.flatten(2) * 2 - 1, actions] + ([proprio] if self.P else [])
         return frame_tokens(parts, begin)
 
-    def _teacher_forced(self, batch: dict):
+    def _teacher_forced(self, batch: dict, input_noise: float = 0.0):
         lcd, actions, proprio = batch["lcd"], batch["actions"], self.vector.of(batch)
         T = lcd.shape[1]
-        logits, prop = self(lcd[:, :T - 1], actions[:, :T - 1], proprio[:, :T - 1])
+        inputs = proprio[:, :T - 1]
+        if input_noise:
+            inputs = inputs + input_noise * torch.randn_like(inputs)
+        logits, prop = self(lcd[:, :T - 1], actions[:, :T - 1], inputs)
         return logits, prop
 
     def frame_nll(self, batch: dict) -> torch.Tensor:
@@ -95,8 +107,11 @@ class FrameTransformer(Stepper, nn.Module):
         return bernoulli_nll(logits, lcd.reshape(*lcd.shape[:2], -1)).sum(-1)
 
     def loss(self, batch: dict):
+        """input_noise > 0: the vectors the model reads (not those it predicts) get Gaussian noise
+        of that scale, so it learns to pull a rollout that drifted off the data back toward the
+        true next vector rather than to carry its own one-step errors forward."""
         lcd = batch["lcd"]
-        logits, prop = self._teacher_forced(batch)
+        logits, prop = self._teacher_forced(batch, self.config["input_noise"])
         nll = bernoulli_nll(logits, lcd.reshape(*lcd.shape[:2], -1)).mean()
         logs = {"nll_per_pixel": nll.item()}
         loss = nll

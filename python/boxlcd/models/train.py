@@ -28,7 +28,7 @@ from boxlcd.dataset.windows import Windows
 from boxlcd.models import MODELS, SCORERS, TRAINABLE, build
 from boxlcd.models import distributed
 from boxlcd.models.checkpoint import CKPT, default_prompt, load_model, save_checkpoint  # noqa: F401 (re-exported)
-from boxlcd.models.common import data_spec, prepare
+from boxlcd.models.common import data_spec, prepare, warn_if_bf16_is_slow
 
 
 def default_device() -> str:
@@ -74,6 +74,8 @@ def train(model_name: str, data: str, out: str, steps: int = 10_000, batch: int 
         raise ValueError(f"prompt must be in [1, {episodes.ep_len}] frames, got {run['prompt']}")
     torch.manual_seed(seed)
     model = build(model_name, spec, **model_config).to(device)
+    if model.config.get("precision") == "bf16":
+        warn_if_bf16_is_slow(device)
     if model.closed_form and ranks.world > 1:
         raise ValueError(f"{model_name} is fit by counting in one pass over the data: run it in one process")
     if ranks.world > 1:  # the noise inside a loss differs per rank; the weights stay rank 0's

@@ -110,6 +110,10 @@ def train(env: str, task: str, out: str, sim: str = "real", steps: int = 5_000_0
     from boxlcd.rl.precision import policy_class
 
     policy_class(run["precision"])  # a bad value fails before anything is made
+    if run["precision"] == "bf16":
+        from boxlcd.models.common import warn_if_bf16_is_slow
+
+        warn_if_bf16_is_slow(device)
     resuming = (out_dir / MODEL_FILE).is_file()
     if resuming:
         saved = read_run(out_dir)
