@@ -116,6 +116,45 @@ def test_noise_strays_the_predicted_motion(runs):
     assert np.abs(drift - (draws[0] + draws[1])[inside[1]]).max() < 0.5 * sigma         # and was moved on from
 
 
+def test_an_ensemble_steps_each_block_of_envs_with_its_own_model(runs):
+    """Several checkpoints: model k owns block k of the envs (np.array_split's) through steps,
+    autoresets and masked resets, and gives there exactly what it gives alone."""
+    n, seed = 5, 11
+    actions = np.random.default_rng(1).uniform(-1, 1, (2 * EP_LEN + 2, n, 3)).astype(np.float32)
+    mask = np.zeros(n, bool)
+    mask[[1, 3]] = True
+
+    def run(checkpoint):
+        env = LearnedEnv(checkpoint, n, seed=seed)
+        out = [env.reset()[0]]
+        for t, a in enumerate(actions):
+            out.append(env.step(a)[0])
+            if t == 1:
+                out.append(env.reset(options={"reset_mask": mask})[0])
+        return {k: np.stack([o[k] for o in out]) for k in out[0]}
+
+    ensemble, alone = run([runs["ft"], runs["ft_dyn"]]), {name: run(runs[name]) for name in ("ft", "ft_dyn")}
+    assert not np.array_equal(alone["ft"]["proprio"], alone["ft_dyn"]["proprio"])
+    np.testing.assert_array_equal(ensemble["lcd"][:, :3], alone["ft"]["lcd"][:, :3])
+    np.testing.assert_array_equal(ensemble["lcd"][:, 3:], alone["ft_dyn"]["lcd"][:, 3:])
+    # a smaller batch rounds its matrix products otherwise: equal to float32's last digits
+    np.testing.assert_allclose(ensemble["proprio"][:, :3], alone["ft"]["proprio"][:, :3], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(ensemble["proprio"][:, 3:], alone["ft_dyn"]["proprio"][:, 3:], rtol=1e-4, atol=1e-5)
+    joined = run(f"{runs['ft']},{runs['ft_dyn']}")  # the form --sim takes
+    np.testing.assert_array_equal(joined["proprio"], ensemble["proprio"])
+
+
+def test_an_ensembles_models_must_agree(runs):
+    with pytest.raises(ValueError, match=r"must agree: .* in \['env', 'frame_shape', 'state_keys'\]"):
+        LearnedEnv([runs["ft_state"], runs["cube_state"]], 2)
+    with pytest.raises(ValueError, match=r"must agree: .* in \['prompt'\]"):
+        LearnedEnv([runs["ft"], runs["ft3"]], 2)
+    with pytest.raises(ValueError, match=r"must agree: .* in \['predict_state'\]"):
+        LearnedEnv([runs["ft"], runs["ft_state"]], 2)
+    with pytest.raises(ValueError, match=r"1 to num_envs \(2\) checkpoints, got 3"):
+        LearnedEnv([runs["ft"]] * 3, 2)
+
+
 def test_autoreset_as_the_real_env(runs):
     """Truncation at ep_len; NEXT_STEP resets on the following step (to what a real batch with
     the same generators resets to); SAME_STEP puts the last observation in info."""

@@ -187,6 +187,13 @@ def test_ppo_in_a_learned_env_and_its_evaluation_in_both(tmp_path):
     learned = evaluate(str(out), episodes=8, sim="learned")
     assert real["evaluated_in"] == "real" and learned["evaluated_in"] == read_run(out)["sim"]
     assert (out / "eval.json").is_file() and (out / "eval_learned.json").is_file()
+    # an ensemble of two models (--sim A,B): both paths resolved, evaluated inside the ensemble
+    train_model("frame_transformer", str(tmp_path / "data"), str(tmp_path / "ft2"), steps=2, batch=4, seed=1,
+                progress=False, prompt=1, d_model=16, layers=1, heads=2)
+    both = train("Urchin", "body", str(tmp_path / "ppo2"), sim=f"{tmp_path / 'ft'},{tmp_path / 'ft2'}", steps=128,
+                 ep_len=10, progress=False, num_envs=16, n_steps=8, batch_size=64, net=[16])
+    assert read_run(both)["sim"] == f"{(tmp_path / 'ft').resolve()},{(tmp_path / 'ft2').resolve()}"
+    assert evaluate(str(both), episodes=8, sim="learned")["evaluated_in"] == read_run(both)["sim"]
 
 
 def test_bad_input(tmp_path):

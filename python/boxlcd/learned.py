@@ -20,6 +20,10 @@
   policy trained in the model meets motion that strays and learns to correct it, rather than to
   exploit the model's exact errors. (The RSSM does not read its vector back: it sees noisy
   observations only.)
+- An ensemble: checkpoint may be several (a list, or paths joined by ","), models of the same
+  env trained apart. Each owns a block of the envs (np.array_split's), steps it, and keeps it
+  for good: a policy trained across the block learns what the models agree on rather than one
+  model's errors. The cost per step is that of one model.
 - Episodes truncate at the env's ep_len, which the transformers' length allows exactly. The
   reward is 0, as in the plain envs (goal tasks: boxlcd.tasks). Autoreset as GymVectorEnv:
   NEXT_STEP (default), SAME_STEP (info["final_obs"]) or DISABLED (reset rows yourself with
@@ -28,7 +32,7 @@
 from __future__ import annotations
 
 import numbers
-from typing import Any
+from typing import Any, Sequence
 
 import gymnasium
 import numpy as np
@@ -62,7 +66,7 @@ class LearnedEnv(gymnasium.vector.VectorEnv):
 
     metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.NEXT_STEP}
 
-    def __init__(self, checkpoint: str, num_envs: int = 1, device: str = "cpu", temperature: float = 0.0,
+    def __init__(self, checkpoint: str | Sequence[str], num_envs: int = 1, device: str = "cpu", temperature: float = 0.0,
                  seed: int | None = None, autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
                  num_threads: int = 1, noise: float = 0.0):
         if not isinstance(num_envs, numbers.Integral) or isinstance(num_envs, bool) or num_envs < 1:
@@ -73,11 +77,27 @@ class LearnedEnv(gymnasium.vector.VectorEnv):
             raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
         self.autoreset_mode = parse_autoreset_mode(autoreset_mode)
         self.device = check_device(device)
-        self.model, ckpt = load_model(checkpoint, str(self.device))
-        if not hasattr(self.model, "step"):
-            raise ValueError(f"{checkpoint}: a {ckpt['model_name']} cannot be stepped (it has no step contract)")
+        paths = checkpoint.split(",") if isinstance(checkpoint, str) else list(checkpoint)
+        if not paths or len(paths) > num_envs:
+            raise ValueError(f"an ensemble needs 1 to num_envs ({num_envs}) checkpoints, got {len(paths)}")
+        loaded = [load_model(path, str(self.device)) for path in paths]
+        for path, (model, ckpt) in zip(paths, loaded):
+            if not hasattr(model, "step"):
+                raise ValueError(f"{path}: a {ckpt['model_name']} cannot be stepped (it has no step contract)")
+        self.models = [model for model, _ in loaded]
+        self.model, ckpt = loaded[0]
         spec = self.model.spec
+        for path, (model, other) in zip(paths[1:], loaded[1:]):
+            same = ("env", "overrides", "frame_shape", "state_keys", "proprio_keys")
+            differ = [k for k in same if model.spec.get(k) != spec.get(k)]
+            if getattr(model, "vector", None) and getattr(self.model, "vector", None):
+                differ += ["predict_state"] if model.vector.key != self.model.vector.key else []
+            if prompt_frames(other) != prompt_frames(ckpt):
+                differ.append("prompt")
+            if differ:
+                raise ValueError(f"an ensemble's models must agree: {path} differs from {paths[0]} in {differ}")
         self.num_envs = int(num_envs)
+        self._blocks = [(int(b[0]), int(b[-1]) + 1) for b in np.array_split(np.arange(self.num_envs), len(paths))]
         self.temperature = float(temperature)
         self.noise = float(noise)
         self.prompt = prompt_frames(ckpt)
@@ -107,7 +127,7 @@ class LearnedEnv(gymnasium.vector.VectorEnv):
         self._bounds = {k: (real_space[k].low, real_space[k].high) for k in keys if k != "lcd"}
         self._default_seed = seed
         self._generator = torch.Generator()
-        self._state = None
+        self._states = None  # per model of the ensemble: the state of its block of envs
         self._steps = np.zeros(self.num_envs, np.int64)
         self._ended = np.zeros(self.num_envs, bool)
         self._cols = self.real.frame_shape[1]
@@ -140,38 +160,56 @@ class LearnedEnv(gymnasium.vector.VectorEnv):
         for k, (low, high) in self._bounds.items():
             self._obs[k][rows] = np.clip(vectors[k], low, high)
 
+    def _members(self, rows: np.ndarray):
+        """(model index, its block's first row, which of `rows` (sorted) are in its block)."""
+        for k, (first, stop) in enumerate(self._blocks):
+            sel = np.flatnonzero((rows >= first) & (rows < stop))
+            if len(sel):
+                yield k, first, sel
+
     def _start(self, rows: np.ndarray) -> None:
         prompt = self._prompt(rows)
-        part = self.model.start(prompt)
-        if self._state is None or len(rows) == self.num_envs:
-            self._state = part
-        else:
-            put_rows(self._state, torch.as_tensor(rows, device=self.device), part)
+        if self._states is None:
+            self._states = [None] * len(self.models)
+        for k, first, sel in self._members(rows):
+            whole = len(sel) == len(rows)
+            part = self.models[k].start(prompt if whole else take_rows(prompt, torch.as_tensor(sel, device=self.device)))
+            first_row, stop = self._blocks[k]
+            if self._states[k] is None or len(sel) == stop - first_row:
+                self._states[k] = part
+            else:
+                put_rows(self._states[k], torch.as_tensor(rows[sel] - first, device=self.device), part)
         last = np.packbits(prompt["lcd"][:, -1].to(torch.uint8).cpu().numpy(), axis=-1)
         self._write(rows, last, {k: prompt[k][:, -1].cpu().numpy() for k in ("proprio", "full_state")})
         self._steps[rows] = self.prompt - 1
 
     def _advance(self, rows: np.ndarray, actions: np.ndarray) -> None:
         """One model step of the envs `rows` (all of them, but for NEXT_STEP resets)."""
-        a = torch.from_numpy(actions[rows]).to(self.device)
-        if len(rows) == self.num_envs:
-            frame, proprio, self._state = self.model.step(self._state, a, self.temperature, self._generator)
-            state = self._state
+        for k, first, sel in self._members(rows):
+            self._advance_block(k, rows[sel], rows[sel] - first, actions)
+        self._steps[rows] += 1
+
+    def _advance_block(self, k: int, rows: np.ndarray, local: np.ndarray, actions: np.ndarray) -> None:
+        """One step of model k for the envs `rows`, rows `local` of its block's state."""
+        model, a = self.models[k], torch.from_numpy(actions[rows]).to(self.device)
+        first, stop = self._blocks[k]
+        if len(rows) == stop - first:
+            frame, proprio, self._states[k] = model.step(self._states[k], a, self.temperature, self._generator)
+            state = self._states[k]
         else:
-            index = torch.as_tensor(rows, device=self.device)
-            state = take_rows(self._state, index)
-            frame, proprio, state = self.model.step(state, a, self.temperature, self._generator)
+            index = torch.as_tensor(local, device=self.device)
+            state = take_rows(self._states[k], index)
+            frame, proprio, state = model.step(state, a, self.temperature, self._generator)
         if self.noise and (self.predicts_proprio or self.predicts_state):
             shape = state["vector"].shape
             state["vector"] = state["vector"] + self.noise * torch.randn(shape, generator=self._generator).to(self.device)
-            proprio = self.model.vector.proprio(state["vector"])
-        if len(rows) < self.num_envs:
-            put_rows(self._state, index, state)
+            proprio = model.vector.proprio(state["vector"])
+        if len(rows) < stop - first:
+            put_rows(self._states[k], index, state)
         vectors = {"proprio": proprio.cpu().numpy()}
         if self.predicts_state:
             vectors["full_state"] = state["vector"].cpu().numpy()
         self._write(rows, np.packbits(frame.to(torch.uint8).cpu().numpy(), axis=-1), vectors)
-        self._steps[rows] += 1
 
     def _reset_rows(self, mask: np.ndarray, seed: int | None) -> None:
         self.real.reset(seed=seed, mask=mask)
@@ -186,14 +224,14 @@ class LearnedEnv(gymnasium.vector.VectorEnv):
         mask = options.pop("reset_mask", None)
         if options:
             raise ValueError(f"unknown reset options {sorted(options)}; LearnedEnv takes 'reset_mask'")
-        if self._state is None and seed is None:
+        if self._states is None and seed is None:
             seed = self._default_seed if self._default_seed is not None else _random_seed()
         seed = seed_int(seed)
         if seed is not None:
             self._generator.manual_seed(seed % 2**63)
         if mask is None:
             mask = np.ones(self.num_envs, bool)
-        elif self._state is None:
+        elif self._states is None:
             raise ValueError("the first reset must reset every env (no reset_mask)")
         else:
             mask = np.asarray(mask)
@@ -210,7 +248,7 @@ class LearnedEnv(gymnasium.vector.VectorEnv):
         return {k: v[rows] for k, v in self._obs.items()}
 
     def step(self, actions):
-        if self._state is None:
+        if self._states is None:
             raise RuntimeError("call reset() before step()")
         actions = np.asarray(actions, np.float32)
         if actions.shape != self.action_space.shape:
@@ -244,4 +282,4 @@ class LearnedEnv(gymnasium.vector.VectorEnv):
         return (self._copy_obs(), np.zeros(self.num_envs), np.zeros(self.num_envs, bool), truncated, info)
 
     def close_extras(self, **kwargs):
-        self._state = None
+        self._states = None

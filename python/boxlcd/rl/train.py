@@ -101,8 +101,8 @@ def train(env: str, task: str, out: str, sim: str = "real", steps: int = 5_000_0
     from boxlcd.learned import check_device
 
     check_device(device)
-    if sim != "real":
-        sim = str(Path(sim).resolve())
+    if sim != "real":  # a world model's run, or an ensemble's runs joined by ","
+        sim = ",".join(str(Path(part).resolve()) for part in sim.split(","))
     out_dir = Path(out)
     run = {"env": env, "task": task, "sim": sim, "steps": steps, "seed": seed, "threshold": threshold,
            "ep_len": ep_len, "device": device, "temperature": temperature, "sim_noise": sim_noise,
@@ -183,7 +183,7 @@ def train(env: str, task: str, out: str, sim: str = "real", steps: int = 5_000_0
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--env", required=True, help="a robot env: Urchin, Luxo, UrchinCube, LuxoCube, ...")
     p.add_argument("--task", choices=["body", "cube"], default="body")
-    p.add_argument("--sim", default="real", help="real (the engine) or a world model's run folder")
+    p.add_argument("--sim", default="real", help="real (the engine), a world model's run folder, or several joined by ',' (an ensemble)")
     p.add_argument("--out", required=True, help="the run folder")
     p.add_argument("--steps", type=int, default=5_000_000, help="env steps in all (default 5M)")
     p.add_argument("--time-limit", type=float, default=0.0, help="stop after this many seconds (0: none)")
