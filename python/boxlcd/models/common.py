@@ -224,7 +224,7 @@ class CausalTransformer(nn.Module):
         h = self.embed(x) + self.pos[:, :T]
         with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=bf16):
             h = self.blocks(h, mask=mask, is_causal=True)
-        return self.norm(h.float())
+        return self.norm(h.to(x.dtype))  # back from bf16; a float64 model stays float64
 
     def new_cache(self, batch: int, device=None) -> dict:
         """An empty key/value cache for `step`: per layer (batch, heads, max_len, head_dim)
