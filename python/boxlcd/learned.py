@@ -61,6 +61,21 @@ def check_device(device: str) -> torch.device:
     return dev
 
 
+def check_ensemble(paths: list[str], loaded: list[tuple]) -> None:
+    """A clear error when the models (model, checkpoint) of `paths` could not share one env."""
+    def vector_key(model):
+        return getattr(getattr(model, "vector", None), "key", None)
+
+    first, ckpt = loaded[0]
+    for path, (model, other) in zip(paths[1:], loaded[1:]):
+        same = ("env", "overrides", "frame_shape", "state_keys", "proprio_keys")
+        differ = [k for k in same if model.spec.get(k) != first.spec.get(k)]
+        differ += ["predict_state"] if vector_key(model) != vector_key(first) else []
+        differ += ["prompt"] if prompt_frames(other) != prompt_frames(ckpt) else []
+        if differ:
+            raise ValueError(f"an ensemble's models must agree: {path} differs from {paths[0]} in {differ}")
+
+
 class LearnedEnv(gymnasium.vector.VectorEnv):
     """num_envs envs simulated by a trained world model (see the module's docstring)."""
 
@@ -84,18 +99,10 @@ class LearnedEnv(gymnasium.vector.VectorEnv):
         for path, (model, ckpt) in zip(paths, loaded):
             if not hasattr(model, "step"):
                 raise ValueError(f"{path}: a {ckpt['model_name']} cannot be stepped (it has no step contract)")
+        check_ensemble(paths, loaded)
         self.models = [model for model, _ in loaded]
         self.model, ckpt = loaded[0]
         spec = self.model.spec
-        for path, (model, other) in zip(paths[1:], loaded[1:]):
-            same = ("env", "overrides", "frame_shape", "state_keys", "proprio_keys")
-            differ = [k for k in same if model.spec.get(k) != spec.get(k)]
-            if getattr(model, "vector", None) and getattr(self.model, "vector", None):
-                differ += ["predict_state"] if model.vector.key != self.model.vector.key else []
-            if prompt_frames(other) != prompt_frames(ckpt):
-                differ.append("prompt")
-            if differ:
-                raise ValueError(f"an ensemble's models must agree: {path} differs from {paths[0]} in {differ}")
         self.num_envs = int(num_envs)
         self._blocks = [(int(b[0]), int(b[-1]) + 1) for b in np.array_split(np.arange(self.num_envs), len(paths))]
         self.temperature = float(temperature)
