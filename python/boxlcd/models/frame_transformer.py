@@ -6,7 +6,7 @@ the transformer's output beside the last two vectors and the action, and predict
 With `input_noise` > 0 training reads noisy vectors and predicts the clean next one (see
 `loss`). `precision=bf16` runs the transformer's blocks in bf16 in teacher-forced passes
 (training); stepping stays fp32. It pays only on a CPU with AVX512-BF16 or AMX (or a GPU):
-on an AVX2 CPU torch's bf16 matrix products are about 10x slower than fp32.
+on an AVX2 CPU torch emulates bf16, and training is about 7x slower than in fp32.
 
 The sequence starts with a begin token, so frame 0 gets a likelihood too. Good for 16x16 and
 16x32 frames: one token per frame keeps sequences short (ep_len + 1 tokens).
