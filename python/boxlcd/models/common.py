@@ -92,9 +92,9 @@ def cpu_flags() -> set[str]:
 
 def warn_if_bf16_is_slow(device) -> None:
     """bf16 autocast pays on a GPU or on a CPU with AVX512-BF16 or AMX; elsewhere torch emulates
-    bf16 matrix products (on an AVX2 EPYC with torch 2.13: 20 to 60x slower than fp32, the frame
-    transformer's training step 7x), so a bf16 setting there is a slowdown, said once rather than
-    found in a log."""
+    bf16 matrix products (on an AVX2 EPYC with torch 2.13 the frame transformer trained 7x slower:
+    bench/ddp_speed.py), so a bf16 setting there is a slowdown, said once rather than found in a
+    log."""
     if torch.device(device).type != "cpu":
         return
     flags = cpu_flags()
