@@ -168,51 +168,49 @@ class LearnedEnv(gymnasium.vector.VectorEnv):
             self._obs[k][rows] = np.clip(vectors[k], low, high)
 
     def _members(self, rows: np.ndarray):
-        """(model index, its block's first row, which of `rows` (sorted) are in its block)."""
+        """Per model k with envs among `rows` (sorted): (k, which of `rows` are in its block,
+        their rows in its block's state, whether they are the whole block)."""
         for k, (first, stop) in enumerate(self._blocks):
             sel = np.flatnonzero((rows >= first) & (rows < stop))
             if len(sel):
-                yield k, first, sel
+                yield k, sel, torch.as_tensor(rows[sel] - first, device=self.device), len(sel) == stop - first
 
     def _start(self, rows: np.ndarray) -> None:
         prompt = self._prompt(rows)
         if self._states is None:
             self._states = [None] * len(self.models)
-        for k, first, sel in self._members(rows):
-            whole = len(sel) == len(rows)
-            part = self.models[k].start(prompt if whole else take_rows(prompt, torch.as_tensor(sel, device=self.device)))
-            first_row, stop = self._blocks[k]
-            if self._states[k] is None or len(sel) == stop - first_row:
+        for k, sel, local, whole in self._members(rows):
+            mine = prompt if len(sel) == len(rows) else take_rows(prompt, torch.as_tensor(sel, device=self.device))
+            part = self.models[k].start(mine)
+            if self._states[k] is None or whole:
                 self._states[k] = part
             else:
-                put_rows(self._states[k], torch.as_tensor(rows[sel] - first, device=self.device), part)
+                put_rows(self._states[k], local, part)
         last = np.packbits(prompt["lcd"][:, -1].to(torch.uint8).cpu().numpy(), axis=-1)
         self._write(rows, last, {k: prompt[k][:, -1].cpu().numpy() for k in ("proprio", "full_state")})
         self._steps[rows] = self.prompt - 1
 
     def _advance(self, rows: np.ndarray, actions: np.ndarray) -> None:
         """One model step of the envs `rows` (all of them, but for NEXT_STEP resets)."""
-        for k, first, sel in self._members(rows):
-            self._advance_block(k, rows[sel], rows[sel] - first, actions)
+        for k, sel, local, whole in self._members(rows):
+            self._advance_block(k, rows[sel], local, whole, actions)
         self._steps[rows] += 1
 
-    def _advance_block(self, k: int, rows: np.ndarray, local: np.ndarray, actions: np.ndarray) -> None:
-        """One step of model k for the envs `rows`, rows `local` of its block's state."""
+    def _advance_block(self, k: int, rows: np.ndarray, local: torch.Tensor, whole: bool, actions: np.ndarray) -> None:
+        """One step of model k for the envs `rows`, rows `local` of its block's state (`whole`: all of it)."""
         model, a = self.models[k], torch.from_numpy(actions[rows]).to(self.device)
-        first, stop = self._blocks[k]
-        if len(rows) == stop - first:
+        if whole:
             frame, proprio, self._states[k] = model.step(self._states[k], a, self.temperature, self._generator)
             state = self._states[k]
         else:
-            index = torch.as_tensor(local, device=self.device)
-            state = take_rows(self._states[k], index)
+            state = take_rows(self._states[k], local)
             frame, proprio, state = model.step(state, a, self.temperature, self._generator)
         if self.noise and (self.predicts_proprio or self.predicts_state):
             shape = state["vector"].shape
             state["vector"] = state["vector"] + self.noise * torch.randn(shape, generator=self._generator).to(self.device)
             proprio = model.vector.proprio(state["vector"])
-        if len(rows) < stop - first:
-            put_rows(self._states[k], index, state)
+        if not whole:
+            put_rows(self._states[k], local, state)
         vectors = {"proprio": proprio.cpu().numpy()}
         if self.predicts_state:
             vectors["full_state"] = state["vector"].cpu().numpy()

@@ -81,6 +81,14 @@ class Vector:
         return vector[..., self.proprio_index]
 
 
+PRECISIONS = ("fp32", "bf16")  # the `precision` settings of models and of rl's policies
+
+
+def check_precision(precision: str) -> None:
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+
+
 def cpu_flags() -> set[str]:
     """This CPU's feature flags (Linux's /proc/cpuinfo); empty where there is none to read."""
     try:

@@ -17,11 +17,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from boxlcd.models.common import CausalTransformer, Stepper, Vector, bernoulli_nll, frame_tokens, pick, settings
+from boxlcd.models.common import (CausalTransformer, Stepper, Vector, bernoulli_nll, check_precision, frame_tokens,
+                                  pick, settings)
 
 DEFAULTS = {"d_model": 128, "layers": 4, "heads": 4, "dropout": 0.0, "proprio_weight": 1.0, "conv_channels": 0,
             "predict_state": False, "dynamics": 0, "precision": "fp32", "input_noise": 0.0}
-PRECISIONS = ("fp32", "bf16")
 
 
 class FrameTransformer(Stepper, nn.Module):
@@ -32,8 +32,7 @@ class FrameTransformer(Stepper, nn.Module):
         super().__init__()
         self.spec, self.config = spec, settings(self, DEFAULTS, config)
         c = self.config
-        if c["precision"] not in PRECISIONS:
-            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {c['precision']!r}")
+        check_precision(c["precision"])
         if not c["input_noise"] >= 0:
             raise ValueError(f"input_noise must be >= 0, got {c['input_noise']!r}")
         H, W = spec["frame_shape"]

@@ -15,7 +15,7 @@ import torch
 from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.torch_layers import MlpExtractor
 
-PRECISIONS = ("fp32", "bf16")
+from boxlcd.models.common import check_precision
 
 
 def _mixed(net: torch.nn.Sequential, features: torch.Tensor) -> torch.Tensor:
@@ -46,6 +46,5 @@ class MixedPrecisionPolicy(ActorCriticPolicy):
 
 def policy_class(precision: str):
     """SB3's policy argument for a run's `precision` setting."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    check_precision(precision)
     return MixedPrecisionPolicy if precision == "bf16" else "MlpPolicy"
