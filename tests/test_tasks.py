@@ -86,6 +86,39 @@ def test_timeout_resets_with_new_goals():
     assert not np.array_equal(obs["goal:proprio"], goals)  # the next episodes' goals
 
 
+def robot_object_distance(obs: dict, proprio_keys: list[str]) -> np.ndarray:
+    xs = [i for i, k in enumerate(proprio_keys) if k.endswith(":x:p")]
+    ys = [i for i, k in enumerate(proprio_keys) if k.endswith(":y:p")]
+    robot = np.stack([obs["proprio"][..., xs].mean(-1), obs["proprio"][..., ys].mean(-1)], -1)
+    return np.abs(robot - obs["object"]).mean(-1)
+
+
+def test_reach_shaping_pays_the_approach_to_the_object():
+    """With reach r the cube task's reward adds r x (the robot's distance to the object
+    before the step - after it), across autoresets; success and delta are unchanged."""
+    shaped = make_task("LuxoCube", "cube", num_envs=4, ep_len=15, reach=2.5)
+    plain = make_task("LuxoCube", "cube", num_envs=4, ep_len=15)
+    obs, _ = shaped.reset(seed=2)
+    plain.reset(seed=2)
+    before = robot_object_distance(obs, shaped.proprio_keys)
+    rng = np.random.default_rng(0)
+    ended_any = False
+    for _ in range(40):
+        action = rng.uniform(-1, 1, (4, 3)).astype(np.float32)
+        obs, reward, terminated, truncated, info = shaped.step(action)
+        _, plain_reward, plain_terminated, _, plain_info = plain.step(action)
+        np.testing.assert_array_equal(terminated, plain_terminated)
+        np.testing.assert_array_equal(info["delta"], plain_info["delta"])
+        last = {k: v.copy() for k, v in obs.items()}
+        for i in np.flatnonzero(info.get("_final_obs", np.zeros(4, bool))):
+            ended_any = True
+            last["proprio"][i], last["object"][i] = info["final_obs"][i]["proprio"], info["final_obs"][i]["object"]
+        after = robot_object_distance(last, shaped.proprio_keys)
+        np.testing.assert_allclose(reward - plain_reward, 2.5 * (before - after), rtol=0, atol=1e-5)
+        before = robot_object_distance(obs, shaped.proprio_keys)
+    assert ended_any
+
+
 def test_same_seed_same_episodes():
     def run(seed):
         task = make_task("Luxo", "body", num_envs=4, threshold=0.1, ep_len=20)
@@ -130,5 +163,9 @@ def test_bad_input():
         make_task("Urchin", "body", threshold=0)
     with pytest.raises(ValueError, match="ep_len"):
         make_task("Urchin", "body", ep_len=0)
+    with pytest.raises(ValueError, match="reach shapes the cube task"):
+        make_task("Urchin", "body", reach=1.0)
+    with pytest.raises(ValueError, match="reach must be a number >= 0"):
+        make_task("LuxoCube", "cube", reach=-1.0)
     with pytest.raises(ValueError, match="seed"):
         make_task("Urchin", "body").reset(seed=-1)

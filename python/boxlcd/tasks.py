@@ -13,7 +13,11 @@ The tasks of the original testbed:
 
 Each step's reward is -delta; when delta < `threshold` (0.05) the step adds +1 and the episode
 ends as a success (terminated, info["success"]). Otherwise it is truncated after `ep_len`
-steps (default: the env's). Observations: `proprio`, `goal:proprio`, `lcd`, `goal:lcd`, and for
+steps (default: the env's). The cube task's `reach` (default 0: the original's reward) adds
+reach * (how much closer the robot came to the object this step), the robot's place being the
+mean of its body positions: a shaping term that pays for finding the object before pushing it
+pays, and sums over an episode to reach * (first distance - last), so it cannot be farmed.
+Observations: `proprio`, `goal:proprio`, `lcd`, `goal:lcd`, and for
 the cube task `object` and `goal:object` (x, y).
 
 Autoreset is SAME_STEP: an ended env is reset (new start, new goal) within the step, its last
@@ -104,11 +108,16 @@ class GoalTask(gymnasium.vector.VectorEnv):
     metadata = {"autoreset_mode": AutoresetMode.SAME_STEP}
 
     def __init__(self, env: gymnasium.vector.VectorEnv, task: str = "body", threshold: float = THRESHOLD,
-                 ep_len: int | None = None):
+                 ep_len: int | None = None, reach: float = 0.0):
         if env.metadata.get("autoreset_mode") != AutoresetMode.DISABLED:
             raise ValueError("GoalTask resets the envs itself: wrap an env made with autoreset_mode DISABLED")
         if not (isinstance(threshold, numbers.Real) and threshold > 0):
             raise ValueError(f"threshold must be a number > 0, got {threshold!r}")
+        if not (isinstance(reach, numbers.Real) and reach >= 0):
+            raise ValueError(f"reach must be a number >= 0, got {reach!r}")
+        if reach and task != "cube":
+            raise ValueError("reach shapes the cube task's reward (the robot's distance to the object); "
+                             f"the {task} task takes none")
         if task == "body" and not getattr(env, "predicts_proprio", True):
             raise ValueError("the body task needs the proprio: this learned env's model does not predict it")
         if task == "cube" and "full_state" not in env.single_observation_space.spaces:
@@ -128,6 +137,9 @@ class GoalTask(gymnasium.vector.VectorEnv):
         self._source = "proprio" if task == "body" else "full_state"
         source_keys = self.proprio_keys if task == "body" else self.state_keys
         self._delta_index = np.array([source_keys.index(k) for k in keys])
+        self.reach = float(reach)
+        self._body_x = np.array([i for i, k in enumerate(self.proprio_keys) if k.endswith(":x:p")])
+        self._body_y = np.array([i for i, k in enumerate(self.proprio_keys) if k.endswith(":y:p")])
         self._pool = GoalPool(self.definition, max(256, self.num_envs), 0 if task == "body" else CUBE_SETTLE_STEPS)
         self._steps = np.zeros(self.num_envs, np.int64)
 
@@ -162,6 +174,12 @@ class GoalTask(gymnasium.vector.VectorEnv):
             out["goal:object"] = self._goal_values.copy()
         return out
 
+    def reach_distance(self, obs: dict) -> np.ndarray:
+        """Mean |robot - object| over x and y per env, the robot's place being the mean of its
+        body positions (the cube task's reach shaping)."""
+        robot = np.stack([obs["proprio"][:, self._body_x].mean(1), obs["proprio"][:, self._body_y].mean(1)], 1)
+        return np.abs(robot - self._current(obs)).mean(axis=1)
+
     def delta(self, obs: dict) -> np.ndarray:
         """Mean |goal - current| per env for the wrapped env's observation `obs`."""
         return np.abs(self._current(obs) - self._goal_values).mean(axis=1)
@@ -182,6 +200,8 @@ class GoalTask(gymnasium.vector.VectorEnv):
         self._goal_values = np.zeros((n, len(self._delta_index)), np.float32)
         self._set_goals(np.arange(n))
         self._steps[:] = 0
+        if self.reach:
+            self._reach_before = self.reach_distance(obs)
         return self._observation(obs), {}
 
     def step(self, actions):
@@ -191,6 +211,10 @@ class GoalTask(gymnasium.vector.VectorEnv):
         success = delta < self.threshold
         truncated = ~success & (self._steps >= self.ep_len)
         reward = (-delta + success).astype(np.float64)
+        if self.reach:
+            now = self.reach_distance(obs)
+            reward += self.reach * (self._reach_before - now)
+            self._reach_before = now
         ended = success | truncated
         info: dict[str, Any] = {"success": success.copy(), "delta": delta}
         if not ended.any():
@@ -201,6 +225,8 @@ class GoalTask(gymnasium.vector.VectorEnv):
         for i in rows:
             final_obs[i] = {k: v[i] for k, v in final.items()}
         obs, _ = self.env.reset(options={"reset_mask": ended})
+        if self.reach:
+            self._reach_before[rows] = self.reach_distance(obs)[rows]
         self._set_goals(rows)
         self._steps[rows] = 0
         info.update({"final_obs": final_obs, "_final_obs": ended.copy(),
@@ -238,12 +264,13 @@ def inner_env(env: str, num_envs: int, sim: str = "real", num_threads: int = 1, 
 
 def make_task(env: str = "Urchin", task: str = "body", num_envs: int = 1, sim: str = "real",
               threshold: float = THRESHOLD, ep_len: int | None = None, num_threads: int = 1,
-              device: str = "cpu", temperature: float = 0.0, noise: float = 0.0, **overrides) -> GoalTask:
+              device: str = "cpu", temperature: float = 0.0, noise: float = 0.0, reach: float = 0.0,
+              **overrides) -> GoalTask:
     """A goal task on `num_envs` envs of `env`, in the engine or in a learned simulator."""
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; tasks: {', '.join(TASKS)}")
     inner = inner_env(env, num_envs, sim, num_threads, ep_len, device, temperature, noise, **overrides)
-    return GoalTask(inner, task, threshold, ep_len)
+    return GoalTask(inner, task, threshold, ep_len, reach)
 
 
 class SingleGoalTask(gymnasium.Env):
