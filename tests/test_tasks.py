@@ -86,21 +86,25 @@ def test_timeout_resets_with_new_goals():
     assert not np.array_equal(obs["goal:proprio"], goals)  # the next episodes' goals
 
 
-def robot_object_distance(obs: dict, proprio_keys: list[str]) -> np.ndarray:
+def robot_object_distance(obs: dict, proprio_keys: list[str], behind: float) -> np.ndarray:
     xs = [i for i, k in enumerate(proprio_keys) if k.endswith(":x:p")]
     ys = [i for i, k in enumerate(proprio_keys) if k.endswith(":y:p")]
     robot = np.stack([obs["proprio"][..., xs].mean(-1), obs["proprio"][..., ys].mean(-1)], -1)
-    return np.abs(robot - obs["object"]).mean(-1)
+    target = obs["object"].copy()
+    target[..., 0] += np.where(obs["goal:object"][..., 0] > obs["object"][..., 0], -behind, behind)
+    return np.abs(robot - target).mean(-1)
 
 
-def test_reach_shaping_pays_the_approach_to_the_object():
-    """With reach r the cube task's reward adds r x (the robot's distance to the object
-    before the step - after it), across autoresets; success and delta are unchanged."""
-    shaped = make_task("LuxoCube", "cube", num_envs=4, ep_len=15, reach=2.5)
+@pytest.mark.parametrize("behind", [0.0, 0.1])
+def test_reach_shaping_pays_the_approach_to_the_object(behind):
+    """With reach r the cube task's reward adds r x (the robot's distance to its target before
+    the step - after it), across autoresets; the target is the object, or with reach_behind b
+    the point b behind it as seen from the goal. Success and delta are unchanged."""
+    shaped = make_task("LuxoCube", "cube", num_envs=4, ep_len=15, reach=2.5, reach_behind=behind)
     plain = make_task("LuxoCube", "cube", num_envs=4, ep_len=15)
     obs, _ = shaped.reset(seed=2)
     plain.reset(seed=2)
-    before = robot_object_distance(obs, shaped.proprio_keys)
+    before = robot_object_distance(obs, shaped.proprio_keys, behind)
     rng = np.random.default_rng(0)
     ended_any = False
     for _ in range(40):
@@ -112,10 +116,11 @@ def test_reach_shaping_pays_the_approach_to_the_object():
         last = {k: v.copy() for k, v in obs.items()}
         for i in np.flatnonzero(info.get("_final_obs", np.zeros(4, bool))):
             ended_any = True
-            last["proprio"][i], last["object"][i] = info["final_obs"][i]["proprio"], info["final_obs"][i]["object"]
-        after = robot_object_distance(last, shaped.proprio_keys)
+            for k in ("proprio", "object", "goal:object"):
+                last[k][i] = info["final_obs"][i][k]
+        after = robot_object_distance(last, shaped.proprio_keys, behind)
         np.testing.assert_allclose(reward - plain_reward, 2.5 * (before - after), rtol=0, atol=1e-5)
-        before = robot_object_distance(obs, shaped.proprio_keys)
+        before = robot_object_distance(obs, shaped.proprio_keys, behind)
     assert ended_any
 
 
@@ -167,5 +172,7 @@ def test_bad_input():
         make_task("Urchin", "body", reach=1.0)
     with pytest.raises(ValueError, match="reach must be a number >= 0"):
         make_task("LuxoCube", "cube", reach=-1.0)
+    with pytest.raises(ValueError, match="reach_behind must be a number >= 0"):
+        make_task("LuxoCube", "cube", reach=1.0, reach_behind=-0.1)
     with pytest.raises(ValueError, match="seed"):
         make_task("Urchin", "body").reset(seed=-1)

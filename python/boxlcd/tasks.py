@@ -17,6 +17,8 @@ steps (default: the env's). The cube task's `reach` (default 0: the original's r
 reach * (how much closer the robot came to the object this step), the robot's place being the
 mean of its body positions: a shaping term that pays for finding the object before pushing it
 pays, and sums over an episode to reach * (first distance - last), so it cannot be farmed.
+With `reach_behind` b > 0 the robot is drawn to the point b behind the object as seen from the
+goal (x offset), where a push moves the object toward the goal.
 Observations: `proprio`, `goal:proprio`, `lcd`, `goal:lcd`, and for
 the cube task `object` and `goal:object` (x, y).
 
@@ -108,13 +110,15 @@ class GoalTask(gymnasium.vector.VectorEnv):
     metadata = {"autoreset_mode": AutoresetMode.SAME_STEP}
 
     def __init__(self, env: gymnasium.vector.VectorEnv, task: str = "body", threshold: float = THRESHOLD,
-                 ep_len: int | None = None, reach: float = 0.0):
+                 ep_len: int | None = None, reach: float = 0.0, reach_behind: float = 0.0):
         if env.metadata.get("autoreset_mode") != AutoresetMode.DISABLED:
             raise ValueError("GoalTask resets the envs itself: wrap an env made with autoreset_mode DISABLED")
         if not (isinstance(threshold, numbers.Real) and threshold > 0):
             raise ValueError(f"threshold must be a number > 0, got {threshold!r}")
         if not (isinstance(reach, numbers.Real) and reach >= 0):
             raise ValueError(f"reach must be a number >= 0, got {reach!r}")
+        if not (isinstance(reach_behind, numbers.Real) and reach_behind >= 0):
+            raise ValueError(f"reach_behind must be a number >= 0, got {reach_behind!r}")
         if reach and task != "cube":
             raise ValueError("reach shapes the cube task's reward (the robot's distance to the object); "
                              f"the {task} task takes none")
@@ -137,7 +141,7 @@ class GoalTask(gymnasium.vector.VectorEnv):
         self._source = "proprio" if task == "body" else "full_state"
         source_keys = self.proprio_keys if task == "body" else self.state_keys
         self._delta_index = np.array([source_keys.index(k) for k in keys])
-        self.reach = float(reach)
+        self.reach, self.reach_behind = float(reach), float(reach_behind)
         self._body_x = np.array([i for i, k in enumerate(self.proprio_keys) if k.endswith(":x:p")])
         self._body_y = np.array([i for i, k in enumerate(self.proprio_keys) if k.endswith(":y:p")])
         self._pool = GoalPool(self.definition, max(256, self.num_envs), 0 if task == "body" else CUBE_SETTLE_STEPS)
@@ -175,10 +179,13 @@ class GoalTask(gymnasium.vector.VectorEnv):
         return out
 
     def reach_distance(self, obs: dict) -> np.ndarray:
-        """Mean |robot - object| over x and y per env, the robot's place being the mean of its
-        body positions (the cube task's reach shaping)."""
+        """Mean |robot - target| over x and y per env (the cube task's reach shaping): the robot's
+        place is the mean of its body positions, the target the object's place moved
+        reach_behind along x away from the goal."""
         robot = np.stack([obs["proprio"][:, self._body_x].mean(1), obs["proprio"][:, self._body_y].mean(1)], 1)
-        return np.abs(robot - self._current(obs)).mean(axis=1)
+        target = self._current(obs).copy()
+        target[:, 0] -= self.reach_behind * np.sign(self._goal_values[:, 0] - target[:, 0])
+        return np.abs(robot - target).mean(axis=1)
 
     def delta(self, obs: dict) -> np.ndarray:
         """Mean |goal - current| per env for the wrapped env's observation `obs`."""
@@ -225,9 +232,9 @@ class GoalTask(gymnasium.vector.VectorEnv):
         for i in rows:
             final_obs[i] = {k: v[i] for k, v in final.items()}
         obs, _ = self.env.reset(options={"reset_mask": ended})
+        self._set_goals(rows)
         if self.reach:
             self._reach_before[rows] = self.reach_distance(obs)[rows]
-        self._set_goals(rows)
         self._steps[rows] = 0
         info.update({"final_obs": final_obs, "_final_obs": ended.copy(),
                      "final_info": {"success": success.copy()}, "_final_info": ended.copy()})
@@ -265,12 +272,12 @@ def inner_env(env: str, num_envs: int, sim: str = "real", num_threads: int = 1, 
 def make_task(env: str = "Urchin", task: str = "body", num_envs: int = 1, sim: str = "real",
               threshold: float = THRESHOLD, ep_len: int | None = None, num_threads: int = 1,
               device: str = "cpu", temperature: float = 0.0, noise: float = 0.0, reach: float = 0.0,
-              **overrides) -> GoalTask:
+              reach_behind: float = 0.0, **overrides) -> GoalTask:
     """A goal task on `num_envs` envs of `env`, in the engine or in a learned simulator."""
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; tasks: {', '.join(TASKS)}")
     inner = inner_env(env, num_envs, sim, num_threads, ep_len, device, temperature, noise, **overrides)
-    return GoalTask(inner, task, threshold, ep_len, reach)
+    return GoalTask(inner, task, threshold, ep_len, reach, reach_behind)
 
 
 class SingleGoalTask(gymnasium.Env):
