@@ -1,0 +1,80 @@
+"""What a goal task gives without learning: success of zero and of uniform random actions.
+
+    python bench/task_baselines.py --env LuxoCube --task cube --episodes 1000 \
+        --out docs/bench/task_baselines_luxocube_cube.json
+
+The episodes are the ones `boxlcd rl eval` runs (the same first episodes, seeds and success
+rule), so a trained policy's figure reads against these. For the cube task it also reports
+where the goals lie: how many goal cubes are still above the floor after the 10 settle steps
+(falling, or resting on the robot), and how many lie 0.1 or more above it: delta averages |dx|
+and |dy|, so those no cube resting on the floor can meet.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+from boxlcd.rl.evaluate import EVAL_SEED_OFFSET, first_episodes, summary
+from boxlcd.rl.train import PPO_DEFAULTS, make_env
+
+
+class ConstantPolicy:
+    def __init__(self, action_size: int, seed: int | None = None):
+        self.action_size, self.rng = action_size, None if seed is None else np.random.default_rng(seed)
+
+    def predict(self, obs, deterministic=False):
+        n = len(obs)
+        if self.rng is None:
+            return np.zeros((n, self.action_size), np.float32), None
+        return self.rng.uniform(-1, 1, (n, self.action_size)).astype(np.float32), None
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--env", default="LuxoCube")
+    p.add_argument("--task", default="cube")
+    p.add_argument("--episodes", type=int, default=1000)
+    p.add_argument("--out", default=None, help="a JSON file for the results")
+    a = p.parse_args()
+    run = {"env": a.env, "task": a.task, "sim": "real", "seed": 0, "threshold": 0.05, "ep_len": None,
+           "device": "cpu", "temperature": 0.0, "env_threads": 1, **PPO_DEFAULTS}
+    out = {"env": a.env, "task": a.task, "episodes": a.episodes}
+    for name, seed in (("zero", None), ("random", 0)):
+        vec = make_env(run, num_envs=a.episodes, seed_offset=EVAL_SEED_OFFSET)
+        result = summary(first_episodes(ConstantPolicy(vec.action_space.shape[0], seed), vec, deterministic=False))
+        out[name] = {k: round(v, 4) for k, v in result.items()}
+        print(f"{a.env} {a.task}, {name} actions: success {result['success_rate']:.4f} "
+              f"± {result['success_rate_se']:.4f}, mean length {result['mean_length']:.1f}")
+        vec.close()
+    if a.task == "cube":
+        out["goals"] = cube_goal_heights(a.env, a.episodes)
+        print("cube goals:", out["goals"])
+    if a.out:
+        with open(a.out, "w") as f:
+            json.dump(out, f, indent=1)
+
+
+def cube_goal_heights(env: str, n: int) -> dict:
+    """The cube goals' heights above the floor (the lowest resting height), in full_state
+    units: after the 10 settle steps and, for comparison, after 60."""
+    import boxlcd
+    from boxlcd.tasks import CUBE_SETTLE_STEPS, GOAL_SEED_OFFSET
+
+    batch = boxlcd.make(env, num_envs=n, num_threads=1, autoreset_mode="disabled")
+    obs = batch.reset(seed=GOAL_SEED_OFFSET)
+    y = batch.state_keys.index("object0:y:p")
+    zeros = np.zeros((n, batch.action_size), np.float32)
+    heights = {}
+    for t in range(1, 61):
+        obs, *_ = batch.step(zeros)
+        if t in (CUBE_SETTLE_STEPS, 60):
+            heights[t] = obs["full_state"][:, y].copy()
+    floor = min(h.min() for h in heights.values())
+    return {f"above_floor_by_{by}_after_{t}_steps": round(float((h - floor >= by).mean()), 4)
+            for t, h in heights.items() for by in (0.01, 0.1)}
+
+
+if __name__ == "__main__":
+    main()
