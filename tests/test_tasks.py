@@ -170,9 +170,12 @@ def test_bad_input():
         make_task("Urchin", "body", ep_len=0)
     with pytest.raises(ValueError, match="reach shapes the cube task"):
         make_task("Urchin", "body", reach=1.0)
-    with pytest.raises(ValueError, match="reach must be a number >= 0"):
-        make_task("LuxoCube", "cube", reach=-1.0)
-    with pytest.raises(ValueError, match="reach_behind must be a number >= 0"):
+    for bad in (-1.0, float("inf"), float("nan")):
+        with pytest.raises(ValueError, match="reach must be a finite number >= 0"):
+            make_task("LuxoCube", "cube", reach=bad)
+    with pytest.raises(ValueError, match="reach_behind must be a finite number >= 0"):
         make_task("LuxoCube", "cube", reach=1.0, reach_behind=-0.1)
+    with pytest.raises(ValueError, match="reach_behind places the reach target: it needs reach > 0"):
+        make_task("LuxoCube", "cube", reach_behind=0.1)
     with pytest.raises(ValueError, match="seed"):
         make_task("Urchin", "body").reset(seed=-1)

@@ -13,14 +13,14 @@ The tasks of the original testbed:
 
 Each step's reward is -delta; when delta < `threshold` (0.05) the step adds +1 and the episode
 ends as a success (terminated, info["success"]). Otherwise it is truncated after `ep_len`
-steps (default: the env's). The cube task's `reach` (default 0: the original's reward) adds
-reach * (how much closer the robot came to the object this step), the robot's place being the
-mean of its body positions: a shaping term that pays for finding the object before pushing it
-pays, and sums over an episode to reach * (first distance - last), so it cannot be farmed.
-With `reach_behind` b > 0 the robot is drawn to the point b behind the object as seen from the
-goal (x offset), where a push moves the object toward the goal.
-Observations: `proprio`, `goal:proprio`, `lcd`, `goal:lcd`, and for
+steps (default: the env's). Observations: `proprio`, `goal:proprio`, `lcd`, `goal:lcd`, and for
 the cube task `object` and `goal:object` (x, y).
+
+Shaping (cube task, off by default: the original's reward): `reach` r adds r x (how much closer
+the robot came to the object this step), the robot's place being the mean of its body
+positions, since a push needs the robot at the object first. It sums over an episode to
+r x (first distance - last), so it cannot be farmed. With `reach_behind` b the target is the
+point b behind the object along x as seen from the goal, where a push moves it goalward.
 
 Autoreset is SAME_STEP: an ended env is reset (new start, new goal) within the step, its last
 observation in info["final_obs"] (masked by info["_final_obs"]), as SB3 and most PPO loops want.
@@ -115,10 +115,11 @@ class GoalTask(gymnasium.vector.VectorEnv):
             raise ValueError("GoalTask resets the envs itself: wrap an env made with autoreset_mode DISABLED")
         if not (isinstance(threshold, numbers.Real) and threshold > 0):
             raise ValueError(f"threshold must be a number > 0, got {threshold!r}")
-        if not (isinstance(reach, numbers.Real) and reach >= 0):
-            raise ValueError(f"reach must be a number >= 0, got {reach!r}")
-        if not (isinstance(reach_behind, numbers.Real) and reach_behind >= 0):
-            raise ValueError(f"reach_behind must be a number >= 0, got {reach_behind!r}")
+        for name, value in (("reach", reach), ("reach_behind", reach_behind)):
+            if not (isinstance(value, numbers.Real) and 0 <= value < float("inf")):
+                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        if reach_behind and not reach:
+            raise ValueError("reach_behind places the reach target: it needs reach > 0")
         if reach and task != "cube":
             raise ValueError("reach shapes the cube task's reward (the robot's distance to the object); "
                              f"the {task} task takes none")
