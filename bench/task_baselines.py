@@ -1,10 +1,14 @@
-"""What a goal task gives without learning: success of zero and of uniform random actions.
+"""What a goal task gives without learning: success of zero and of uniform random actions,
+beside trained policies (--runs).
 
     python bench/task_baselines.py --env LuxoCube --task cube --episodes 1000 \
-        --out docs/bench/task_baselines_luxocube_cube.json
+        --runs runs/ppo-luxocube-real-s14 --out docs/bench/task_baselines_luxocube_cube.json
 
 The episodes are the ones `boxlcd rl eval` runs (the same first episodes, seeds and success
-rule), so a trained policy's figure reads against these. For the cube task it also reports
+rule, sampled actions), so a trained policy's figure reads against these. For the cube task
+each policy also gets, at steps 0, 60 and 140 of the episodes still running, the mean |dx| from
+the robot (its bodies' mean) to the object, from the object to its goal, and from the object
+to where it started. The cube task also reports
 where the goals lie: how many goal cubes are still above the floor after the 10 settle steps
 (falling, or resting on the robot), and how many lie 0.1 or more above it: delta averages |dx|
 and |dy|, so those no cube resting on the floor can meet.
@@ -17,7 +21,36 @@ import json
 import numpy as np
 
 from boxlcd.rl.evaluate import EVAL_SEED_OFFSET, first_episodes, summary
-from boxlcd.rl.train import PPO_DEFAULTS, make_env
+from boxlcd.rl.train import PPO_DEFAULTS, load_policy, make_env, read_run
+
+
+TRACE_STEPS = (0, 60, 140)
+
+
+class Traced:
+    """A policy that records, before each action, the x of the robot, the object and its goal."""
+
+    def __init__(self, policy, vec):
+        self.policy, self.vec, self.steps = policy, vec, []
+        keys = vec.task.proprio_keys
+        self.body_x = [i for i, k in enumerate(keys) if k.endswith(":x:p")]
+
+    def predict(self, obs, deterministic=False):
+        o = self.vec.last_obs
+        self.steps.append((o["proprio"][:, self.body_x].mean(1), o["object"][:, 0].copy(), o["goal:object"][:, 0].copy()))
+        return self.policy.predict(obs, deterministic=deterministic)
+
+    def summary(self, lengths: np.ndarray) -> dict:
+        robot, obj, goal = (np.stack(a) for a in zip(*self.steps))
+        out = {}
+        for t in TRACE_STEPS:
+            live = lengths > t
+            if t < len(robot) and live.any():
+                out[f"step_{t}"] = {"robot_to_object": round(float(np.abs(robot[t] - obj[t])[live].mean()), 4),
+                                    "object_to_goal": round(float(np.abs(obj[t] - goal[t])[live].mean()), 4),
+                                    "object_moved": round(float(np.abs(obj[t] - obj[0])[live].mean()), 4),
+                                    "running": round(float(live.mean()), 4)}
+        return out
 
 
 class ConstantPolicy:
@@ -36,17 +69,31 @@ def main() -> None:
     p.add_argument("--env", default="LuxoCube")
     p.add_argument("--task", default="cube")
     p.add_argument("--episodes", type=int, default=1000)
+    p.add_argument("--runs", nargs="*", default=[], help="PPO run folders of this env and task to trace too")
     p.add_argument("--out", default=None, help="a JSON file for the results")
     a = p.parse_args()
     run = {"env": a.env, "task": a.task, "sim": "real", "seed": 0, "threshold": 0.05, "ep_len": None,
            "device": "cpu", "temperature": 0.0, "env_threads": 1, **PPO_DEFAULTS}
     out = {"env": a.env, "task": a.task, "episodes": a.episodes}
-    for name, seed in (("zero", None), ("random", 0)):
-        vec = make_env(run, num_envs=a.episodes, seed_offset=EVAL_SEED_OFFSET)
-        result = summary(first_episodes(ConstantPolicy(vec.action_space.shape[0], seed), vec, deterministic=False))
-        out[name] = {k: round(v, 4) for k, v in result.items()}
-        print(f"{a.env} {a.task}, {name} actions: success {result['success_rate']:.4f} "
-              f"± {result['success_rate_se']:.4f}, mean length {result['mean_length']:.1f}")
+    policies = [("zero", run, lambda vec: ConstantPolicy(vec.action_space.shape[0])),
+                ("random", run, lambda vec: ConstantPolicy(vec.action_space.shape[0], seed=0))]
+    for path in a.runs:
+        trained = read_run(path)
+        if (trained["env"], trained["task"]) != (a.env, a.task):
+            raise ValueError(f"{path} is a {trained['env']} {trained['task']} run, not {a.env} {a.task}")
+        # its own observation layout, in the engine, without shaping: the task's returns
+        policies.append((path, {**trained, "sim": "real", "reach": 0.0}, lambda vec, path=path: load_policy(path)))
+    for name, settings, make in policies:
+        vec = make_env(settings, num_envs=a.episodes, seed_offset=EVAL_SEED_OFFSET)
+        policy = make(vec)
+        traced = Traced(policy, vec) if a.task == "cube" else policy
+        episodes = first_episodes(traced, vec, deterministic=False)
+        result = {k: round(v, 4) for k, v in summary(episodes).items()}
+        if a.task == "cube":
+            result["trace"] = traced.summary(episodes["lengths"])
+        out[name] = result
+        print(f"{a.env} {a.task}, {name}: success {result['success_rate']:.4f} ± {result['success_rate_se']:.4f}, "
+              f"mean length {result['mean_length']:.1f}", result.get("trace", ""))
         vec.close()
     if a.task == "cube":
         out["goals"] = cube_goal_heights(a.env, a.episodes)
