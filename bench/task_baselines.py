@@ -82,7 +82,7 @@ def main() -> None:
         if (trained["env"], trained["task"]) != (a.env, a.task):
             raise ValueError(f"{path} is a {trained['env']} {trained['task']} run, not {a.env} {a.task}")
         # its own observation layout, in the engine, without shaping: the task's returns
-        policies.append((path, {**trained, "sim": "real", "reach": 0.0}, lambda vec, path=path: load_policy(path)))
+        policies.append((path, {**trained, "sim": "real", "reach": 0.0, "reach_behind": 0.0}, lambda vec, path=path: load_policy(path)))
     for name, settings, make in policies:
         vec = make_env(settings, num_envs=a.episodes, seed_offset=EVAL_SEED_OFFSET)
         policy = make(vec)
