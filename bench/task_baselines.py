@@ -8,10 +8,10 @@ The episodes are the ones `boxlcd rl eval` runs (the same first episodes, seeds 
 rule, sampled actions), so a trained policy's figure reads against these. For the cube task
 each policy also gets, at steps 0, 60 and 140 of the episodes still running, the mean |dx| from
 the robot (its bodies' mean) to the object, from the object to its goal, and from the object
-to where it started. The cube task also reports
-where the goals lie: how many goal cubes are still above the floor after the 10 settle steps
-(falling, or resting on the robot), and how many lie 0.1 or more above it: delta averages |dx|
-and |dy|, so those no cube resting on the floor can meet.
+to where it started. The cube task also reports where the goals lie: how many goal cubes are
+still above the floor after the 10 settle steps (falling, or resting on the robot), and how many
+lie 0.1 or more above it: delta averages |dx| and |dy|, so those no cube resting on the floor
+can meet.
 """
 from __future__ import annotations
 
@@ -32,12 +32,11 @@ class Traced:
 
     def __init__(self, policy, vec):
         self.policy, self.vec, self.steps = policy, vec, []
-        keys = vec.task.proprio_keys
-        self.body_x = [i for i, k in enumerate(keys) if k.endswith(":x:p")]
 
     def predict(self, obs, deterministic=False):
         o = self.vec.last_obs
-        self.steps.append((o["proprio"][:, self.body_x].mean(1), o["object"][:, 0].copy(), o["goal:object"][:, 0].copy()))
+        robot_x = self.vec.task.robot_position(o["proprio"])[:, 0]
+        self.steps.append((robot_x, o["object"][:, 0].copy(), o["goal:object"][:, 0].copy()))
         return self.policy.predict(obs, deterministic=deterministic)
 
     def summary(self, lengths: np.ndarray) -> dict:
@@ -53,7 +52,9 @@ class Traced:
         return out
 
 
-class ConstantPolicy:
+class UntrainedPolicy:
+    """Zero actions (seed None) or uniform random ones."""
+
     def __init__(self, action_size: int, seed: int | None = None):
         self.action_size, self.rng = action_size, None if seed is None else np.random.default_rng(seed)
 
@@ -75,8 +76,8 @@ def main() -> None:
     run = {"env": a.env, "task": a.task, "sim": "real", "seed": 0, "threshold": 0.05, "ep_len": None,
            "device": "cpu", "temperature": 0.0, "env_threads": 1, **PPO_DEFAULTS}
     out = {"env": a.env, "task": a.task, "episodes": a.episodes}
-    policies = [("zero", run, lambda vec: ConstantPolicy(vec.action_space.shape[0])),
-                ("random", run, lambda vec: ConstantPolicy(vec.action_space.shape[0], seed=0))]
+    policies = [("zero", run, lambda vec: UntrainedPolicy(vec.action_space.shape[0])),
+                ("random", run, lambda vec: UntrainedPolicy(vec.action_space.shape[0], seed=0))]
     for path in a.runs:
         trained = read_run(path)
         if (trained["env"], trained["task"]) != (a.env, a.task):

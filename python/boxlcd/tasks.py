@@ -179,11 +179,15 @@ class GoalTask(gymnasium.vector.VectorEnv):
             out["goal:object"] = self._goal_values.copy()
         return out
 
+    def robot_position(self, proprio: np.ndarray) -> np.ndarray:
+        """(x, y) per env: the mean of the robot's body positions in a batch of proprio."""
+        return np.stack([proprio[:, self._body_x].mean(1), proprio[:, self._body_y].mean(1)], 1)
+
     def reach_distance(self, obs: dict) -> np.ndarray:
         """Mean |robot - target| over x and y per env (the cube task's reach shaping): the robot's
         place is the mean of its body positions, the target the object's place moved
         reach_behind along x away from the goal."""
-        robot = np.stack([obs["proprio"][:, self._body_x].mean(1), obs["proprio"][:, self._body_y].mean(1)], 1)
+        robot = self.robot_position(obs["proprio"])
         target = self._current(obs).copy()
         target[:, 0] -= self.reach_behind * np.sign(self._goal_values[:, 0] - target[:, 0])
         return np.abs(robot - target).mean(axis=1)
