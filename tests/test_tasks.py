@@ -124,6 +124,14 @@ def test_reach_shaping_pays_the_approach_to_the_object(behind):
     assert ended_any
 
 
+def test_cube_goals_settle_whatever_the_episode_length():
+    """Goals settle 10 steps in a pool of their own: a task whose episodes are shorter poses the
+    same goals."""
+    short = make_task("LuxoCube", "cube", num_envs=3, ep_len=CUBE_SETTLE_STEPS // 2)
+    usual = make_task("LuxoCube", "cube", num_envs=3)
+    np.testing.assert_array_equal(short.reset(seed=4)[0]["goal:object"], usual.reset(seed=4)[0]["goal:object"])
+
+
 def test_same_seed_same_episodes():
     def run(seed):
         task = make_task("Luxo", "body", num_envs=4, threshold=0.1, ep_len=20)

@@ -73,7 +73,9 @@ class GoalPool:
     reset (and, for the cube task, 10 zero-action steps) serves many episodes."""
 
     def __init__(self, definition, size: int, settle_steps: int):
-        self.batch = boxlcd.make(definition, num_envs=size, num_threads=1, autoreset_mode="disabled")
+        # The settle steps must fit in an episode of the pool's own, whatever the task's ep_len.
+        self.batch = boxlcd.make(definition, num_envs=size, num_threads=1, autoreset_mode="disabled",
+                                 ep_len=max(definition.ep_len, settle_steps + 1))
         self.settle_steps = settle_steps
         self.size = size
         self._zeros = np.zeros((size, self.batch.action_size), np.float32)
