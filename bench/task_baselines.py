@@ -21,7 +21,7 @@ import json
 import numpy as np
 
 from boxlcd.rl.evaluate import EVAL_SEED_OFFSET, first_episodes, summary
-from boxlcd.rl.train import PPO_DEFAULTS, load_policy, make_env, read_run
+from boxlcd.rl.train import PPO_DEFAULTS, load_policy, make_env, read_run, the_task
 
 
 TRACE_STEPS = (0, 60, 140)
@@ -82,8 +82,8 @@ def main() -> None:
         trained = read_run(path)
         if (trained["env"], trained["task"]) != (a.env, a.task):
             raise ValueError(f"{path} is a {trained['env']} {trained['task']} run, not {a.env} {a.task}")
-        # its own observation layout, in the engine, without shaping: the task's returns
-        policies.append((path, {**trained, "sim": "real", "reach": 0.0, "reach_behind": 0.0}, lambda vec, path=path: load_policy(path)))
+        # its own observation layout, in the engine, without training's aids: the task's returns
+        policies.append((path, {**the_task(trained), "sim": "real"}, lambda vec, path=path: load_policy(path)))
     for name, settings, make in policies:
         vec = make_env(settings, num_envs=a.episodes, seed_offset=EVAL_SEED_OFFSET)
         policy = make(vec)

@@ -215,6 +215,10 @@ def test_bad_input(runs, tmp_path):
         LearnedEnv(runs["oracle"], 2)
     with pytest.raises(ValueError, match="num_envs"):
         LearnedEnv(runs["ft"], 0)
+    from boxlcd.tasks import make_task
+
+    with pytest.raises(ValueError, match="start_near places the robot .* it needs the real engine"):
+        make_task("UrchinCube", "cube", num_envs=2, sim=runs["cube_state"], start_near=0.5)
     for noise in (-0.1, float("nan"), "0.1"):
         with pytest.raises(ValueError, match="noise"):
             LearnedEnv(runs["ft"], 2, noise=noise)

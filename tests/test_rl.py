@@ -12,7 +12,7 @@ from boxlcd.dataset import collect  # noqa: E402
 from boxlcd.models.train import train as train_model  # noqa: E402
 from boxlcd.rl.evaluate import evaluate, first_episodes, summary  # noqa: E402
 from boxlcd.rl.sb3 import SB3VecEnv  # noqa: E402
-from boxlcd.rl.train import make_env, read_run, train  # noqa: E402
+from boxlcd.rl.train import make_env, read_run, the_task, train  # noqa: E402
 from boxlcd.tasks import make_task  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -106,6 +106,27 @@ def test_a_short_ppo_run_beats_a_random_policy(tmp_path):
     random = summary(first_episodes(RandomPolicy(0), make_env(run, num_envs=300, seed_offset=10**6), False))
     assert trained["success_rate"] > random["success_rate"] + 0.08, (trained, random)
     assert trained["mean_return"] > random["mean_return"] + 1.0, (trained, random)
+
+
+def test_training_aids_are_kept_but_not_evaluated(tmp_path):
+    """A run keeps its curriculum and shaping in run.json (a resume trains on), while rl eval
+    measures the task itself: no near starts, no shaping in the returns."""
+    out = train("LuxoCube", "cube", str(tmp_path / "ppo"), steps=64, ep_len=10, progress=False, start_near=1.0,
+                reach=5.0, num_envs=16, n_steps=4, batch_size=64, net=[16])
+    run = read_run(out)
+    assert (run["start_near"], run["reach"]) == (1.0, 5.0)
+    assert (make_env(run, num_envs=4).task.start_near, make_env(run, num_envs=4).task.reach) == (1.0, 5.0)
+    measured = make_env(the_task(run), num_envs=4).task
+    assert (measured.start_near, measured.reach, measured.reach_behind) == (0.0, 0.0, 0.0)
+    from boxlcd.rl.evaluate import EVAL_SEED_OFFSET
+    from boxlcd.rl.train import load_policy
+
+    result = evaluate(str(out), episodes=8)
+    policy = load_policy(out)
+    plain, aided = (summary(first_episodes(policy, make_env(r, num_envs=8, seed_offset=EVAL_SEED_OFFSET), True))
+                    for r in (the_task(run), run))
+    assert result["mean_return_deterministic"] == pytest.approx(plain["mean_return"])
+    assert result["mean_return_deterministic"] != pytest.approx(aided["mean_return"])
 
 
 def test_lr_end_decays_the_learning_rate_linearly_over_the_steps(tmp_path):
@@ -211,7 +232,8 @@ def test_bad_input(tmp_path):
     assert main(base + ["--out", str(tmp_path / "f"), "--set", "learning_speed=3"]) == 2
     assert main(base + ["--out", str(tmp_path / "g"), "--sim-noise", "0.01"]) == 2  # the engine takes no noise
     assert main(base + ["--out", str(tmp_path / "i"), "--set", "precision=fp8"]) == 2
-    assert not any((tmp_path / d).exists() for d in "abcdefgi")  # a refused run leaves no folder
+    assert main(base + ["--out", str(tmp_path / "j"), "--start-near", "0.5"]) == 2  # a body task: no object
+    assert not any((tmp_path / d).exists() for d in "abcdefgij")  # a refused run leaves no folder
     with pytest.raises(SystemExit):
         main(base + ["--out", str(tmp_path / "h"), "--task", "walk"])
     assert main(["rl", "eval", str(tmp_path / "nothing")]) == 2

@@ -8,7 +8,7 @@ gymnasium = pytest.importorskip("gymnasium")
 from gymnasium.utils.env_checker import check_env  # noqa: E402
 
 import boxlcd  # noqa: E402
-from boxlcd.tasks import CUBE_SETTLE_STEPS, GOAL_SEED_OFFSET, delta_keys, make_task  # noqa: E402
+from boxlcd.tasks import CUBE_SETTLE_STEPS, GOAL_SEED_OFFSET, NEAR_EDGE, NEAR_GAP, delta_keys, make_task  # noqa: E402
 
 
 def expected_delta(obs: dict, keys: list[str], proprio_keys: list[str]) -> np.ndarray:
@@ -124,6 +124,58 @@ def test_reach_shaping_pays_the_approach_to_the_object(behind):
     assert ended_any
 
 
+def near_starts(task, obs: dict) -> np.ndarray:
+    """Which envs start as start_near places them: the robot's mean NEAR_GAP behind the object,
+    seen from the goal, and the object upright at rest on the floor."""
+    robot = task.robot_position(obs["proprio"])[:, 0]
+    obj, goal = obs["object"][:, 0], obs["goal:object"][:, 0]
+    return np.isclose(np.abs(obj - robot), NEAR_GAP, atol=1e-4) & (np.abs(obs["object"][:, 1] - task._object_floor_y) < 1e-3)
+
+
+@pytest.mark.parametrize("env", ["LuxoCube", "UrchinCube"])
+def test_start_near_puts_the_robot_behind_the_object(env):
+    """start_near=1: every episode, first or after an autoreset, starts with the object on the
+    floor and the robot NEAR_GAP behind it as seen from the goal, all bodies inside the walls;
+    the goals are the plain task's."""
+    task = make_task(env, "cube", num_envs=64, ep_len=3, start_near=1.0)
+    plain = make_task(env, "cube", num_envs=64, ep_len=3)
+    obs, _ = task.reset(seed=5)
+    plain_obs, _ = plain.reset(seed=5)
+    np.testing.assert_array_equal(obs["goal:object"], plain_obs["goal:object"])
+    assert not near_starts(plain, plain_obs).any()
+    body_x = [i for i, k in enumerate(task.proprio_keys) if k.endswith(":x:p")]
+    started = np.ones(64, bool)
+    resets = np.zeros(64, int)
+    for _ in range(7):
+        assert near_starts(task, obs)[started].all()
+        robot = task.robot_position(obs["proprio"])[:, 0]
+        behind = np.sign(obs["object"][:, 0] - robot) == np.sign(obs["goal:object"][:, 0] - obs["object"][:, 0])
+        edge = np.abs(obs["proprio"][:, body_x]).max(1)
+        assert edge[started].max() <= NEAR_EDGE + 1e-5
+        # behind it, or the walls stopped the robot and moved the object on (maybe past its goal)
+        assert (behind | np.isclose(edge, NEAR_EDGE, atol=1e-5))[started].all()
+        obs, _, terminated, truncated, _ = task.step(np.zeros((64, 3), np.float32))
+        started = terminated | truncated
+        resets += started
+    assert (resets >= 2).all()
+
+
+def test_start_near_is_a_seeded_share_of_the_episodes():
+    def first(seed, p=0.5):
+        task = make_task("LuxoCube", "cube", num_envs=400, start_near=p)
+        obs, _ = task.reset(seed=seed)
+        return task, obs
+
+    task, obs = first(1)
+    share = near_starts(task, obs).mean()
+    assert 0.4 < share < 0.6
+    again = first(1)[1]
+    for k in obs:
+        np.testing.assert_array_equal(obs[k], again[k])
+    assert not np.array_equal(near_starts(task, obs), near_starts(*first(2)))
+    assert not near_starts(*first(1, p=0.0)).any()
+
+
 def test_cube_goals_settle_whatever_the_episode_length():
     """Goals settle 10 steps in a pool of their own: a task whose episodes are shorter poses the
     same goals."""
@@ -185,5 +237,10 @@ def test_bad_input():
         make_task("LuxoCube", "cube", reach=1.0, reach_behind=-0.1)
     with pytest.raises(ValueError, match="reach_behind places the reach target: it needs reach > 0"):
         make_task("LuxoCube", "cube", reach_behind=0.1)
+    for bad in (-0.1, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="start_near must be a probability in"):
+            make_task("LuxoCube", "cube", start_near=bad)
+    with pytest.raises(ValueError, match="start_near moves the robot beside the object"):
+        make_task("Luxo", "body", start_near=0.5)
     with pytest.raises(ValueError, match="seed"):
         make_task("Urchin", "body").reset(seed=-1)

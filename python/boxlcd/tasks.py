@@ -22,6 +22,11 @@ positions, since a push needs the robot at the object first. It sums over an epi
 r x (first distance - last), so it cannot be farmed. With `reach_behind` b the target is the
 point b behind the object along x as seen from the goal, where a push moves it goalward.
 
+Curriculum (cube task, engine only, off by default): with `start_near` p, each episode starts
+with probability p with the object upright on the floor and the robot `NEAR_GAP` behind it,
+seen from the goal (moved along x, the robot's pose kept; the goal unchanged), so pushing can
+be learned before the travel to the object. Success is measured without it (`rl eval`).
+
 Autoreset is SAME_STEP: an ended env is reset (new start, new goal) within the step, its last
 observation in info["final_obs"] (masked by info["_final_obs"]), as SB3 and most PPO loops want.
 
@@ -45,12 +50,15 @@ from gymnasium.vector.utils import batch_space
 
 import boxlcd
 from boxlcd.env import seed_int
-from boxlcd.gym_env import _random_seed
+from boxlcd.gym_env import GymVectorEnv, _random_seed
 
 TASKS = ("body", "cube")
 THRESHOLD = 0.05
 CUBE_SETTLE_STEPS = 10
 GOAL_SEED_OFFSET = 1 << 48  # goal resets use seeds far from the envs' own
+NEAR_SEED_OFFSET = 1 << 47  # start_near's draws, apart from both
+NEAR_GAP = 0.3  # x units from the robot's mean to the object's: clear of Luxo's foot and Urchin's legs
+NEAR_EDGE = 0.9  # a near start keeps each robot body's middle within +-NEAR_EDGE, inside the walls
 
 
 def delta_keys(task: str, proprio_keys: list[str], state_keys: list[str]) -> list[str]:
@@ -112,7 +120,8 @@ class GoalTask(gymnasium.vector.VectorEnv):
     metadata = {"autoreset_mode": AutoresetMode.SAME_STEP}
 
     def __init__(self, env: gymnasium.vector.VectorEnv, task: str = "body", threshold: float = THRESHOLD,
-                 ep_len: int | None = None, reach: float = 0.0, reach_behind: float = 0.0):
+                 ep_len: int | None = None, reach: float = 0.0, reach_behind: float = 0.0,
+                 start_near: float = 0.0):
         if env.metadata.get("autoreset_mode") != AutoresetMode.DISABLED:
             raise ValueError("GoalTask resets the envs itself: wrap an env made with autoreset_mode DISABLED")
         if not (isinstance(threshold, numbers.Real) and threshold > 0):
@@ -125,6 +134,12 @@ class GoalTask(gymnasium.vector.VectorEnv):
         if reach and task != "cube":
             raise ValueError("reach shapes the cube task's reward (the robot's distance to the object); "
                              f"the {task} task takes none")
+        if not (isinstance(start_near, numbers.Real) and 0 <= start_near <= 1):
+            raise ValueError(f"start_near must be a probability in [0, 1], got {start_near!r}")
+        if start_near and task != "cube":
+            raise ValueError(f"start_near moves the robot beside the object: the cube task's; the {task} task takes none")
+        if start_near and not isinstance(env, GymVectorEnv):
+            raise ValueError("start_near places the robot with reset(full_state=...): it needs the real engine")
         if task == "body" and not getattr(env, "predicts_proprio", True):
             raise ValueError("the body task needs the proprio: this learned env's model does not predict it")
         if task == "cube" and "full_state" not in env.single_observation_space.spaces:
@@ -149,6 +164,13 @@ class GoalTask(gymnasium.vector.VectorEnv):
         self._body_y = np.array([i for i, k in enumerate(self.proprio_keys) if k.endswith(":y:p")])
         self._pool = GoalPool(self.definition, max(256, self.num_envs), 0 if task == "body" else CUBE_SETTLE_STEPS)
         self._steps = np.zeros(self.num_envs, np.int64)
+        self.start_near = float(start_near)
+        self._robot_state_x = np.array([i for i, k in enumerate(self.state_keys)
+                                        if k.endswith(":x:p") and k in self.proprio_keys])
+        if task == "cube":
+            self._object_pose = [self.state_keys.index(f"object0:{c}") for c in ("cos", "sin", "x:p", "y:p")]
+            size = self.definition.objects[0].size * 1.02  # its half-height, and a hair to fall
+            self._object_floor_y = 2 * size / self.definition.height - 1
 
         inner = env.single_observation_space
         single = {"proprio": inner["proprio"], "goal:proprio": inner["proprio"],
@@ -198,6 +220,25 @@ class GoalTask(gymnasium.vector.VectorEnv):
         """Mean |goal - current| per env for the wrapped env's observation `obs`."""
         return np.abs(self._current(obs) - self._goal_values).mean(axis=1)
 
+    def _start_near(self, obs: dict, reset: np.ndarray) -> dict:
+        """Each just-reset env, with probability start_near, starts with its object upright on
+        the floor and the robot NEAR_GAP behind it, seen from the goal (both moved along x only as
+        far as the walls need, the robot's pose kept), at rest; returns the observation after."""
+        near = reset & (self._near_rng.random(self.num_envs) < self.start_near)
+        if not near.any():
+            return obs
+        state = obs["full_state"].copy()
+        robot = state[:, self._robot_state_x]
+        offsets = robot - robot.mean(1, keepdims=True)
+        obj_x = self._current(obs)[:, 0]
+        side = np.where(self._goal_values[:, 0] >= obj_x, 1.0, -1.0)
+        robot_x = np.clip(obj_x - side * NEAR_GAP, -NEAR_EDGE - offsets.min(1), NEAR_EDGE - offsets.max(1))
+        state[:, self._robot_state_x] = robot_x[:, None] + offsets
+        state[:, self._object_pose] = np.stack([np.ones_like(robot_x), np.zeros_like(robot_x),
+                                                robot_x + side * NEAR_GAP, np.full_like(robot_x, self._object_floor_y)], 1)
+        obs, _ = self.env.reset(options={"reset_mask": near, "full_state": state})
+        return obs
+
     # -- the VectorEnv API ---------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         """seed: the envs' starts (env i seed + i) and the goals (their own seeds, derived)."""
@@ -213,6 +254,9 @@ class GoalTask(gymnasium.vector.VectorEnv):
         self._goal_proprio = np.zeros_like(obs["proprio"])
         self._goal_values = np.zeros((n, len(self._delta_index)), np.float32)
         self._set_goals(np.arange(n))
+        if self.start_near:
+            self._near_rng = np.random.default_rng((seed + NEAR_SEED_OFFSET) % (1 << 64))
+            obs = self._start_near(obs, np.ones(n, bool))
         self._steps[:] = 0
         if self.reach:
             self._reach_before = self.reach_distance(obs)
@@ -240,6 +284,8 @@ class GoalTask(gymnasium.vector.VectorEnv):
             final_obs[i] = {k: v[i] for k, v in final.items()}
         obs, _ = self.env.reset(options={"reset_mask": ended})
         self._set_goals(rows)
+        if self.start_near:
+            obs = self._start_near(obs, ended)
         if self.reach:
             self._reach_before[rows] = self.reach_distance(obs)[rows]
         self._steps[rows] = 0
@@ -279,12 +325,12 @@ def inner_env(env: str, num_envs: int, sim: str = "real", num_threads: int = 1, 
 def make_task(env: str = "Urchin", task: str = "body", num_envs: int = 1, sim: str = "real",
               threshold: float = THRESHOLD, ep_len: int | None = None, num_threads: int = 1,
               device: str = "cpu", temperature: float = 0.0, noise: float = 0.0, reach: float = 0.0,
-              reach_behind: float = 0.0, **overrides) -> GoalTask:
+              reach_behind: float = 0.0, start_near: float = 0.0, **overrides) -> GoalTask:
     """A goal task on `num_envs` envs of `env`, in the engine or in a learned simulator."""
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; tasks: {', '.join(TASKS)}")
     inner = inner_env(env, num_envs, sim, num_threads, ep_len, device, temperature, noise, **overrides)
-    return GoalTask(inner, task, threshold, ep_len, reach, reach_behind)
+    return GoalTask(inner, task, threshold, ep_len, reach, reach_behind, start_near)
 
 
 class SingleGoalTask(gymnasium.Env):

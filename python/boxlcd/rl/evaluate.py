@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from boxlcd.rl.train import load_policy, make_env, read_run, write_json
+from boxlcd.rl.train import load_policy, make_env, read_run, the_task, write_json
 
 EVAL_SEED_OFFSET = 1 << 40  # episodes no training seed reaches
 
@@ -84,8 +84,8 @@ def evaluate(run_dir: str, episodes: int = 1000, sim: str = "real", device: str 
            "evaluated_in": sim_path, "episodes": episodes, "threshold": run["threshold"]}
     shown = None
     for deterministic in (False, True):
-        # The model as it is: training's noise (sim_noise) is no part of the sim being measured.
-        vec = make_env({**run, "device": device, "sim_noise": 0.0}, num_envs=episodes, sim=sim_path,
+        # The task and the model as they are: training's aids (sim_noise, shaping) are no part of them.
+        vec = make_env({**the_task(run), "device": device}, num_envs=episodes, sim=sim_path,
                        seed_offset=EVAL_SEED_OFFSET)
         result = first_episodes(policy, vec, deterministic, frames=0 if deterministic else gif_episodes)
         shown = shown or result["frames"]

@@ -27,9 +27,16 @@ PPO_DEFAULTS = {  # what trained both robots here; see docs/rl.md
     "lr_end": 1.0,  # the lr at --steps, as a fraction of lr: linear decay from lr (1.0: constant)
     "precision": "fp32",  # or bf16: the nets' hidden layers under autocast (boxlcd.rl.precision)
 }
-BEFORE_THE_SETTING = {"history": 1, "lr_end": 1.0, "sim_noise": 0.0, "precision": "fp32", "reach": 0.0,
-                      "reach_behind": 0.0}  # what a run.json written before a setting existed meant
+TRAINING_ONLY = {"sim_noise": 0.0, "reach": 0.0, "reach_behind": 0.0, "start_near": 0.0}  # off: the task itself
+BEFORE_THE_SETTING = {"history": 1, "lr_end": 1.0, "precision": "fp32",
+                      **TRAINING_ONLY}  # what a run.json written before a setting existed meant
 RUN_FILE, MODEL_FILE, STATE_FILE, LOG_FILE = "run.json", "model.zip", "state.json", "log.csv"
+
+
+def the_task(run: dict) -> dict:
+    """The run's settings with what only eases training (a learned sim's noise, shaping, the
+    curriculum) turned off: the task a policy is measured on."""
+    return {**run, **TRAINING_ONLY}
 
 
 def make_env(run: dict, num_envs: int | None = None, sim: str | None = None, seed_offset: int = 0):
@@ -42,7 +49,8 @@ def make_env(run: dict, num_envs: int | None = None, sim: str | None = None, see
                      device=run["device"], temperature=run["temperature"],
                      noise=run.get("sim_noise", BEFORE_THE_SETTING["sim_noise"]),
                      reach=run.get("reach", BEFORE_THE_SETTING["reach"]),
-                     reach_behind=run.get("reach_behind", BEFORE_THE_SETTING["reach_behind"]))
+                     reach_behind=run.get("reach_behind", BEFORE_THE_SETTING["reach_behind"]),
+                     start_near=run.get("start_near", BEFORE_THE_SETTING["start_near"]))
     env = SB3VecEnv(task, history=run.get("history", BEFORE_THE_SETTING["history"]))
     env.seed(run["seed"] + seed_offset)
     return env
@@ -91,7 +99,7 @@ def load_policy(out: str | os.PathLike, env=None, device: str = "cpu"):
 def train(env: str, task: str, out: str, sim: str = "real", steps: int = 5_000_000, time_limit: float = 0.0,
           seed: int = 0, threshold: float = 0.05, ep_len: int | None = None, device: str = "cpu",
           temperature: float = 0.0, sim_noise: float = 0.0, reach: float = 0.0, reach_behind: float = 0.0,
-          env_threads: int = 1, ckpt_every: float = 60.0, progress: bool = True, **ppo) -> Path:
+          start_near: float = 0.0, env_threads: int = 1, ckpt_every: float = 60.0, progress: bool = True, **ppo) -> Path:
     """Trains (or resumes) PPO on the task; returns the run folder."""
     import torch
     from stable_baselines3 import PPO
@@ -109,7 +117,7 @@ def train(env: str, task: str, out: str, sim: str = "real", steps: int = 5_000_0
     out_dir = Path(out)
     run = {"env": env, "task": task, "sim": sim, "steps": steps, "seed": seed, "threshold": threshold,
            "ep_len": ep_len, "device": device, "temperature": temperature, "sim_noise": sim_noise,
-           "reach": reach, "reach_behind": reach_behind, "env_threads": env_threads, **PPO_DEFAULTS, **ppo}
+           "reach": reach, "reach_behind": reach_behind, "start_near": start_near, "env_threads": env_threads, **PPO_DEFAULTS, **ppo}
     from boxlcd.rl.precision import policy_class
 
     policy_class(run["precision"])  # a bad value fails before anything is made
@@ -197,6 +205,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="cube task: reward reach x the step's approach of the robot to the object (0: none)")
     p.add_argument("--reach-behind", type=float, default=0.0,
                    help="cube task: draw the robot to this far behind the object, seen from the goal (x units)")
+    p.add_argument("--start-near", type=float, default=0.0,
+                   help="cube task: the share of episodes that start with the robot behind the object (curriculum)")
     p.add_argument("--ep-len", type=int, default=None, help="steps before a timeout (default: the env's)")
     p.add_argument("--device", default="cpu", help="torch device of the policy and a learned sim")
     p.add_argument("--temperature", type=float, default=0.0, help="a learned sim's sampling temperature")
@@ -219,7 +229,7 @@ def run(a: argparse.Namespace) -> None:
     ppo = {k: parse_value(v) for k, v in (key_value(s) for s in a.set)}
     out = train(a.env, a.task, a.out, sim=a.sim, steps=a.steps, time_limit=a.time_limit, seed=a.seed,
                 threshold=a.threshold, ep_len=a.ep_len, device=a.device, temperature=a.temperature,
-                sim_noise=a.sim_noise, reach=a.reach, reach_behind=a.reach_behind,
+                sim_noise=a.sim_noise, reach=a.reach, reach_behind=a.reach_behind, start_near=a.start_near,
                 env_threads=a.env_threads, ckpt_every=a.ckpt_every, progress=not a.quiet,
                 num_envs=a.num_envs, **ppo)
     print(out)
