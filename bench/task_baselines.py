@@ -11,7 +11,8 @@ the robot (its bodies' mean) to the object, from the object to its goal, and fro
 to where it started. The cube task also reports where the goals lie: how many goal cubes are
 still above the floor after the 10 settle steps (falling, or resting on the robot), and how many
 lie 0.1 or more above it: delta averages |dx| and |dy|, so those no cube resting on the floor
-can meet.
+can meet. --start-near P starts that share of every policy's episodes as the start_near
+curriculum does (robot behind the object): with 1, what a curriculum run learned of pushing.
 """
 from __future__ import annotations
 
@@ -71,11 +72,13 @@ def main() -> None:
     p.add_argument("--task", default="cube")
     p.add_argument("--episodes", type=int, default=1000)
     p.add_argument("--runs", nargs="*", default=[], help="PPO run folders of this env and task to trace too")
+    p.add_argument("--start-near", type=float, default=0.0,
+                   help="cube task: start this share of the episodes as the start_near curriculum does")
     p.add_argument("--out", default=None, help="a JSON file for the results")
     a = p.parse_args()
     run = {"env": a.env, "task": a.task, "sim": "real", "seed": 0, "threshold": 0.05, "ep_len": None,
-           "device": "cpu", "temperature": 0.0, "env_threads": 1, **PPO_DEFAULTS}
-    out = {"env": a.env, "task": a.task, "episodes": a.episodes}
+           "device": "cpu", "temperature": 0.0, "env_threads": 1, **PPO_DEFAULTS, "start_near": a.start_near}
+    out = {"env": a.env, "task": a.task, "episodes": a.episodes, "start_near": a.start_near}
     policies = [("zero", run, lambda vec: UntrainedPolicy(vec.action_space.shape[0])),
                 ("random", run, lambda vec: UntrainedPolicy(vec.action_space.shape[0], seed=0))]
     for path in a.runs:
@@ -83,7 +86,8 @@ def main() -> None:
         if (trained["env"], trained["task"]) != (a.env, a.task):
             raise ValueError(f"{path} is a {trained['env']} {trained['task']} run, not {a.env} {a.task}")
         # its own observation layout, in the engine, without training's aids: the task's returns
-        policies.append((path, {**the_task(trained), "sim": "real"}, lambda vec, path=path: load_policy(path)))
+        settings = {**the_task(trained), "sim": "real", "start_near": a.start_near}
+        policies.append((path, settings, lambda vec, path=path: load_policy(path)))
     for name, settings, make in policies:
         vec = make_env(settings, num_envs=a.episodes, seed_offset=EVAL_SEED_OFFSET)
         policy = make(vec)
@@ -96,7 +100,7 @@ def main() -> None:
         print(f"{a.env} {a.task}, {name}: success {result['success_rate']:.4f} ± {result['success_rate_se']:.4f}, "
               f"mean length {result['mean_length']:.1f}", result.get("trace", ""))
         vec.close()
-    if a.task == "cube":
+    if a.task == "cube" and not a.start_near:
         out["goals"] = cube_goal_heights(a.env, a.episodes)
         print("cube goals:", out["goals"])
     if a.out:
