@@ -112,12 +112,13 @@ def test_training_aids_are_kept_but_not_evaluated(tmp_path):
     """A run keeps its curriculum and shaping in run.json (a resume trains on), while rl eval
     measures the task itself: no near starts, no shaping in the returns."""
     out = train("LuxoCube", "cube", str(tmp_path / "ppo"), steps=64, ep_len=10, progress=False, start_near=1.0,
-                reach=5.0, num_envs=16, n_steps=4, batch_size=64, net=[16])
+                near_spread=0.3, reach=5.0, num_envs=16, n_steps=4, batch_size=64, net=[16])
     run = read_run(out)
-    assert (run["start_near"], run["reach"]) == (1.0, 5.0)
-    assert (make_env(run, num_envs=4).task.start_near, make_env(run, num_envs=4).task.reach) == (1.0, 5.0)
+    assert (run["start_near"], run["near_spread"], run["reach"]) == (1.0, 0.3, 5.0)
+    trained = make_env(run, num_envs=4).task
+    assert (trained.start_near, trained.near_spread, trained.reach) == (1.0, 0.3, 5.0)
     measured = make_env(the_task(run), num_envs=4).task
-    assert (measured.start_near, measured.reach, measured.reach_behind) == (0.0, 0.0, 0.0)
+    assert (measured.start_near, measured.near_spread, measured.reach, measured.reach_behind) == (0, 0, 0, 0)
     from boxlcd.rl.evaluate import EVAL_SEED_OFFSET
     from boxlcd.rl.train import load_policy
 
@@ -233,7 +234,8 @@ def test_bad_input(tmp_path):
     assert main(base + ["--out", str(tmp_path / "g"), "--sim-noise", "0.01"]) == 2  # the engine takes no noise
     assert main(base + ["--out", str(tmp_path / "i"), "--set", "precision=fp8"]) == 2
     assert main(base + ["--out", str(tmp_path / "j"), "--start-near", "0.5"]) == 2  # a body task: no object
-    assert not any((tmp_path / d).exists() for d in "abcdefgij")  # a refused run leaves no folder
+    assert main(base + ["--out", str(tmp_path / "k"), "--near-spread", "0.2"]) == 2  # no start_near to spread
+    assert not any((tmp_path / d).exists() for d in "abcdefgijk")  # a refused run leaves no folder
     with pytest.raises(SystemExit):
         main(base + ["--out", str(tmp_path / "h"), "--task", "walk"])
     assert main(["rl", "eval", str(tmp_path / "nothing")]) == 2

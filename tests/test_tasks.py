@@ -8,7 +8,8 @@ gymnasium = pytest.importorskip("gymnasium")
 from gymnasium.utils.env_checker import check_env  # noqa: E402
 
 import boxlcd  # noqa: E402
-from boxlcd.tasks import CUBE_SETTLE_STEPS, GOAL_SEED_OFFSET, NEAR_EDGE, NEAR_GAP, delta_keys, make_task  # noqa: E402
+from boxlcd.tasks import (CUBE_SETTLE_STEPS, GOAL_SEED_OFFSET, NEAR_EDGE, NEAR_GAP, NEAR_GAP_MAX,  # noqa: E402
+                          delta_keys, make_task)
 
 
 def expected_delta(obs: dict, keys: list[str], proprio_keys: list[str]) -> np.ndarray:
@@ -124,12 +125,17 @@ def test_reach_shaping_pays_the_approach_to_the_object(behind):
     assert ended_any
 
 
-def near_starts(task, obs: dict) -> np.ndarray:
-    """Which envs start as start_near places them: the robot's mean NEAR_GAP behind the object,
-    seen from the goal, and the object upright at rest on the floor."""
-    robot = task.robot_position(obs["proprio"])[:, 0]
-    obj, goal = obs["object"][:, 0], obs["goal:object"][:, 0]
-    return np.isclose(np.abs(obj - robot), NEAR_GAP, atol=1e-4) & (np.abs(obs["object"][:, 1] - task._object_floor_y) < 1e-3)
+def near_gaps(task, obs: dict) -> np.ndarray:
+    """x distance from the object to the robot's nearest body middle."""
+    bodies = obs["proprio"][:, [i for i, k in enumerate(task.proprio_keys) if k.endswith(":x:p")]]
+    return np.abs(bodies - obs["object"][:, :1]).min(1)
+
+
+def near_starts(task, obs: dict, gap: float = NEAR_GAP) -> np.ndarray:
+    """Which envs start as start_near places them: the robot's nearest body `gap` from the
+    object, and the object upright at rest on the floor."""
+    on_floor = np.abs(obs["object"][:, 1] - task._object_floor_y) < 1e-3
+    return np.isclose(near_gaps(task, obs), gap, atol=1e-4) & on_floor
 
 
 @pytest.mark.parametrize("env", ["LuxoCube", "UrchinCube"])
@@ -151,13 +157,35 @@ def test_start_near_puts_the_robot_behind_the_object(env):
         robot = task.robot_position(obs["proprio"])[:, 0]
         behind = np.sign(obs["object"][:, 0] - robot) == np.sign(obs["goal:object"][:, 0] - obs["object"][:, 0])
         edge = np.abs(obs["proprio"][:, body_x]).max(1)
-        assert edge[started].max() <= NEAR_EDGE + 1e-5
+        assert (edge[started] <= NEAR_EDGE + 1e-5).all()
         # behind it, or the walls stopped the robot and moved the object on (maybe past its goal)
         assert (behind | np.isclose(edge, NEAR_EDGE, atol=1e-5))[started].all()
+        before = obs["object"].copy()
         obs, _, terminated, truncated, _ = task.step(np.zeros((64, 3), np.float32))
+        # clear of the robot: still, unless the robot hopped into it (not under zero actions)
+        ongoing = started & ~(terminated | truncated)
+        np.testing.assert_allclose(obs["object"][ongoing], before[ongoing], atol=5e-3)
         started = terminated | truncated
         resets += started
     assert (resets >= 2).all()
+
+
+def test_near_spread_grades_the_gap():
+    """near_spread draws each near start's gap from [NEAR_GAP, NEAR_GAP + spread], shrunk to the
+    room behind the object; the object stays where the reset put it when the gap fits."""
+    spread = NEAR_GAP_MAX - NEAR_GAP
+    task = make_task("LuxoCube", "cube", num_envs=500, start_near=1.0, near_spread=spread)
+    plain = make_task("LuxoCube", "cube", num_envs=500)
+    obs, _ = task.reset(seed=8)
+    plain_obs, _ = plain.reset(seed=8)
+    gaps = near_gaps(task, obs)
+    assert gaps.min() >= NEAR_GAP - 1e-4 and gaps.max() <= NEAR_GAP_MAX + 1e-4
+    # objects near a wall leave little room behind them; the rest spread over the range
+    assert gaps.max() > NEAR_GAP + 0.9 * spread and (gaps > NEAR_GAP + spread / 2).mean() > 0.15
+    moved = np.abs(obs["object"][:, 0] - plain_obs["object"][:, 0]) > 1e-4
+    assert np.isclose(gaps[moved], NEAR_GAP, atol=1e-4).all()  # only where even NEAR_GAP had no room
+    again = make_task("LuxoCube", "cube", num_envs=500, start_near=1.0, near_spread=spread).reset(seed=8)[0]
+    np.testing.assert_array_equal(again["proprio"], obs["proprio"])
 
 
 def test_start_near_is_a_seeded_share_of_the_episodes():
@@ -242,5 +270,10 @@ def test_bad_input():
             make_task("LuxoCube", "cube", start_near=bad)
     with pytest.raises(ValueError, match="start_near moves the robot beside the object"):
         make_task("Luxo", "body", start_near=0.5)
+    for bad in (-0.1, NEAR_GAP_MAX, float("nan")):
+        with pytest.raises(ValueError, match="near_spread must be a number in"):
+            make_task("LuxoCube", "cube", start_near=0.5, near_spread=bad)
+    with pytest.raises(ValueError, match="near_spread draws the gap of start_near's starts"):
+        make_task("LuxoCube", "cube", near_spread=0.2)
     with pytest.raises(ValueError, match="seed"):
         make_task("Urchin", "body").reset(seed=-1)
