@@ -212,7 +212,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--start-near", type=float, default=0.0,
                    help="cube task: the share of episodes that start with the robot behind the object (curriculum)")
     p.add_argument("--near-spread", type=float, default=0.0,
-                   help="cube task: draw those starts' robot-object gap from [0.3, 0.3 + this] (0: always 0.3)")
+                   help="cube task: draw those starts' robot-object gap from [0.35, 0.35 + this] (0: always 0.35)")
     p.add_argument("--ep-len", type=int, default=None, help="steps before a timeout (default: the env's)")
     p.add_argument("--device", default="cpu", help="torch device of the policy and a learned sim")
     p.add_argument("--temperature", type=float, default=0.0, help="a learned sim's sampling temperature")
