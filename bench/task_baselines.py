@@ -8,10 +8,11 @@ The episodes are the ones `boxlcd rl eval` runs (the same first episodes, seeds 
 rule, sampled actions), so a trained policy's figure reads against these. For the cube task
 each policy also gets, at steps 0, 60 and 140 of the episodes still running, the mean |dx| from
 the robot (its bodies' mean) to the object, from the object to its goal, and from the object
-to where it started. The cube task also reports where the goals lie: how many goal cubes are
-still above the floor after the 10 settle steps (falling, or resting on the robot), and how many
-lie 0.1 or more above it: delta averages |dx| and |dy|, so those no cube resting on the floor
-can meet. --start-near P starts that share of every policy's episodes as the start_near
+to where it started, and success split by where the robot starts: behind the object as seen
+from its goal (a push moves it goalward) or on the goal's side. The cube task also reports
+where the goals lie: how many goal cubes are still above the floor after the 10 settle steps
+(falling, or resting on the robot), and how many lie 0.1 or more above it: delta averages |dx|
+and |dy|, so those no cube resting on the floor can meet. --start-near P starts that share of every policy's episodes as the start_near
 curriculum does (robot behind the object): with 1, what a curriculum run learned of pushing.
 """
 from __future__ import annotations
@@ -40,9 +41,14 @@ class Traced:
         self.steps.append((robot_x, o["object"][:, 0].copy(), o["goal:object"][:, 0].copy()))
         return self.policy.predict(obs, deterministic=deterministic)
 
-    def summary(self, lengths: np.ndarray) -> dict:
+    def summary(self, lengths: np.ndarray, success: np.ndarray) -> dict:
         robot, obj, goal = (np.stack(a) for a in zip(*self.steps))
-        out = {}
+        # a robot that starts with the object between it and the goal can push it there; from
+        # the goal's side it must first get past the object (over it, in this 2D world)
+        behind = np.sign(obj[0] - robot[0]) == np.sign(goal[0] - obj[0])
+        out = {"behind_at_start": round(float(behind.mean()), 4),
+               "success_from_behind": round(float(success[behind].mean()), 4) if behind.any() else None,
+               "success_from_goal_side": round(float(success[~behind].mean()), 4) if (~behind).any() else None}
         for t in TRACE_STEPS:
             live = lengths > t
             if t < len(robot) and live.any():
@@ -95,7 +101,7 @@ def main() -> None:
         episodes = first_episodes(traced, vec, deterministic=False)
         result = {k: round(v, 4) for k, v in summary(episodes).items()}
         if a.task == "cube":
-            result["trace"] = traced.summary(episodes["lengths"])
+            result["trace"] = traced.summary(episodes["lengths"], episodes["success"])
         out[name] = result
         print(f"{a.env} {a.task}, {name}: success {result['success_rate']:.4f} ± {result['success_rate_se']:.4f}, "
               f"mean length {result['mean_length']:.1f}", result.get("trace", ""))

@@ -112,13 +112,14 @@ def test_training_aids_are_kept_but_not_evaluated(tmp_path):
     """A run keeps its curriculum and shaping in run.json (a resume trains on), while rl eval
     measures the task itself: no near starts, no shaping in the returns."""
     out = train("LuxoCube", "cube", str(tmp_path / "ppo"), steps=64, ep_len=10, progress=False, start_near=1.0,
-                near_spread=0.3, reach=5.0, num_envs=16, n_steps=4, batch_size=64, net=[16])
+                near_spread=0.3, near_ahead=0.5, reach=5.0, num_envs=16, n_steps=4, batch_size=64, net=[16])
     run = read_run(out)
     assert (run["start_near"], run["near_spread"], run["reach"]) == (1.0, 0.3, 5.0)
     trained = make_env(run, num_envs=4).task
-    assert (trained.start_near, trained.near_spread, trained.reach) == (1.0, 0.3, 5.0)
+    assert (trained.start_near, trained.near_spread, trained.near_ahead, trained.reach) == (1.0, 0.3, 0.5, 5.0)
     measured = make_env(the_task(run), num_envs=4).task
-    assert (measured.start_near, measured.near_spread, measured.reach, measured.reach_behind) == (0, 0, 0, 0)
+    assert (measured.start_near, measured.near_spread, measured.near_ahead, measured.reach) == (0, 0, 0, 0)
+    assert measured.reach_behind == 0
     from boxlcd.rl.evaluate import EVAL_SEED_OFFSET
     from boxlcd.rl.train import load_policy
 

@@ -204,6 +204,25 @@ def test_start_near_is_a_seeded_share_of_the_episodes():
     assert not near_starts(*first(1, p=0.0)).any()
 
 
+def test_near_ahead_puts_that_share_on_the_goals_side():
+    """near_ahead q: a share q of the near starts has the robot NEAR_GAP from the object on its
+    goal's side, the rest behind it; the object clear of the robot either way."""
+    def starts(q):
+        task = make_task("LuxoCube", "cube", num_envs=400, start_near=1.0, near_ahead=q)
+        obs, _ = task.reset(seed=2)
+        robot = task.robot_position(obs["proprio"])[:, 0]
+        obj, goal = obs["object"][:, 0], obs["goal:object"][:, 0]
+        behind = np.sign(obj - robot) == np.sign(goal - obj)
+        return task, obs, behind
+
+    for q, low, high in ((0.0, 0.85, 1.0), (0.5, 0.4, 0.6), (1.0, 0.0, 0.0)):
+        task, obs, behind = starts(q)
+        assert near_starts(task, obs).mean() > 0.7  # the rest: walls left no room for NEAR_GAP
+        assert low <= behind.mean() <= high, (q, behind.mean())
+        moved = task.step(np.zeros((400, 3), np.float32))[0]["object"] - obs["object"]
+        assert (np.abs(moved[:, 0]) < 5e-3).mean() > 0.85  # successes reset; the rest stay put
+
+
 def test_cube_goals_settle_whatever_the_episode_length():
     """Goals settle 10 steps in a pool of their own: a task whose episodes are shorter poses the
     same goals."""
@@ -275,5 +294,10 @@ def test_bad_input():
             make_task("LuxoCube", "cube", start_near=0.5, near_spread=bad)
     with pytest.raises(ValueError, match="near_spread draws the gap of start_near's starts"):
         make_task("LuxoCube", "cube", near_spread=0.2)
+    for bad in (-0.1, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="near_ahead must be a probability in"):
+            make_task("LuxoCube", "cube", start_near=0.5, near_ahead=bad)
+    with pytest.raises(ValueError, match="near_ahead places some of start_near's starts"):
+        make_task("LuxoCube", "cube", near_ahead=0.5)
     with pytest.raises(ValueError, match="seed"):
         make_task("Urchin", "body").reset(seed=-1)

@@ -27,8 +27,10 @@ with probability p with the object upright on the floor and the robot `NEAR_GAP`
 (from its body nearest the object), seen from the goal (moved along x, the robot's pose kept;
 the goal unchanged), so pushing can be learned before the travel to the object. With
 `near_spread` s the gap is drawn uniformly from [NEAR_GAP, NEAR_GAP + s] instead (shrunk to
-the room behind the object): near starts then grade into far ones. Success is measured
-without either (`rl eval`).
+the room behind the object): near starts then grade into far ones. With `near_ahead` q a
+share q of the near starts puts the robot on the goal's side of the object instead, where it
+must get past the object (over it: the world is 2D) before it can push. Success is measured
+without any of these (`rl eval`).
 
 Autoreset is SAME_STEP: an ended env is reset (new start, new goal) within the step, its last
 observation in info["final_obs"] (masked by info["_final_obs"]), as SB3 and most PPO loops want.
@@ -126,7 +128,7 @@ class GoalTask(gymnasium.vector.VectorEnv):
 
     def __init__(self, env: gymnasium.vector.VectorEnv, task: str = "body", threshold: float = THRESHOLD,
                  ep_len: int | None = None, reach: float = 0.0, reach_behind: float = 0.0,
-                 start_near: float = 0.0, near_spread: float = 0.0):
+                 start_near: float = 0.0, near_spread: float = 0.0, near_ahead: float = 0.0):
         if env.metadata.get("autoreset_mode") != AutoresetMode.DISABLED:
             raise ValueError("GoalTask resets the envs itself: wrap an env made with autoreset_mode DISABLED")
         if not (isinstance(threshold, numbers.Real) and threshold > 0):
@@ -147,6 +149,10 @@ class GoalTask(gymnasium.vector.VectorEnv):
             raise ValueError(f"near_spread must be a number in [0, {NEAR_GAP_MAX - NEAR_GAP:g}], got {near_spread!r}")
         if near_spread and not start_near:
             raise ValueError("near_spread draws the gap of start_near's starts: it needs start_near > 0")
+        if not (isinstance(near_ahead, numbers.Real) and 0 <= near_ahead <= 1):
+            raise ValueError(f"near_ahead must be a probability in [0, 1], got {near_ahead!r}")
+        if near_ahead and not start_near:
+            raise ValueError("near_ahead places some of start_near's starts: it needs start_near > 0")
         if start_near and not isinstance(env, GymVectorEnv):
             raise ValueError("start_near places the robot with reset(full_state=...): it needs the real engine")
         if task == "body" and not getattr(env, "predicts_proprio", True):
@@ -173,7 +179,7 @@ class GoalTask(gymnasium.vector.VectorEnv):
         self._body_y = np.array([i for i, k in enumerate(self.proprio_keys) if k.endswith(":y:p")])
         self._pool = GoalPool(self.definition, max(256, self.num_envs), 0 if task == "body" else CUBE_SETTLE_STEPS)
         self._steps = np.zeros(self.num_envs, np.int64)
-        self.start_near, self.near_spread = float(start_near), float(near_spread)
+        self.start_near, self.near_spread, self.near_ahead = float(start_near), float(near_spread), float(near_ahead)
         self._robot_state_x = np.array([i for i, k in enumerate(self.state_keys)
                                         if k.endswith(":x:p") and k in self.proprio_keys])
         if task == "cube":
@@ -232,21 +238,24 @@ class GoalTask(gymnasium.vector.VectorEnv):
     def _start_near(self, obs: dict, reset: np.ndarray) -> dict:
         """Each just-reset env, with probability start_near, starts with its object upright on
         the floor and the robot a gap (NEAR_GAP, or drawn up to NEAR_GAP + near_spread; from its
-        body middle nearest the object) behind it, seen from the goal (both moved along x only as
-        far as the walls need, the robot's pose kept), at rest; returns the observation after."""
+        body middle nearest the object) behind it, seen from the goal, or with probability
+        near_ahead on the goal's side (both moved along x only as far as the walls need, the
+        robot's pose kept), at rest; returns the observation after."""
         near = reset & (self._near_rng.random(self.num_envs) < self.start_near)
         # drawn for every env, used or not, so one env's starts do not depend on the others'
         gap = NEAR_GAP + self.near_spread * self._near_rng.random(self.num_envs) if self.near_spread else NEAR_GAP
+        ahead = self._near_rng.random(self.num_envs) < self.near_ahead if self.near_ahead else False
         if not near.any():
             return obs
         state = obs["full_state"].copy()
         robot = state[:, self._robot_state_x]
         offsets = robot - robot.mean(1, keepdims=True)
         obj_x = self._current(obs)[:, 0]
-        side = np.where(self._goal_values[:, 0] >= obj_x, 1.0, -1.0)
+        side = np.where(self._goal_values[:, 0] >= obj_x, 1.0, -1.0)  # from the robot to the object
+        side = np.where(ahead, -side, side)
         low, high = -NEAR_EDGE - offsets.min(1), NEAR_EDGE - offsets.max(1)  # the robot's mean, inside the walls
         lead = np.where(side > 0, offsets.max(1), -offsets.min(1))  # mean to the body middle nearest the object
-        # a drawn gap shrinks to the room behind the object (not below NEAR_GAP): the object stays
+        # a drawn gap shrinks to the room on the robot's side (not below NEAR_GAP): the object stays
         # put unless even NEAR_GAP does not fit, and then the robot stops at the wall and it moves on
         room = np.where(side > 0, obj_x - low, high - obj_x) - lead
         apart = np.maximum(np.minimum(gap, room), NEAR_GAP) + lead  # the robot's mean to the object
@@ -344,12 +353,12 @@ def make_task(env: str = "Urchin", task: str = "body", num_envs: int = 1, sim: s
               threshold: float = THRESHOLD, ep_len: int | None = None, num_threads: int = 1,
               device: str = "cpu", temperature: float = 0.0, noise: float = 0.0, reach: float = 0.0,
               reach_behind: float = 0.0, start_near: float = 0.0, near_spread: float = 0.0,
-              **overrides) -> GoalTask:
+              near_ahead: float = 0.0, **overrides) -> GoalTask:
     """A goal task on `num_envs` envs of `env`, in the engine or in a learned simulator."""
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; tasks: {', '.join(TASKS)}")
     inner = inner_env(env, num_envs, sim, num_threads, ep_len, device, temperature, noise, **overrides)
-    return GoalTask(inner, task, threshold, ep_len, reach, reach_behind, start_near, near_spread)
+    return GoalTask(inner, task, threshold, ep_len, reach, reach_behind, start_near, near_spread, near_ahead)
 
 
 class SingleGoalTask(gymnasium.Env):

@@ -28,7 +28,7 @@ PPO_DEFAULTS = {  # what trained both robots here; see docs/rl.md
     "precision": "fp32",  # or bf16: the nets' hidden layers under autocast (boxlcd.rl.precision)
 }
 TRAINING_ONLY = {"sim_noise": 0.0, "reach": 0.0, "reach_behind": 0.0, "start_near": 0.0,
-                 "near_spread": 0.0}  # all off: the task itself
+                 "near_spread": 0.0, "near_ahead": 0.0}  # all off: the task itself
 BEFORE_THE_SETTING = {"history": 1, "lr_end": 1.0, "precision": "fp32",
                       **TRAINING_ONLY}  # what a run.json written before a setting existed meant
 RUN_FILE, MODEL_FILE, STATE_FILE, LOG_FILE = "run.json", "model.zip", "state.json", "log.csv"
@@ -52,7 +52,8 @@ def make_env(run: dict, num_envs: int | None = None, sim: str | None = None, see
                      reach=run.get("reach", BEFORE_THE_SETTING["reach"]),
                      reach_behind=run.get("reach_behind", BEFORE_THE_SETTING["reach_behind"]),
                      start_near=run.get("start_near", BEFORE_THE_SETTING["start_near"]),
-                     near_spread=run.get("near_spread", BEFORE_THE_SETTING["near_spread"]))
+                     near_spread=run.get("near_spread", BEFORE_THE_SETTING["near_spread"]),
+                     near_ahead=run.get("near_ahead", BEFORE_THE_SETTING["near_ahead"]))
     env = SB3VecEnv(task, history=run.get("history", BEFORE_THE_SETTING["history"]))
     env.seed(run["seed"] + seed_offset)
     return env
@@ -101,8 +102,8 @@ def load_policy(out: str | os.PathLike, env=None, device: str = "cpu"):
 def train(env: str, task: str, out: str, sim: str = "real", steps: int = 5_000_000, time_limit: float = 0.0,
           seed: int = 0, threshold: float = 0.05, ep_len: int | None = None, device: str = "cpu",
           temperature: float = 0.0, sim_noise: float = 0.0, reach: float = 0.0, reach_behind: float = 0.0,
-          start_near: float = 0.0, near_spread: float = 0.0, env_threads: int = 1, ckpt_every: float = 60.0,
-          progress: bool = True, **ppo) -> Path:
+          start_near: float = 0.0, near_spread: float = 0.0, near_ahead: float = 0.0, env_threads: int = 1,
+          ckpt_every: float = 60.0, progress: bool = True, **ppo) -> Path:
     """Trains (or resumes) PPO on the task; returns the run folder."""
     import torch
     from stable_baselines3 import PPO
@@ -121,7 +122,7 @@ def train(env: str, task: str, out: str, sim: str = "real", steps: int = 5_000_0
     run = {"env": env, "task": task, "sim": sim, "steps": steps, "seed": seed, "threshold": threshold,
            "ep_len": ep_len, "device": device, "temperature": temperature, "sim_noise": sim_noise,
            "reach": reach, "reach_behind": reach_behind, "start_near": start_near, "near_spread": near_spread,
-           "env_threads": env_threads, **PPO_DEFAULTS, **ppo}
+           "near_ahead": near_ahead, "env_threads": env_threads, **PPO_DEFAULTS, **ppo}
     from boxlcd.rl.precision import policy_class
 
     policy_class(run["precision"])  # a bad value fails before anything is made
@@ -213,6 +214,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="cube task: the share of episodes that start with the robot behind the object (curriculum)")
     p.add_argument("--near-spread", type=float, default=0.0,
                    help="cube task: draw those starts' robot-object gap from [0.35, 0.35 + this] (0: always 0.35)")
+    p.add_argument("--near-ahead", type=float, default=0.0,
+                   help="cube task: the share of those starts with the robot on the goal's side of the object")
     p.add_argument("--ep-len", type=int, default=None, help="steps before a timeout (default: the env's)")
     p.add_argument("--device", default="cpu", help="torch device of the policy and a learned sim")
     p.add_argument("--temperature", type=float, default=0.0, help="a learned sim's sampling temperature")
@@ -236,7 +239,7 @@ def run(a: argparse.Namespace) -> None:
     out = train(a.env, a.task, a.out, sim=a.sim, steps=a.steps, time_limit=a.time_limit, seed=a.seed,
                 threshold=a.threshold, ep_len=a.ep_len, device=a.device, temperature=a.temperature,
                 sim_noise=a.sim_noise, reach=a.reach, reach_behind=a.reach_behind, start_near=a.start_near,
-                near_spread=a.near_spread,
+                near_spread=a.near_spread, near_ahead=a.near_ahead,
                 env_threads=a.env_threads, ckpt_every=a.ckpt_every, progress=not a.quiet,
                 num_envs=a.num_envs, **ppo)
     print(out)
