@@ -12,8 +12,9 @@ to where it started, and success split by where the robot starts: behind the obj
 from its goal (a push moves it goalward) or on the goal's side. The cube task also reports
 where the goals lie: how many goal cubes are still above the floor after the 10 settle steps
 (falling, or resting on the robot), and how many lie 0.1 or more above it: delta averages |dx|
-and |dy|, so those no cube resting on the floor can meet. --start-near P starts that share of every policy's episodes as the start_near
-curriculum does (robot behind the object): with 1, what a curriculum run learned of pushing.
+and |dy|, so those no cube resting on the floor can meet. --start-near P starts that share of
+every policy's episodes as the start_near curriculum does (robot behind the object): with 1,
+what a curriculum run learned of pushing.
 """
 from __future__ import annotations
 

@@ -45,15 +45,10 @@ def make_env(run: dict, num_envs: int | None = None, sim: str | None = None, see
     from boxlcd.rl.sb3 import SB3VecEnv
     from boxlcd.tasks import make_task
 
+    aids = {k: run.get(k, off) for k, off in TRAINING_ONLY.items()}  # off in a run.json older than them
     task = make_task(run["env"], run["task"], num_envs=num_envs or run["num_envs"], sim=sim or run["sim"],
                      threshold=run["threshold"], ep_len=run["ep_len"], num_threads=run["env_threads"],
-                     device=run["device"], temperature=run["temperature"],
-                     noise=run.get("sim_noise", BEFORE_THE_SETTING["sim_noise"]),
-                     reach=run.get("reach", BEFORE_THE_SETTING["reach"]),
-                     reach_behind=run.get("reach_behind", BEFORE_THE_SETTING["reach_behind"]),
-                     start_near=run.get("start_near", BEFORE_THE_SETTING["start_near"]),
-                     near_spread=run.get("near_spread", BEFORE_THE_SETTING["near_spread"]),
-                     near_ahead=run.get("near_ahead", BEFORE_THE_SETTING["near_ahead"]))
+                     device=run["device"], temperature=run["temperature"], noise=aids.pop("sim_noise"), **aids)
     env = SB3VecEnv(task, history=run.get("history", BEFORE_THE_SETTING["history"]))
     env.seed(run["seed"] + seed_offset)
     return env
@@ -197,6 +192,8 @@ def train(env: str, task: str, out: str, sim: str = "real", steps: int = 5_000_0
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from boxlcd.tasks import NEAR_GAP
+
     p.add_argument("--env", required=True, help="a robot env: Urchin, Luxo, UrchinCube, LuxoCube, ...")
     p.add_argument("--task", choices=["body", "cube"], default="body")
     p.add_argument("--sim", default="real", help="real (the engine), a world model's run folder, or several joined by ',' (an ensemble)")
@@ -213,7 +210,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--start-near", type=float, default=0.0,
                    help="cube task: the share of episodes that start with the robot behind the object (curriculum)")
     p.add_argument("--near-spread", type=float, default=0.0,
-                   help="cube task: draw those starts' robot-object gap from [0.35, 0.35 + this] (0: always 0.35)")
+                   help=f"cube task: draw those starts' robot-object gap from [{NEAR_GAP}, {NEAR_GAP} + this] (0: always {NEAR_GAP})")
     p.add_argument("--near-ahead", type=float, default=0.0,
                    help="cube task: the share of those starts with the robot on the goal's side of the object")
     p.add_argument("--ep-len", type=int, default=None, help="steps before a timeout (default: the env's)")
