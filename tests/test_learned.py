@@ -196,6 +196,40 @@ def test_reset_mask_resets_only_those_envs(runs):
         env.step(np.zeros((3, 3), np.float32))
 
 
+def test_the_curriculum_starts_a_learned_sim_as_the_engine(runs):
+    """start_near in a learned sim: the engine is placed near the cube and prompts the model,
+    so the task's observations after reset and after a near restart equal the real task's."""
+    from boxlcd.tasks import make_task
+
+    near = {"start_near": 0.5, "near_ahead": 0.5, "threshold": 1e-9}  # no success: all time out together
+    learned = make_task("UrchinCube", "cube", num_envs=6, sim=runs["cube_state"], **near)
+    real = make_task("UrchinCube", "cube", num_envs=6, ep_len=EP_LEN, **near)
+    got, _ = learned.reset(seed=5)
+    want, _ = real.reset(seed=5)
+    for k in want:
+        np.testing.assert_array_equal(got[k], want[k], err_msg=k)
+    far, _ = make_task("UrchinCube", "cube", num_envs=6, ep_len=EP_LEN).reset(seed=5)
+    moved = (far["proprio"] != want["proprio"]).any(1)
+    assert 0 < moved.sum() < 6  # some envs started near, some as the task's own reset
+    zeros = np.zeros((6, learned.single_action_space.shape[0]), np.float32)
+    for _ in range(EP_LEN):  # every episode times out (or succeeds) and restarts, near or not
+        got, *_, got_info = learned.step(zeros)
+        want, *_, want_info = real.step(zeros)
+    assert got_info["_final_obs"].all() and want_info["_final_obs"].all()
+    for k in want:
+        np.testing.assert_array_equal(got[k], want[k], err_msg=k)
+
+
+def test_reset_places_the_engine_at_a_given_full_state(runs):
+    env = LearnedEnv(runs["cube_state"], 2, autoreset_mode=AutoresetMode.DISABLED)
+    obs, _ = env.reset(seed=0)
+    pose = obs["full_state"].copy()
+    pose[1] = env.real._obs["full_state"][0]  # env 1 placed as env 0 is
+    obs, _ = env.reset(options={"reset_mask": np.array([False, True]), "full_state": pose})
+    np.testing.assert_array_equal(obs["lcd"][1], obs["lcd"][0])
+    np.testing.assert_allclose(obs["full_state"][1], obs["full_state"][0], atol=1e-5)
+
+
 def test_make_vec_and_steps(runs):
     env = gymnasium.make_vec("boxlcd/Learned-v0", checkpoint=runs["ft"], num_envs=2)
     obs, _ = env.reset(seed=0)
@@ -215,10 +249,8 @@ def test_bad_input(runs, tmp_path):
         LearnedEnv(runs["oracle"], 2)
     with pytest.raises(ValueError, match="num_envs"):
         LearnedEnv(runs["ft"], 0)
-    from boxlcd.tasks import make_task
-
-    with pytest.raises(ValueError, match="start_near places the robot .* it needs the real engine"):
-        make_task("UrchinCube", "cube", num_envs=2, sim=runs["cube_state"], start_near=0.5)
+    with pytest.raises(ValueError, match=r"full_state'\] must have shape \(2, "):
+        LearnedEnv(runs["ft"], 2).reset(seed=0, options={"full_state": np.zeros((2, 3), np.float32)})
     for noise in (-0.1, float("nan"), "0.1"):
         with pytest.raises(ValueError, match="noise"):
             LearnedEnv(runs["ft"], 2, noise=noise)

@@ -6,8 +6,8 @@
 - Spaces are those of the real env the model learned (boxlcd.gym_env.observation_space): the
   packed `lcd` and the `proprio`, and `full_state` when the model predicts it (trained with
   `--set predict_state=true`). One policy runs unchanged in both.
-- Reset asks the real engine: a real batch of the same env is reset with the same seeds and
-  its frames and proprio prompt the model (as many frames as the checkpoint's run prompted
+- Reset asks the real engine: a real batch of the same env is reset with the same seeds (or
+  placed in given poses: options["full_state"]) and its frames and proprio prompt the model (as many frames as the checkpoint's run prompted
   with; with k > 1 the real envs take k - 1 zero-action steps first, and the episode goes on
   from there). So the first observation equals the real env's for the same seed.
 - Step predicts every env's next frame and proprio in one batched call of the model's step
@@ -216,19 +216,27 @@ class LearnedEnv(gymnasium.vector.VectorEnv):
             vectors["full_state"] = state["vector"].cpu().numpy()
         self._write(rows, np.packbits(frame.to(torch.uint8).cpu().numpy(), axis=-1), vectors)
 
-    def _reset_rows(self, mask: np.ndarray, seed: int | None) -> None:
-        self.real.reset(seed=seed, mask=mask)
+    def _reset_rows(self, mask: np.ndarray, seed: int | None, full_state: np.ndarray | None = None) -> None:
+        self.real.reset(seed=seed, mask=mask, full_state=full_state)
         self._start(np.flatnonzero(mask))
         self._ended[mask] = False
 
     # -- the VectorEnv API ---------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         """seed: env i is env i of a real batch seeded `seed` (prompt and all); it also seeds
-        the sampling generator. options: {"reset_mask": (num_envs,) bool} resets only those."""
+        the sampling generator. options: "reset_mask" (num_envs,) bool resets only those;
+        "full_state" (num_envs, D) places the reset envs' real batch at rest in those poses
+        before it prompts the model (as GymVectorEnv's reset does)."""
         options = dict(options or {})
         mask = options.pop("reset_mask", None)
+        full_state = options.pop("full_state", None)
         if options:
-            raise ValueError(f"unknown reset options {sorted(options)}; LearnedEnv takes 'reset_mask'")
+            raise ValueError(f"unknown reset options {sorted(options)}; LearnedEnv takes 'reset_mask', 'full_state'")
+        if full_state is not None:
+            full_state = np.asarray(full_state, np.float32)
+            if full_state.shape != (self.num_envs, len(self.state_keys)):
+                raise ValueError(f"options['full_state'] must have shape ({self.num_envs}, {len(self.state_keys)}), "
+                                 f"got {full_state.shape}")
         if self._states is None and seed is None:
             seed = self._default_seed if self._default_seed is not None else _random_seed()
         seed = seed_int(seed)
@@ -244,7 +252,7 @@ class LearnedEnv(gymnasium.vector.VectorEnv):
                 raise ValueError(f"options['reset_mask'] must be a bool array of shape ({self.num_envs},)")
             if not mask.any():
                 raise ValueError("options['reset_mask'] must select at least one env")
-        self._reset_rows(mask, seed)
+        self._reset_rows(mask, seed, full_state)
         return self._copy_obs(), {}
 
     def _copy_obs(self, rows=None) -> dict[str, np.ndarray]:

@@ -22,9 +22,10 @@ positions, since a push needs the robot at the object first. It sums over an epi
 r x (first distance - last), so it cannot be farmed. With `reach_behind` b the target is the
 point b behind the object along x as seen from the goal, where a push moves it goalward.
 
-Curriculum (cube task, engine only, off by default): with `start_near` p, each episode starts
-with probability p with the object upright on the floor and the robot `NEAR_GAP` behind it
-(from its body nearest the object), seen from the goal (moved along x, the robot's pose kept;
+Curriculum (cube task, off by default; in the engine or a learned sim, whose prompt is then
+the engine placed so): with `start_near` p, each episode starts with probability p with the
+object upright on the floor and the robot `NEAR_GAP` behind it (from its body nearest the
+object), seen from the goal (moved along x, the robot's pose kept;
 the goal unchanged), so pushing can be learned before the travel to the object. With
 `near_spread` s the gap is drawn uniformly from [NEAR_GAP, NEAR_GAP + s] instead (shrunk to
 the room behind the object): near starts then grade into far ones. With `near_ahead` q a
@@ -38,7 +39,8 @@ observation in info["final_obs"] (masked by info["_final_obs"]), as SB3 and most
 The wrapped env's contract (GymVectorEnv and boxlcd.learned.LearnedEnv both keep it): a
 gymnasium VectorEnv with autoreset DISABLED, `definition` (the real env's WorldDef),
 `proprio_keys`, `state_keys`, observations with "lcd", "proprio" and, for the cube task,
-"full_state", and reset(seed=..., options={"reset_mask": m}) that resets only the rows in m.
+"full_state", and reset(seed=..., options={"reset_mask": m}) that resets only the rows in m
+(with "full_state" too, for the curriculum: those rows placed at rest in the poses given).
 Goals come from the real engine either way (a pool of independent resets, refilled as used),
 so a real and a learned env given one seed pose the same goals.
 """
@@ -55,7 +57,7 @@ from gymnasium.vector.utils import batch_space
 
 import boxlcd
 from boxlcd.env import seed_int
-from boxlcd.gym_env import GymVectorEnv, _random_seed
+from boxlcd.gym_env import _random_seed
 
 TASKS = ("body", "cube")
 THRESHOLD = 0.05
@@ -153,8 +155,6 @@ class GoalTask(gymnasium.vector.VectorEnv):
             raise ValueError(f"near_ahead must be a probability in [0, 1], got {near_ahead!r}")
         if near_ahead and not start_near:
             raise ValueError("near_ahead places some of start_near's starts: it needs start_near > 0")
-        if start_near and not isinstance(env, GymVectorEnv):
-            raise ValueError("start_near places the robot with reset(full_state=...): it needs the real engine")
         if task == "body" and not getattr(env, "predicts_proprio", True):
             raise ValueError("the body task needs the proprio: this learned env's model does not predict it")
         if task == "cube" and "full_state" not in env.single_observation_space.spaces:
