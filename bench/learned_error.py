@@ -7,6 +7,8 @@ random ones, or a PPO run's policy acting on the real env's observations (the st
 visits, which is where a learned-trained policy is judged). Reports the mean |learned - real|
 over the body-position keys (what the body goal's delta averages) at each step: set beside the
 success threshold (0.05), it says how long a rollout of the model stays usable for the task.
+A model that predicts full_state of an env with an object also gets the error over the object's
+x and y (what the cube goal's delta averages).
 """
 from __future__ import annotations
 
@@ -37,6 +39,14 @@ def main(argv=None) -> dict:
                         **spec.get("overrides", {}))
     keys = delta_keys("body", real.proprio_keys, real.state_keys)
     index = [real.proprio_keys.index(k) for k in keys]
+    # a model predicting full_state of an env with an object: the cube goal's delta keys too
+    has_object = learned.predicts_state and "object0:x:p" in real.state_keys
+    object_index = [real.state_keys.index(k) for k in delta_keys("cube", real.proprio_keys, real.state_keys)
+                    ] if has_object else []
+
+    def object_error(got, want):
+        return float(np.abs(got["full_state"][:, object_index] - want["full_state"][:, object_index]).mean())
+
     got, _ = learned.reset(seed=a.seed)
     want, _ = real.reset(seed=a.seed)
     for _ in range(learned.prompt - 1):
@@ -55,6 +65,7 @@ def main(argv=None) -> dict:
     past = np.repeat(want["proprio"][:, None], (goals.history - 1) if goals else 0, axis=1)  # the policy's history
     rng = np.random.default_rng(0)
     errors = [float(np.abs(got["proprio"][:, index] - want["proprio"][:, index]).mean())]
+    object_errors = [object_error(got, want)] if has_object else []
     for _ in range(learned.ep_len - learned.prompt + 1):
         if policy is None:
             actions = rng.uniform(-1, 1, real.action_space.shape).astype(np.float32)
@@ -65,12 +76,20 @@ def main(argv=None) -> dict:
         past = np.concatenate([want["proprio"][:, None], past], axis=1)[:, :past.shape[1]]
         want, *_ = real.step(actions)
         errors.append(float(np.abs(got["proprio"][:, index] - want["proprio"][:, index]).mean()))
+        if has_object:
+            object_errors.append(object_error(got, want))
     result = {"env": spec["env"], "run": a.run, "actions": a.actions, "num_envs": a.num_envs,
               "mean_abs_position_error_by_step": errors,
               "first_step_over_0.05": next((t for t, e in enumerate(errors) if e > 0.05), None)}
-    shown = ", ".join(f"step {t}: {errors[t]:.4f}" for t in (1, 5, 10, 25, 50, len(errors) - 1) if t < len(errors))
-    line = (f"{spec['env']} ({a.actions} actions) mean |learned - real| over body positions: {shown}; "
-            f"above the 0.05 threshold from step {result['first_step_over_0.05']}")
+    steps = [t for t in (1, 5, 10, 25, 50, len(errors) - 1) if t < len(errors)]
+    line = (f"{spec['env']} ({a.actions} actions) mean |learned - real| over body positions: "
+            + ", ".join(f"step {t}: {errors[t]:.4f}" for t in steps)
+            + f"; above the 0.05 threshold from step {result['first_step_over_0.05']}")
+    if has_object:
+        result["object_mean_abs_position_error_by_step"] = object_errors
+        result["object_first_step_over_0.05"] = next((t for t, e in enumerate(object_errors) if e > 0.05), None)
+        line += ("; the object's x, y: " + ", ".join(f"step {t}: {object_errors[t]:.4f}" for t in steps)
+                 + f", above 0.05 from step {result['object_first_step_over_0.05']}")
     return finish(result, line, a.out)
 
 
