@@ -212,7 +212,7 @@ def test_the_curriculum_starts_a_learned_sim_as_the_engine(runs):
     moved = (far["proprio"] != want["proprio"]).any(1)
     assert 0 < moved.sum() < 6  # some envs started near, some as the task's own reset
     zeros = np.zeros((6, learned.single_action_space.shape[0]), np.float32)
-    for _ in range(EP_LEN):  # every episode times out (or succeeds) and restarts, near or not
+    for _ in range(EP_LEN):  # every episode times out and restarts, near or not
         got, *_, got_info = learned.step(zeros)
         want, *_, want_info = real.step(zeros)
     assert got_info["_final_obs"].all() and want_info["_final_obs"].all()

@@ -7,9 +7,9 @@
   packed `lcd` and the `proprio`, and `full_state` when the model predicts it (trained with
   `--set predict_state=true`). One policy runs unchanged in both.
 - Reset asks the real engine: a real batch of the same env is reset with the same seeds (or
-  placed in given poses: options["full_state"]) and its frames and proprio prompt the model (as many frames as the checkpoint's run prompted
-  with; with k > 1 the real envs take k - 1 zero-action steps first, and the episode goes on
-  from there). So the first observation equals the real env's for the same seed.
+  placed in given poses: options["full_state"]) and its frames and proprio prompt the model
+  (as many frames as the checkpoint's run prompted with; with k > 1 the real envs take k - 1
+  zero-action steps first, and the episode goes on from there). So the first observation equals the real env's for the same seed.
 - Step predicts every env's next frame and proprio in one batched call of the model's step
   contract (boxlcd.models.common) on its device: each pixel's mode at temperature 0, else a
   sample drawn from a generator seeded by reset's seed. Deterministic given seed and device.

@@ -25,12 +25,12 @@ point b behind the object along x as seen from the goal, where a push moves it g
 Curriculum (cube task, off by default; in the engine or a learned sim, whose prompt is then
 the engine placed so): with `start_near` p, each episode starts with probability p with the
 object upright on the floor and the robot `NEAR_GAP` behind it (from its body nearest the
-object), seen from the goal (moved along x, the robot's pose kept;
-the goal unchanged), so pushing can be learned before the travel to the object. With
-`near_spread` s the gap is drawn uniformly from [NEAR_GAP, NEAR_GAP + s] instead (shrunk to
-the room behind the object): near starts then grade into far ones. With `near_ahead` q a
-share q of the near starts puts the robot on the goal's side of the object instead, where it
-must get past the object (over it: the world is 2D) before it can push. Success is measured
+object), seen from the goal (moved along x, the robot's pose kept; the goal unchanged), so
+pushing can be learned before the travel to the object. With `near_spread` s the gap is drawn
+uniformly from [NEAR_GAP, NEAR_GAP + s] instead (shrunk to the room behind the object): near
+starts then grade into far ones. With `near_ahead` q a share q of the near starts puts the
+robot on the goal's side of the object instead, where it must get past the object (over it:
+the world is 2D) before it can push. Success is measured
 without any of these (`rl eval`).
 
 Autoreset is SAME_STEP: an ended env is reset (new start, new goal) within the step, its last
