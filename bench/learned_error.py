@@ -37,15 +37,18 @@ def main(argv=None) -> dict:
     spec = learned.model.spec
     real = GymVectorEnv(spec["env"], num_envs=a.num_envs, autoreset_mode=AutoresetMode.DISABLED,
                         **spec.get("overrides", {}))
-    keys = delta_keys("body", real.proprio_keys, real.state_keys)
-    index = [real.proprio_keys.index(k) for k in keys]
-    # a model predicting full_state of an env with an object: the cube goal's delta keys too
-    has_object = learned.predicts_state and "object0:x:p" in real.state_keys
-    object_index = [real.state_keys.index(k) for k in delta_keys("cube", real.proprio_keys, real.state_keys)
-                    ] if has_object else []
+    # what each task's delta averages: the body positions, and (a model predicting full_state of
+    # an env with an object) the object's x and y
+    columns = {"body": ("proprio", [real.proprio_keys.index(k)
+                                    for k in delta_keys("body", real.proprio_keys, real.state_keys)])}
+    if learned.predicts_state and "object0:x:p" in real.state_keys:
+        columns["object"] = ("full_state", [real.state_keys.index(k)
+                                            for k in delta_keys("cube", real.proprio_keys, real.state_keys)])
+    errors = {name: [] for name in columns}  # mean |learned - real| per step
 
-    def object_error(got, want):
-        return float(np.abs(got["full_state"][:, object_index] - want["full_state"][:, object_index]).mean())
+    def record(got, want):
+        for name, (source, index) in columns.items():
+            errors[name].append(float(np.abs(got[source][:, index] - want[source][:, index]).mean()))
 
     got, _ = learned.reset(seed=a.seed)
     want, _ = real.reset(seed=a.seed)
@@ -64,8 +67,7 @@ def main(argv=None) -> dict:
         goals.reset()
     past = np.repeat(want["proprio"][:, None], (goals.history - 1) if goals else 0, axis=1)  # the policy's history
     rng = np.random.default_rng(0)
-    errors = [float(np.abs(got["proprio"][:, index] - want["proprio"][:, index]).mean())]
-    object_errors = [object_error(got, want)] if has_object else []
+    record(got, want)
     for _ in range(learned.ep_len - learned.prompt + 1):
         if policy is None:
             actions = rng.uniform(-1, 1, real.action_space.shape).astype(np.float32)
@@ -75,21 +77,17 @@ def main(argv=None) -> dict:
         got, *_ = learned.step(actions)
         past = np.concatenate([want["proprio"][:, None], past], axis=1)[:, :past.shape[1]]
         want, *_ = real.step(actions)
-        errors.append(float(np.abs(got["proprio"][:, index] - want["proprio"][:, index]).mean()))
-        if has_object:
-            object_errors.append(object_error(got, want))
-    result = {"env": spec["env"], "run": a.run, "actions": a.actions, "num_envs": a.num_envs,
-              "mean_abs_position_error_by_step": errors,
-              "first_step_over_0.05": next((t for t, e in enumerate(errors) if e > 0.05), None)}
-    steps = [t for t in (1, 5, 10, 25, 50, len(errors) - 1) if t < len(errors)]
-    line = (f"{spec['env']} ({a.actions} actions) mean |learned - real| over body positions: "
-            + ", ".join(f"step {t}: {errors[t]:.4f}" for t in steps)
-            + f"; above the 0.05 threshold from step {result['first_step_over_0.05']}")
-    if has_object:
-        result["object_mean_abs_position_error_by_step"] = object_errors
-        result["object_first_step_over_0.05"] = next((t for t, e in enumerate(object_errors) if e > 0.05), None)
-        line += ("; the object's x, y: " + ", ".join(f"step {t}: {object_errors[t]:.4f}" for t in steps)
-                 + f", above 0.05 from step {result['object_first_step_over_0.05']}")
+        record(got, want)
+    result = {"env": spec["env"], "run": a.run, "actions": a.actions, "num_envs": a.num_envs}
+    parts = []
+    for name, by_step in errors.items():
+        prefix = "" if name == "body" else f"{name}_"  # the body's keys as before objects were measured
+        first = next((t for t, e in enumerate(by_step) if e > 0.05), None)
+        result.update({f"{prefix}mean_abs_position_error_by_step": by_step, f"{prefix}first_step_over_0.05": first})
+        steps = [t for t in (1, 5, 10, 25, 50, len(by_step) - 1) if t < len(by_step)]
+        parts.append(f"{'body positions' if name == 'body' else 'the object x, y'}: "
+                     + ", ".join(f"step {t}: {by_step[t]:.4f}" for t in steps) + f", above 0.05 from step {first}")
+    line = f"{spec['env']} ({a.actions} actions) mean |learned - real| over " + "; over ".join(parts)
     return finish(result, line, a.out)
 
 

@@ -9,7 +9,8 @@
 - Reset asks the real engine: a real batch of the same env is reset with the same seeds (or
   placed in given poses: options["full_state"]) and its frames and proprio prompt the model
   (as many frames as the checkpoint's run prompted with; with k > 1 the real envs take k - 1
-  zero-action steps first, and the episode goes on from there). So the first observation equals the real env's for the same seed.
+  zero-action steps first, and the episode goes on from there). So the first observation
+  equals the real env's for the same seed.
 - Step predicts every env's next frame and proprio in one batched call of the model's step
   contract (boxlcd.models.common) on its device: each pixel's mode at temperature 0, else a
   sample drawn from a generator seeded by reset's seed. Deterministic given seed and device.
@@ -226,17 +227,12 @@ class LearnedEnv(gymnasium.vector.VectorEnv):
         """seed: env i is env i of a real batch seeded `seed` (prompt and all); it also seeds
         the sampling generator. options: "reset_mask" (num_envs,) bool resets only those;
         "full_state" (num_envs, D) places the reset envs' real batch at rest in those poses
-        before it prompts the model (as GymVectorEnv's reset does)."""
+        before it prompts the model (as GymVectorEnv's reset does; the engine checks them)."""
         options = dict(options or {})
         mask = options.pop("reset_mask", None)
         full_state = options.pop("full_state", None)
         if options:
             raise ValueError(f"unknown reset options {sorted(options)}; LearnedEnv takes 'reset_mask', 'full_state'")
-        if full_state is not None:
-            full_state = np.asarray(full_state, np.float32)
-            if full_state.shape != (self.num_envs, len(self.state_keys)):
-                raise ValueError(f"options['full_state'] must have shape ({self.num_envs}, {len(self.state_keys)}), "
-                                 f"got {full_state.shape}")
         if self._states is None and seed is None:
             seed = self._default_seed if self._default_seed is not None else _random_seed()
         seed = seed_int(seed)

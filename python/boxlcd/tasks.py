@@ -30,8 +30,7 @@ pushing can be learned before the travel to the object. With `near_spread` s the
 uniformly from [NEAR_GAP, NEAR_GAP + s] instead (shrunk to the room behind the object): near
 starts then grade into far ones. With `near_ahead` q a share q of the near starts puts the
 robot on the goal's side of the object instead, where it must get past the object (over it:
-the world is 2D) before it can push. Success is measured
-without any of these (`rl eval`).
+the world is 2D) before it can push. Success is measured without any of these (`rl eval`).
 
 Autoreset is SAME_STEP: an ended env is reset (new start, new goal) within the step, its last
 observation in info["final_obs"] (masked by info["_final_obs"]), as SB3 and most PPO loops want.
