@@ -16,7 +16,7 @@ from boxlcd.dataset.windows import Windows  # noqa: E402
 from boxlcd.models import MODELS  # noqa: E402
 from boxlcd.models.checkpoint import load_model, save_checkpoint  # noqa: E402
 from boxlcd.models.common import (CausalTransformer, bernoulli_nll, data_spec, pick, prepare, put_rows,  # noqa: E402
-                                  take_rows)
+                                  take_rows, vector_mse)
 from boxlcd.models.evaluate import evaluate, frame_psnr, frame_ssim, rollouts  # noqa: E402
 from boxlcd.models.results import results  # noqa: E402
 from boxlcd.models.train import train  # noqa: E402
@@ -668,6 +668,51 @@ def test_input_noise_perturbs_what_the_model_reads_not_what_it_predicts(datasets
         torch.testing.assert_close(noisy.frame_nll(batch), clean.frame_nll(batch))
     with pytest.raises(ValueError, match="input_noise must be >= 0, got -0.1"):
         stepper("frame_transformer", spec, input_noise=-0.1)
+
+
+def test_balanced_vector_loss_weighs_each_key_by_how_much_it_moves():
+    """balanced: a key's squared error is divided by its step variance, relative to the keys'
+    mean (which keeps the loss on plain MSE's scale). So rescaling one key (a cube's x in other
+    units) changes the loss only through that mean, where plain MSE loses the key's error."""
+    gen = torch.Generator().manual_seed(0)
+    target = torch.randn(4, 12, 3, generator=gen).cumsum(1)
+    predicted = target + 0.1 * torch.randn(4, 12, 3, generator=gen)
+    torch.testing.assert_close(vector_mse(predicted, target), torch.nn.functional.mse_loss(predicted, target))
+
+    def mean_step_var(t):
+        return (t[:, 1:] - t[:, :-1]).flatten(0, 1).var(dim=0).mean()
+
+    scale = torch.tensor([1.0, 0.1, 1.0])  # the second key now moves 10x less, its error too
+    before = vector_mse(predicted, target, balanced=True) / mean_step_var(target)
+    after = vector_mse(predicted * scale, target * scale, balanced=True) / mean_step_var(target * scale)
+    torch.testing.assert_close(after, before)
+    plain_share = ((predicted - target)[..., 1] ** 2).mean() / ((predicted - target) ** 2).sum(-1).mean()
+    plain_share_scaled = (((predicted - target) * scale)[..., 1] ** 2).mean() / (
+        ((predicted - target) * scale) ** 2).sum(-1).mean()
+    assert plain_share_scaled < plain_share / 50  # in plain MSE the rescaled key all but vanishes
+    # a key that never moves gets at most 1000x the mean weight, not a division by zero
+    still = target.clone()
+    still[..., 1] = 1.0
+    assert 0 < vector_mse(still + 0.1, still, balanced=True) <= 0.1 ** 2 * 1000
+
+
+def test_frame_transformer_trains_on_the_balanced_vector_loss(datasets):
+    """With balanced_vector_loss the frame transformer's vector loss is the balanced one; its
+    logged proprio_mse stays plain MSE, so runs with either loss compare."""
+    spec = data_spec(Episodes(datasets["Urchin"]))
+    plain = stepper("frame_transformer+dynamics", spec)
+    balanced = stepper("frame_transformer+dynamics", spec, balanced_vector_loss=True)
+    balanced.load_state_dict(plain.state_dict())
+    batch = fixed_batch(datasets["Urchin"], 4)
+    with torch.no_grad():
+        (loss_p, logs_p), (loss_b, logs_b) = plain.loss(batch), balanced.loss(batch)
+        _, prop = plain._teacher_forced(batch)
+        nll = logs_p["nll_per_pixel"]
+        weight = plain.config["proprio_weight"]
+    assert logs_b["proprio_mse"] == pytest.approx(logs_p["proprio_mse"])
+    assert loss_p.item() == pytest.approx(nll + weight * logs_p["proprio_mse"], rel=1e-5)
+    assert loss_b.item() == pytest.approx(nll + weight * vector_mse(prop, batch["proprio"], True).item(), rel=1e-5)
+    assert loss_b.item() != pytest.approx(loss_p.item())
 
 
 @pytest.mark.parametrize("name", ["frame_transformer", "frame_transformer+dynamics", "binary_ae", "rssm"])

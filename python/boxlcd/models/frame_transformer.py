@@ -18,10 +18,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from boxlcd.models.common import (CausalTransformer, Stepper, Vector, bernoulli_nll, check_precision, frame_tokens,
-                                  pick, settings)
+                                  pick, settings, vector_mse)
 
 DEFAULTS = {"d_model": 128, "layers": 4, "heads": 4, "dropout": 0.0, "proprio_weight": 1.0, "conv_channels": 0,
-            "predict_state": False, "dynamics": 0, "precision": "fp32", "input_noise": 0.0}
+            "predict_state": False, "dynamics": 0, "precision": "fp32", "input_noise": 0.0,
+            "balanced_vector_loss": False}
 
 
 class FrameTransformer(Stepper, nn.Module):
@@ -115,9 +116,9 @@ class FrameTransformer(Stepper, nn.Module):
         logs = {"nll_per_pixel": nll.item()}
         loss = nll
         if self.P:
-            mse = F.mse_loss(prop, self.vector.of(batch))
-            loss = loss + self.config["proprio_weight"] * mse
-            logs["proprio_mse"] = mse.item()
+            target = self.vector.of(batch)
+            loss = loss + self.config["proprio_weight"] * vector_mse(prop, target, self.config["balanced_vector_loss"])
+            logs["proprio_mse"] = F.mse_loss(prop, target).item()  # plain, so runs with either loss compare
         return loss, logs
 
     def _token(self, frame: torch.Tensor, action: torch.Tensor, vector: torch.Tensor) -> torch.Tensor:
