@@ -742,6 +742,34 @@ def test_predict_state_learns_and_steps_the_full_state(datasets, name, tmp_path)
     assert errors[1] < 0.75 * errors[0], errors
 
 
+def test_vector_fit_script_sets_the_model_beside_copying_the_last_value(tmp_path, datasets):
+    """bench/vector_fit.py (the per-key one-step errors in docs/rl.md): its copy-last error is
+    the data's own step size; a model whose dynamics MLP outputs zero predicts the last vector,
+    so its error equals copying's on every key."""
+    import subprocess
+    import sys
+
+    out = train("frame_transformer", datasets["Urchin"], tmp_path / "ft", steps=2, batch=4, device="cpu",
+                progress=False, **TINY["frame_transformer+dynamics"])
+    ckpt = torch.load(out, weights_only=False)
+    last = max(k for k in ckpt["model"] if k.startswith("dynamics.") and k.endswith(".weight"))
+    ckpt["model"][last].zero_()
+    ckpt["model"][last.replace("weight", "bias")].zero_()
+    torch.save(ckpt, out)
+    script = Path(__file__).resolve().parent.parent / "bench" / "vector_fit.py"
+    result = tmp_path / "fit.json"
+    subprocess.run([sys.executable, str(script), str(tmp_path / "ft"), "--data", str(datasets["Urchin"]),
+                    "--episodes", "5", "--batch", "2", "--out", str(result)], check=True, capture_output=True)
+    keys = json.loads(result.read_text())["keys"]
+    data = Episodes(datasets["Urchin"])
+    proprio = np.stack([data.episode(e)["proprio"] for e in range(len(data) - 5, len(data))])
+    steps = np.sqrt(((proprio[:, 1:] - proprio[:, :-1]) ** 2).mean((0, 1)))
+    assert list(keys) == list(data.manifest["proprio_keys"])
+    for k, step in zip(keys, steps):
+        assert keys[k]["copy_last_rmse"] == pytest.approx(step, rel=1e-5, abs=1e-7)
+        assert keys[k]["model_rmse"] == pytest.approx(keys[k]["copy_last_rmse"], rel=1e-5, abs=1e-7)
+
+
 def test_episode_stats_script_agrees_with_eval(tmp_path, datasets):
     """bench/episode_stats.py (the standard errors and vote thresholds in docs/models.md): its
     mean over episodes is eval's ssim_original / psnr_original for the same rollouts."""
