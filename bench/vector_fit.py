@@ -33,8 +33,9 @@ def main(argv=None) -> dict:
     a = p.parse_args(argv)
     torch.set_num_threads(1)
     model, ckpt = load_model(a.run)
-    if not hasattr(model, "vector") or not model.vector.width:
-        raise SystemExit(f"{a.run}: the model predicts no proprio or full_state")
+    if not hasattr(model, "_teacher_forced") or not model.vector.width:
+        raise SystemExit(f"{a.run}: not a frame transformer that predicts proprio or full_state "
+                         f"(it is {ckpt['model_name']})")
     data = Episodes(a.data)
     if data.manifest["env"] != ckpt["spec"]["env"]:
         raise SystemExit(f"{a.data} holds {data.manifest['env']}, the model learned {ckpt['spec']['env']}")

@@ -694,6 +694,9 @@ def test_balanced_vector_loss_weighs_each_key_by_how_much_it_moves():
     still = target.clone()
     still[..., 1] = 1.0
     assert 0 < vector_mse(still + 0.1, still, balanced=True) <= 0.1 ** 2 * 1000
+    # nothing moves in the batch (or one window of two frames): every key weighs 1, as plain MSE
+    nothing = torch.ones(1, 2, 3)
+    torch.testing.assert_close(vector_mse(nothing + 0.1, nothing, balanced=True), torch.tensor(0.01))
 
 
 def test_frame_transformer_trains_on_the_balanced_vector_loss(datasets):
