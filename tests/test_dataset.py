@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import boxlcd
-from boxlcd.dataset import CorruptShardError, DatasetError, Episodes, collect
+from boxlcd.dataset import CorruptShardError, DatasetError, Episodes, JoinedEpisodes, collect, open_episodes
 
 
 def file_digests(root: Path) -> dict:
@@ -430,3 +430,42 @@ def test_frames_wider_than_the_manifest_says_are_found(dataset):
     with pytest.raises(DatasetError, match=r"shard-00000/frames.npy has lit pixels right of column 25: the frames "
                                            r"are wider than .*manifest.json's frame_shape \[16, 25\]"):
         Episodes(dataset)
+
+
+def test_joined_datasets_read_as_one(tmp_path):
+    """Episodes of A, then B's, through every reader (episode, windows); open_episodes takes
+    a list or folders joined by ','."""
+    torch = pytest.importorskip("torch")
+    from boxlcd.dataset.windows import Windows
+
+    collect("Urchin", 5, tmp_path / "a", seed=0, shard_size=2, progress=False, ep_len=6)
+    collect("Urchin", 3, tmp_path / "b", seed=100, policy="zero", progress=False, ep_len=6)
+    a, b = Episodes(tmp_path / "a"), Episodes(tmp_path / "b")
+    joined = open_episodes(f"{tmp_path / 'a'},{tmp_path / 'b'}")
+    assert isinstance(joined, JoinedEpisodes) and len(joined) == 8 and joined.num_shards == 4
+    assert joined.manifest["episodes"] == 8 and joined.manifest["parts"] == [str(tmp_path / "a"), str(tmp_path / "b")]
+    for i in range(8):
+        want = a.episode(i) if i < 5 else b.episode(i - 5)
+        got = joined.episode(i)
+        for k in want:
+            np.testing.assert_array_equal(got[k], want[k])
+    windows = Windows(joined, window=3, dtype=torch.uint8)
+    batch = windows.__getitems__([0, 5 * 5 + 2, 7 * 5 + 4])  # episode 0, then B's first and last
+    np.testing.assert_array_equal(batch["actions"][1].numpy(), b.episode(0)["actions"][2:4])
+    assert not batch["actions"][2].any()  # B's policy was zero
+    assert len(open_episodes([tmp_path / "a", tmp_path / "b"])) == 8
+    assert type(open_episodes(tmp_path / "a")) is Episodes
+
+
+def test_datasets_that_differ_cannot_be_joined(tmp_path):
+    collect("Urchin", 2, tmp_path / "urchin", seed=0, progress=False, ep_len=6)
+    collect("Urchin", 2, tmp_path / "longer", seed=0, progress=False, ep_len=8)
+    collect("Luxo", 2, tmp_path / "luxo", seed=0, progress=False, ep_len=6)
+    with pytest.raises(DatasetError, match="differ in overrides, ep_len"):
+        open_episodes(f"{tmp_path / 'urchin'},{tmp_path / 'longer'}")
+    with pytest.raises(DatasetError, match="differ in env, "):
+        JoinedEpisodes([tmp_path / "urchin", tmp_path / "luxo"])
+    with pytest.raises(FileNotFoundError, match="not a boxlcd dataset"):
+        open_episodes(f"{tmp_path / 'urchin'},{tmp_path / 'missing'}")
+    with pytest.raises(ValueError, match="two or more"):
+        JoinedEpisodes([tmp_path / "urchin"])

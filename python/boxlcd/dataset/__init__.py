@@ -4,6 +4,6 @@ A dataset is a folder: manifest.json plus one folder per shard holding .npy arra
 (frames stay packed, exactly the engine's layout) that load memory-mapped.
 """
 from boxlcd.dataset.collector import collect
-from boxlcd.dataset.store import CorruptShardError, DatasetError, Episodes
+from boxlcd.dataset.store import CorruptShardError, DatasetError, Episodes, JoinedEpisodes, open_episodes
 
-__all__ = ["CorruptShardError", "DatasetError", "Episodes", "collect"]
+__all__ = ["CorruptShardError", "DatasetError", "Episodes", "JoinedEpisodes", "collect", "open_episodes"]

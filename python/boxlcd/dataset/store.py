@@ -326,3 +326,40 @@ class Episodes:
         order = np.random.default_rng(seed).permutation(self.num_episodes)
         n_test = max(1, int(round(test_fraction * self.num_episodes)))
         return np.sort(order[n_test:]), np.sort(order[:n_test])
+
+
+# What two datasets must share to be read as one: every episode has the same arrays and meaning.
+JOINABLE = ("env", "overrides", "ep_len", "fps", "frame_shape", "frame_row_bytes", "state_keys", "proprio_keys",
+            "action_keys", "format_version")
+
+
+class JoinedEpisodes(Episodes):
+    """Several datasets of one env read as one: the first's episodes, then the second's, and so
+    on (random-action episodes beside a policy's, say). They must agree on what an episode holds
+    (JOINABLE); the manifest is the first's, with the total episode count and the parts' paths."""
+
+    def __init__(self, parts: list, verify: bool = True):
+        parts = [p if isinstance(p, Episodes) else Episodes(p, verify) for p in parts]
+        if len(parts) < 2:
+            raise ValueError(f"joining needs two or more datasets, got {len(parts)}")
+        first = parts[0]
+        for part in parts[1:]:
+            differ = [k for k in JOINABLE if part.manifest.get(k) != first.manifest.get(k)]
+            if differ:
+                raise DatasetError(f"{part.path} and {first.path} differ in {', '.join(differ)}: "
+                                   "they cannot be read as one dataset")
+        self.parts = parts
+        self.path = first.path
+        self.ep_len, self.frame_shape = first.ep_len, first.frame_shape
+        self.state_keys, self.proprio_keys, self.action_keys = first.state_keys, first.proprio_keys, first.action_keys
+        self._shards = [shard for part in parts for shard in part._shards]
+        counts = [len(s["seeds"]) for s in self._shards]
+        self._first = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        self.num_episodes = int(self._first[-1])
+        self.manifest = {**first.manifest, "episodes": self.num_episodes, "parts": [str(p.path) for p in parts]}
+
+
+def open_episodes(data: str | os.PathLike | list, verify: bool = True) -> Episodes:
+    """A dataset folder, or several as one (a list, or folders joined by ',')."""
+    parts = data if isinstance(data, (list, tuple)) else str(data).split(",") if "," in str(data) else [data]
+    return Episodes(parts[0], verify) if len(parts) == 1 else JoinedEpisodes(list(parts), verify)
