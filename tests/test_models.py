@@ -101,6 +101,32 @@ def test_resumed_run_equals_one_run(tmp_path, datasets):
         torch.testing.assert_close(a[k], b[k], rtol=0, atol=0)
 
 
+def test_init_starts_a_new_run_from_another_runs_weights(tmp_path, datasets):
+    """--init: the weights come from the given run (at lr 0 they stay its weights exactly), the
+    data may be several datasets joined, and a run of another model or setting is refused."""
+    kw = dict(batch=4, warmup=2, progress=False, **TINY["frame_transformer"])
+    train("frame_transformer", datasets["Bounce"], tmp_path / "a", steps=3, lr=1e-3, **kw)
+    joined = f"{datasets['Bounce']},{datasets['Bounce_test']}"
+    train("frame_transformer", joined, tmp_path / "b", steps=2, lr=0.0, init=str(tmp_path / "a"), **kw)
+    a, ckpt = load_model(tmp_path / "a")[0].state_dict(), load_model(tmp_path / "b")[1]
+    b = load_model(tmp_path / "b")[0].state_dict()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=0, atol=0)
+    assert ckpt["run"]["init"] == str((tmp_path / "a" / "ckpt.pt").resolve())
+    assert ckpt["run"]["data"] == ",".join(str(Path(d).resolve()) for d in joined.split(","))
+    fresh = train("frame_transformer", datasets["Bounce"], tmp_path / "c", steps=2, lr=0.0, **kw)
+    assert any(not torch.equal(a[k], load_model(fresh)[0].state_dict()[k]) for k in a)
+    with pytest.raises(ValueError, match="other model settings .*d_model"):
+        train("frame_transformer", datasets["Bounce"], tmp_path / "d", steps=1, init=str(tmp_path / "a"),
+              **{**kw, "d_model": 16})
+    with pytest.raises(ValueError, match="is a frame_transformer run, not rssm"):
+        train("rssm", datasets["Bounce"], tmp_path / "e", steps=1, batch=4, progress=False, init=str(tmp_path / "a"),
+              **TINY["rssm"])
+    with pytest.raises(FileNotFoundError):
+        train("frame_transformer", datasets["Bounce"], tmp_path / "f", steps=1, init=str(tmp_path / "none"), **kw)
+    assert not any((tmp_path / d).exists() for d in "def")  # a refused run leaves no folder
+
+
 def synthetic_dataset(root, like, frames):
     """A dataset holding the given (E, T, H, W) 0/1 frames, with `like`'s manifest otherwise."""
     manifest = json.loads((like / "manifest.json").read_text())

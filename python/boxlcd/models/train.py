@@ -5,7 +5,9 @@
 
 Writes into --out: ckpt.pt (model, optimizer, step, sampler state, config; rewritten every
 --ckpt-every steps and at the end), config.json, log.csv. Running the same command again
-resumes from ckpt.pt. On CPU a run is deterministic given its seed (unless --time-limit stops
+resumes from ckpt.pt. --data A,B reads several datasets of one env as one (random-action
+episodes beside a policy's); --init RUN starts a new run from another's weights (fine-tuning,
+with its own optimizer and lr schedule). On CPU a run is deterministic given its seed (unless --time-limit stops
 it). Baselines (marginal, copy_last) are fit by counting in one pass over the data. Several
 processes (torchrun, or --nproc K) train as one process with K times the batch: --batch is per
 process (boxlcd/models/distributed.py has the contract).
@@ -23,11 +25,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from boxlcd.dataset import Episodes
+from boxlcd.dataset import open_episodes
 from boxlcd.dataset.windows import Windows
 from boxlcd.models import MODELS, SCORERS, TRAINABLE, build
 from boxlcd.models import distributed
-from boxlcd.models.checkpoint import CKPT, default_prompt, load_model, save_checkpoint  # noqa: F401 (re-exported)
+from boxlcd.models.checkpoint import (CKPT, checkpoint_path, default_prompt, load_model,  # noqa: F401 (re-exported)
+                                     save_checkpoint)
 from boxlcd.models.common import data_spec, prepare, warn_if_bf16_is_slow
 
 
@@ -52,24 +55,30 @@ def learning_rate(run: dict, step: int, progress: float) -> float:
 def train(model_name: str, data: str, out: str, steps: int = 10_000, batch: int = 32, device: str | None = None,
           seed: int = 0, lr: float = 1e-3, warmup: int = 200, window: int = 0, time_limit: float = 0.0,
           ckpt_every: int = 500, log_every: int = 50, grad_clip: float = 1.0, weight_decay: float = 0.01,
-          progress: bool = True, stop_after: int = 0, prompt: int | None = None, **model_config) -> Path:
+          progress: bool = True, stop_after: int = 0, prompt: int | None = None, init: str | None = None,
+          **model_config) -> Path:
     """Trains (or resumes) a model; returns the checkpoint path. stop_after > 0 stops this call
     after that many steps (as an interrupted job would; the next call resumes). prompt: the real
     frames its rollouts (and a learned env made from it) start from (default: default_prompt).
-    Under torchrun each process calls this; `batch` is per process."""
+    data: a dataset folder, or several read as one (a list, or joined by ','). init: a run
+    folder or checkpoint of the same model on the same env whose weights a new run starts from
+    (fine-tuning; the optimizer and the lr schedule start afresh). Under torchrun each process
+    calls this; `batch` is per process."""
     from tqdm import tqdm
 
     ranks, device = distributed.setup(device or default_device())
-    episodes = Episodes(data)  # before making --out: a wrong --data leaves no empty run folder
+    episodes = open_episodes(data)  # before making --out: a wrong --data leaves no empty run folder
     out_dir = Path(out)
-    out_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path = out_dir / CKPT
     spec = data_spec(episodes)
     window = window or getattr(TRAINABLE.get(model_name), "window", 0) or episodes.ep_len + 1
-    run = {"model": model_name, "data": str(Path(data).resolve()), "steps": steps, "batch": batch, "seed": seed,
+    data = ",".join(str(Path(part.path).resolve()) for part in getattr(episodes, "parts", [episodes]))
+    run = {"model": model_name, "data": data, "steps": steps, "batch": batch, "seed": seed,
            "lr": lr, "warmup": warmup, "window": window, "time_limit": time_limit, "grad_clip": grad_clip,
            "weight_decay": weight_decay, "device": device, "processes": ranks.world,
            "prompt": default_prompt(spec["env"]) if prompt is None else prompt}
+    if init is not None:
+        run["init"] = str(checkpoint_path(init).resolve())
     if not 1 <= run["prompt"] <= episodes.ep_len:
         raise ValueError(f"prompt must be in [1, {episodes.ep_len}] frames, got {run['prompt']}")
     torch.manual_seed(seed)
@@ -99,6 +108,9 @@ def train(model_name: str, data: str, out: str, steps: int = 10_000, batch: int 
         else:  # resumed on another number of processes
             torch.manual_seed(seed + ranks.rank + 7919 * ckpt["step"])
         step, elapsed = ckpt["step"], ckpt["elapsed"]
+    elif init is not None:
+        start_from(model, model_name, run["init"], device)
+    out_dir.mkdir(parents=True, exist_ok=True)  # only now: refused settings leave no empty run folder
     if ranks.main:
         with open(out_dir / "config.json", "w") as f:
             json.dump({"run": run, "spec": spec, "model_config": model.config}, f, indent=1)
@@ -168,6 +180,21 @@ def train(model_name: str, data: str, out: str, steps: int = 10_000, batch: int 
     return ckpt_path
 
 
+def start_from(model, model_name: str, init: str, device) -> None:
+    """Loads the weights of the checkpoint `init` into `model`, which must be the same model
+    with the same settings on the same env."""
+    ckpt = torch.load(init, map_location=device, weights_only=False)
+    if ckpt.get("model_name") != model_name:
+        raise ValueError(f"--init {init} is a {ckpt.get('model_name')} run, not {model_name}")
+    if ckpt["spec"]["env"] != model.spec["env"]:
+        raise ValueError(f"--init {init} is a model of {ckpt['spec']['env']}, but the data is of {model.spec['env']}")
+    differ = sorted(k for k in set(model.config) | set(ckpt["model_config"])
+                    if model.config.get(k) != ckpt["model_config"].get(k))
+    if differ:
+        raise ValueError(f"--init {init} has other model settings ({', '.join(differ)}): pass the same --set")
+    model.load_state_dict(ckpt["model"])
+
+
 def key_value(text: str) -> tuple[str, str]:
     """KEY=VALUE, an argparse type."""
     key, sep, value = text.partition("=")
@@ -181,7 +208,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     names = sorted(MODELS) + sorted(SCORERS)
     p.add_argument("model", choices=names, metavar="MODEL",
                    help=", ".join(names) + " (the arbiter scores generated video: models/arbiter.py)")
-    p.add_argument("--data", required=True, help="dataset folder (boxlcd collect)")
+    p.add_argument("--data", required=True, help="dataset folder (boxlcd collect), or several joined by ','")
+    p.add_argument("--init", default=None,
+                   help="start from this run's weights (same model and settings; a fresh optimizer)")
     p.add_argument("--out", help="run folder (default runs/MODEL-ENV)")
     p.add_argument("--steps", type=int, default=10_000)
     # batch 32, lr 1e-3 (with frame_transformer's d_model 128): what worked on 30 CPU minutes
@@ -219,7 +248,7 @@ def run(a: argparse.Namespace) -> None:
     args = (a.model, a.data, out)
     kwargs = dict(steps=a.steps, batch=a.batch, device=a.device, seed=a.seed, lr=a.lr, warmup=a.warmup,
                   window=a.window, time_limit=a.time_limit, ckpt_every=a.ckpt_every, log_every=a.log_every,
-                  progress=not a.quiet, prompt=a.prompt, **config)
+                  progress=not a.quiet, prompt=a.prompt, init=a.init, **config)
     if a.nproc > 1:
         if TRAINABLE[a.model].closed_form:
             raise SystemExit(f"boxlcd train: {a.model} is fit by counting in one pass: leave out --nproc")
