@@ -219,6 +219,68 @@ def test_ppo_in_a_learned_env_and_its_evaluation_in_both(tmp_path):
     assert evaluate(str(both), episodes=8, sim="learned")["evaluated_in"] == read_run(both)["sim"]
 
 
+class Recorder:
+    """A stand-in policy that keeps every input vector and acts with zeros."""
+
+    def __init__(self):
+        self.seen = []
+
+    def predict(self, obs, deterministic=False):
+        self.seen.append(obs.copy())
+        return np.zeros((len(obs), 3), np.float32), None
+
+
+def test_collect_with_a_ppo_policy(tmp_path, monkeypatch):
+    """collect --policy ppo:RUN: the same call gives the same bytes, the policy reads what it
+    read in training (proprio, the goal's, its history newest first; the object's place for the
+    cube task), a reached goal is replaced, and a run of another env is refused."""
+    from boxlcd.dataset import Episodes
+
+    tiny = dict(steps=64, ep_len=10, progress=False, num_envs=16, n_steps=4, batch_size=64, net=[16])
+    out = train("Urchin", "body", str(tmp_path / "ppo"), **tiny)
+    for name in ("a", "b"):
+        collect("Urchin", 4, tmp_path / name, policy=f"ppo:{out}", seed=5, shard_size=2, progress=False, ep_len=10)
+    a, b = Episodes(tmp_path / "a"), Episodes(tmp_path / "b")
+    for i in range(4):
+        for k, v in a.episode(i).items():
+            np.testing.assert_array_equal(v, b.episode(i)[k])
+    assert a.manifest["policy"] == f"ppo:{out}" and np.abs(a.episode(0)["actions"]).max() <= 1
+
+    recorder = Recorder()
+    monkeypatch.setattr("boxlcd.rl.train.load_policy", lambda run_dir, **kw: recorder)
+    collect("Urchin", 3, tmp_path / "c", policy=f"ppo:{out}", progress=False, ep_len=10)
+    proprio = np.stack([Episodes(tmp_path / "c").episode(i)["proprio"] for i in range(3)])  # (3, 11, 16)
+    seen = np.stack(recorder.seen, axis=1)  # (3, 10 steps, 16 x (proprio, goal, 2 before))
+    assert seen.shape == (3, 10, 64)
+    for t in range(10):
+        np.testing.assert_array_equal(seen[:, t, :16], proprio[:, t])
+        np.testing.assert_array_equal(seen[:, t, 32:48], proprio[:, max(t - 1, 0)])
+        np.testing.assert_array_equal(seen[:, t, 48:], proprio[:, max(t - 2, 0)])
+    goals = seen[:, :, 16:32]
+    assert (goals == goals[:, :1]).all() and not np.allclose(goals[:, 0], proprio[:, 0])  # far, never reached
+    run = read_run(out)
+    (out / "run.json").write_text(json.dumps({**run, "threshold": 100.0}))  # every goal reached at once
+    recorder.seen.clear()
+    collect("Urchin", 3, tmp_path / "d", policy=f"ppo:{out}", progress=False, ep_len=10)
+    goals = np.stack(recorder.seen, axis=1)[:, :, 16:32]
+    assert all(not np.allclose(goals[:, t], goals[:, t + 1]) for t in range(9))  # a new goal each step
+
+    cube = train("LuxoCube", "cube", str(tmp_path / "cube"), **tiny)
+    recorder.seen.clear()
+    collect("LuxoCube", 2, tmp_path / "e", policy=f"ppo:{cube}", progress=False, ep_len=10)
+    data = Episodes(tmp_path / "e")
+    obj = [data.state_keys.index(k) for k in ("object0:x:p", "object0:y:p")]
+    seen = np.stack(recorder.seen, axis=1)  # proprio, object, goal:object, then (proprio, object) x 2
+    for t in range(10):
+        np.testing.assert_array_equal(seen[:, t, 16:18], np.stack([data.episode(i)["full_state"][t, obj] for i in range(2)]))
+
+    with pytest.raises(ValueError, match="trained on Urchin, not on Luxo"):
+        collect("Luxo", 2, tmp_path / "f", policy=f"ppo:{out}", progress=False)
+    with pytest.raises(FileNotFoundError, match="not a PPO run folder"):
+        collect("Urchin", 2, tmp_path / "g", policy=f"ppo:{tmp_path / 'none'}", progress=False)
+    assert not (tmp_path / "f").exists() and not (tmp_path / "g").exists()
+
+
 def test_bad_input(tmp_path):
     collect("Bounce", 4, tmp_path / "bounce", seed=0, progress=False, ep_len=10)
     train_model("frame_transformer", str(tmp_path / "bounce"), str(tmp_path / "ft_bounce"), steps=1, batch=2,

@@ -278,7 +278,9 @@ def parser(model_command: str | None = None) -> argparse.ArgumentParser:
     c.add_argument("env", type=_env_name)
     c.add_argument("--episodes", type=_positive_int, required=True)
     c.add_argument("--out", required=True, help="the dataset folder")
-    c.add_argument("--policy", default="random", help="random, zero or module:callable (default random)")
+    c.add_argument("--policy", default="random",
+                   help="random, zero, ppo:RUN (a PPO run's policy chasing its task's goals) or module:callable "
+                        "(default random)")
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--shard-size", type=_positive_int, default=1000, help="episodes per shard (default 1000)")
     c.add_argument("--threads", type=int, default=0, help="threads stepping the envs (0: all cores)")

@@ -35,13 +35,19 @@ def zero_policy(obs: dict, rng: np.random.Generator, action_size: int) -> np.nda
 
 
 def resolve_policy(policy: str | Callable) -> Callable:
-    """'random', 'zero', 'module:callable', or a callable(obs, rng, action_size) -> (n, A)."""
+    """'random', 'zero', 'ppo:RUN' (a PPO run's policy: boxlcd.rl.actor), 'module:callable', or
+    a callable(obs, rng, action_size) -> (n, A). A policy with a start(env, obs, rng) method has
+    it called after each shard's reset (a fresh policy per shard)."""
     if callable(policy):
         return policy
     if policy == "random":
         return random_policy
     if policy == "zero":
         return zero_policy
+    if isinstance(policy, str) and policy.startswith("ppo:"):
+        from boxlcd.rl.actor import PolicyActor
+
+        return PolicyActor(policy[len("ppo:"):])
     if isinstance(policy, str) and ":" in policy:
         module, _, name = policy.partition(":")
         try:
@@ -51,7 +57,7 @@ def resolve_policy(policy: str | Callable) -> Callable:
         if not callable(fn):
             raise ValueError(f"policy {policy!r} is not callable")
         return fn
-    raise ValueError(f"policy must be 'random', 'zero' or 'module:callable', got {policy!r}")
+    raise ValueError(f"policy must be 'random', 'zero', 'ppo:RUN' or 'module:callable', got {policy!r}")
 
 
 def collect_shard(plan: dict, index: int, policy: str | Callable = "random") -> dict[str, np.ndarray]:
@@ -69,6 +75,8 @@ def collect_shard(plan: dict, index: int, policy: str | Callable = "random") -> 
     proprio = np.empty((n, T + 1, len(env.proprio_keys)), np.float32)
     actions = np.empty((n, T, env.action_size), np.float32)
     obs = env.reset(seed=seed + first)
+    if hasattr(act, "start"):
+        act.start(env, obs, rng)
     for t in range(T + 1):
         frames[:, t], full_state[:, t], proprio[:, t] = obs["lcd"], obs["full_state"], obs["proprio"]
         if t == T:
@@ -125,7 +133,9 @@ def collect(
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be an int >= 0, got {seed!r}")
     policy_name = policy if isinstance(policy, str) else f"{policy.__module__}:{policy.__qualname__}"
-    resolve_policy(policy)
+    trained_on = getattr(resolve_policy(policy), "env", env)
+    if trained_on != env:
+        raise ValueError(f"policy {policy!r} was trained on {trained_on}, not on {env}")
     probe = boxlcd.make(env, num_envs=1, **overrides)  # checks the overrides before any writing
     root = Path(out)
     plan = {"env": env, "overrides": overrides, "episodes": int(episodes), "shard_size": int(shard_size),

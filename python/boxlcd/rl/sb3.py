@@ -21,6 +21,15 @@ from stable_baselines3.common.vec_env import VecEnv
 POLICY_KEYS = {"body": ("proprio", "goal:proprio"), "cube": ("proprio", "object", "goal:object")}
 
 
+def policy_input(obs: dict, keys: tuple[str, ...], past: np.ndarray | None = None) -> np.ndarray:
+    """The policy's vector: the keys' values side by side, then (history > 1) `past`, the
+    previous values of the keys that are not goals, (..., history - 1, width), newest first."""
+    now = [np.asarray(obs[k], np.float32) for k in keys]
+    if past is None:
+        return np.concatenate(now, axis=-1)
+    return np.concatenate(now + [past.reshape(past.shape[:-2] + (-1,))], axis=-1)
+
+
 class SB3VecEnv(VecEnv):
     def __init__(self, task, keys: tuple[str, ...] | None = None, history: int = 1):
         if isinstance(history, bool) or not isinstance(history, (int, np.integer)) or history < 1:
@@ -45,11 +54,9 @@ class SB3VecEnv(VecEnv):
     def flat(self, obs: dict, past: np.ndarray | None = None) -> np.ndarray:
         """The policy's vector for `obs` (one env or a batch), after the given history
         (default: the adapter's own, for a batch)."""
-        now = [np.asarray(obs[k], np.float32) for k in self.keys]
         if not self.past_keys:
-            return np.concatenate(now, axis=-1)
-        past = self._past if past is None else past
-        return np.concatenate(now + [past.reshape(past.shape[:-2] + (-1,))], axis=-1)
+            return policy_input(obs, self.keys)
+        return policy_input(obs, self.keys, self._past if past is None else past)
 
     def reset(self):
         seed = self._seeds[0] if self._seeds and self._seeds[0] is not None else None
