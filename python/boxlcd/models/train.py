@@ -7,8 +7,8 @@ Writes into --out: ckpt.pt (model, optimizer, step, sampler state, config; rewri
 --ckpt-every steps and at the end), config.json, log.csv. Running the same command again
 resumes from ckpt.pt. --data A,B reads several datasets of one env as one (random-action
 episodes beside a policy's); --init RUN starts a new run from another's weights (fine-tuning,
-with its own optimizer and lr schedule). On CPU a run is deterministic given its seed (unless --time-limit stops
-it). Baselines (marginal, copy_last) are fit by counting in one pass over the data. Several
+with its own optimizer and lr schedule). On CPU a run is deterministic given its seed (unless
+--time-limit stops it). Baselines (marginal, copy_last) are fit by counting in one pass over the data. Several
 processes (torchrun, or --nproc K) train as one process with K times the batch: --batch is per
 process (boxlcd/models/distributed.py has the contract).
 """

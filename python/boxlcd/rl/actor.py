@@ -17,8 +17,6 @@ import numpy as np
 from boxlcd.rl.sb3 import POLICY_KEYS, policy_input
 from boxlcd.tasks import CUBE_SETTLE_STEPS, GoalPool, delta_keys
 
-PREFIX = "ppo:"
-
 
 class PolicyActor:
     """collect's policy protocol: start(env, obs, rng) after each shard's reset, then
