@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The learned-simulator loop for one robot's body goal, each step resumable (run it again to go
-# on): PPO in the engine; data, a world model, PPO inside the model; success in the engine.
+# on): PPO in the engine; data, a world model, PPO inside the model; the policy's own episodes,
+# the model fine-tuned on them, PPO again (DAgger); success in the engine.
 # Usage: bash scripts/rl_pipeline.sh ENV   (Urchin or Luxo; from a checkout set up by setup.sh)
-# Budgets in seconds: PPO_SECONDS (1200 per PPO run), MODEL_SECONDS (3600); EPISODES (20000).
-# Writes data/<env>, runs/ppo-<env>-real, runs/ft-<env>, runs/ppo-<env>-learned (see docs/rl.md).
+# Budgets in seconds: PPO_SECONDS (1200 per PPO run), MODEL_SECONDS (3600), DAGGER_SECONDS (1200:
+# the fine-tune; 0 skips step 4); EPISODES (20000 random), DAGGER_EPISODES (10000 the policy's).
+# Writes data/<env>, data/<env>-ppo, runs/ppo-<env>-real, runs/ft-<env>, runs/ppo-<env>-learned,
+# runs/ft-<env>-dagger, runs/ppo-<env>-dagger (see docs/rl.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 env="${1:?usage: rl_pipeline.sh ENV}"
@@ -11,6 +14,8 @@ name="$(echo "$env" | tr '[:upper:]' '[:lower:]')"
 PPO_SECONDS="${PPO_SECONDS:-1200}"
 MODEL_SECONDS="${MODEL_SECONDS:-3600}"
 EPISODES="${EPISODES:-20000}"
+DAGGER_SECONDS="${DAGGER_SECONDS:-1200}"
+DAGGER_EPISODES="${DAGGER_EPISODES:-10000}"
 boxlcd="${PYTHON:-.venv/bin/python} -m boxlcd"
 
 # 1. PPO in the engine, and its success over 1,000 fresh real episodes.
@@ -18,10 +23,13 @@ $boxlcd rl train --env "$env" --task body --sim real --out "runs/ppo-$name-real"
 $boxlcd rl eval "runs/ppo-$name-real" --episodes 1000
 
 # 2. Random-action episodes and a small frame transformer (fast enough to stand in for the
-#    engine on a CPU); its proprio comes from a dynamics MLP, weighted up: the policy reads it.
+#    engine on a CPU); its proprio comes from a dynamics MLP, weighted up: the policy reads it;
+#    each proprio key's error is weighed by its own step size, so the positions the task
+#    measures are not drowned by the angles (balanced_vector_loss).
+model="--batch 32 --steps 100000 --prompt 1 --set d_model=128 --set layers=2 --set proprio_weight=10 --set dynamics=256
+  --set balanced_vector_loss=true -q"
 [ -f "data/$name/manifest.json" ] || $boxlcd collect "$env" --episodes "$EPISODES" --out "data/$name" --threads 1 -q
-$boxlcd train frame_transformer --data "data/$name" --out "runs/ft-$name" --batch 32 --lr 1e-3 --steps 100000 \
-  --time-limit "$MODEL_SECONDS" --prompt 1 --set d_model=128 --set layers=2 --set proprio_weight=10 --set dynamics=256 -q
+$boxlcd train frame_transformer --data "data/$name" --out "runs/ft-$name" --lr 1e-3 --time-limit "$MODEL_SECONDS" $model
 
 # 3. PPO inside the world model; success in the engine, and inside the model (the gap is what
 #    the model still gets wrong).
@@ -29,3 +37,16 @@ $boxlcd rl train --env "$env" --task body --sim "runs/ft-$name" --out "runs/ppo-
   --time-limit "$PPO_SECONDS" -q
 $boxlcd rl eval "runs/ppo-$name-learned" --episodes 1000
 $boxlcd rl eval "runs/ppo-$name-learned" --episodes 1000 --sim learned
+
+# 4. DAgger: the learned-trained policy's own episodes in the engine (the states it drives
+#    into, which random actions seldom show), the model fine-tuned on them beside the random
+#    ones, and PPO again inside it.
+[ "$DAGGER_SECONDS" -gt 0 ] || exit 0
+[ -f "data/$name-ppo/manifest.json" ] || $boxlcd collect "$env" --episodes "$DAGGER_EPISODES" --out "data/$name-ppo" \
+  --policy "ppo:runs/ppo-$name-learned" --seed 2000000 --threads 1 -q
+$boxlcd train frame_transformer --data "data/$name,data/$name-ppo" --init "runs/ft-$name" --out "runs/ft-$name-dagger" \
+  --lr 3e-4 --time-limit "$DAGGER_SECONDS" $model
+$boxlcd rl train --env "$env" --task body --sim "runs/ft-$name-dagger" --out "runs/ppo-$name-dagger" \
+  --time-limit "$PPO_SECONDS" -q
+$boxlcd rl eval "runs/ppo-$name-dagger" --episodes 1000
+$boxlcd rl eval "runs/ppo-$name-dagger" --episodes 1000 --sim learned
