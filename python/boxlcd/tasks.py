@@ -122,6 +122,53 @@ class GoalPool:
         return tuple(np.concatenate(p) for p in zip(*parts))
 
 
+class Goals:
+    """The goals of a batch of envs in one task: where delta's values live (proprio for the body
+    task, full_state for the cube task), the goals drawn from a GoalPool, and the task's
+    observation of them. GoalTask and a collecting policy (boxlcd.rl.actor) share it."""
+
+    def __init__(self, task: str, definition, proprio_keys: list[str], state_keys: list[str], num_envs: int):
+        keys = delta_keys(task, proprio_keys, state_keys)
+        self.task, self.num_envs = task, num_envs
+        self.source = "proprio" if task == "body" else "full_state"
+        source_keys = proprio_keys if task == "body" else state_keys
+        self.index = np.array([source_keys.index(k) for k in keys])
+        self.pool = GoalPool(definition, max(256, num_envs), 0 if task == "body" else CUBE_SETTLE_STEPS)
+
+    def reset(self, seed: int) -> None:
+        """Seeds the pool and draws a goal for every env."""
+        self.pool.seed(seed)
+        self.lcd, self.proprio, full_state = self.pool.take(self.num_envs)
+        self.values = self._values(self.proprio, full_state)
+
+    def renew(self, rows: np.ndarray) -> None:
+        """The next goals for the envs in rows."""
+        lcd, proprio, full_state = self.pool.take(len(rows))
+        self.lcd[rows], self.proprio[rows] = lcd, proprio
+        self.values[rows] = self._values(proprio, full_state)
+
+    def _values(self, proprio: np.ndarray, full_state: np.ndarray) -> np.ndarray:
+        # C order: delta's float32 mean rounds otherwise over a fancy index's transposed layout
+        return (proprio if self.source == "proprio" else full_state)[:, self.index].astype(np.float32, order="C")
+
+    def current(self, obs: dict) -> np.ndarray:
+        """delta's values now, per env, in the wrapped env's observation."""
+        return obs[self.source][:, self.index]
+
+    def delta(self, obs: dict) -> np.ndarray:
+        """Mean |goal - current| per env."""
+        return np.abs(self.current(obs) - self.values).mean(axis=1)
+
+    def observation(self, obs: dict) -> dict[str, np.ndarray]:
+        """The task's observation (copies): the env's, the goal's, and the cube task's object."""
+        out = {"proprio": obs["proprio"].copy(), "goal:proprio": self.proprio.copy(),
+               "lcd": obs["lcd"].copy(), "goal:lcd": self.lcd.copy()}
+        if self.task == "cube":
+            out["object"] = self.current(obs).astype(np.float32)
+            out["goal:object"] = self.values.copy()
+        return out
+
+
 class GoalTask(gymnasium.vector.VectorEnv):
     """A goal task over a boxlcd vector env (see the module's docstring for the contract)."""
 
@@ -164,19 +211,15 @@ class GoalTask(gymnasium.vector.VectorEnv):
         self.definition = env.definition
         self.frame_shape = tuple(env.frame_shape)
         self.proprio_keys, self.state_keys = list(env.proprio_keys), list(env.state_keys)
-        keys = delta_keys(task, self.proprio_keys, self.state_keys)
         self.threshold = float(threshold)
         self.ep_len = int(self.definition.ep_len if ep_len is None else ep_len)
         if self.ep_len < 1:
             raise ValueError(f"ep_len must be >= 1, got {ep_len}")
         self.num_envs = env.num_envs
-        self._source = "proprio" if task == "body" else "full_state"
-        source_keys = self.proprio_keys if task == "body" else self.state_keys
-        self._delta_index = np.array([source_keys.index(k) for k in keys])
+        self.goals = Goals(task, self.definition, self.proprio_keys, self.state_keys, self.num_envs)
         self.reach, self.reach_behind = float(reach), float(reach_behind)
         self._body_x = np.array([i for i, k in enumerate(self.proprio_keys) if k.endswith(":x:p")])
         self._body_y = np.array([i for i, k in enumerate(self.proprio_keys) if k.endswith(":y:p")])
-        self._pool = GoalPool(self.definition, max(256, self.num_envs), 0 if task == "body" else CUBE_SETTLE_STEPS)
         self._steps = np.zeros(self.num_envs, np.int64)
         self.start_near, self.near_spread, self.near_ahead = float(start_near), float(near_spread), float(near_ahead)
         self._robot_state_x = np.array([i for i, k in enumerate(self.state_keys)
@@ -191,7 +234,8 @@ class GoalTask(gymnasium.vector.VectorEnv):
                   "lcd": inner["lcd"], "goal:lcd": inner["lcd"]}
         if task == "cube":
             state = inner["full_state"]
-            obj = spaces.Box(state.low[self._delta_index], state.high[self._delta_index], (2,), np.float32)
+            index = self.goals.index
+            obj = spaces.Box(state.low[index], state.high[index], (2,), np.float32)
             single.update({"object": obj, "goal:object": obj})
         self.single_observation_space = spaces.Dict(single)
         self.single_action_space = env.single_action_space
@@ -199,23 +243,6 @@ class GoalTask(gymnasium.vector.VectorEnv):
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self.metadata = {**env.metadata, "autoreset_mode": AutoresetMode.SAME_STEP}
         self.render_mode = None
-
-    # -- what the two tasks differ in: where delta's values live ---------------------------------
-    def _current(self, obs: dict) -> np.ndarray:
-        return obs[self._source][:, self._delta_index]
-
-    def _set_goals(self, rows: np.ndarray) -> None:
-        lcd, proprio, full_state = self._pool.take(len(rows))
-        self._goal_lcd[rows], self._goal_proprio[rows] = lcd, proprio
-        self._goal_values[rows] = (proprio if self._source == "proprio" else full_state)[:, self._delta_index]
-
-    def _observation(self, obs: dict) -> dict[str, np.ndarray]:
-        out = {"proprio": obs["proprio"].copy(), "goal:proprio": self._goal_proprio.copy(),
-               "lcd": obs["lcd"].copy(), "goal:lcd": self._goal_lcd.copy()}
-        if self.task == "cube":
-            out["object"] = self._current(obs).astype(np.float32)
-            out["goal:object"] = self._goal_values.copy()
-        return out
 
     def robot_position(self, proprio: np.ndarray) -> np.ndarray:
         """(x, y) per env: the mean of the robot's body positions in a batch of proprio."""
@@ -226,13 +253,13 @@ class GoalTask(gymnasium.vector.VectorEnv):
         place is the mean of its body positions, the target the object's place moved
         reach_behind along x away from the goal."""
         robot = self.robot_position(obs["proprio"])
-        target = self._current(obs).copy()
-        target[:, 0] -= self.reach_behind * np.sign(self._goal_values[:, 0] - target[:, 0])
+        target = self.goals.current(obs).copy()
+        target[:, 0] -= self.reach_behind * np.sign(self.goals.values[:, 0] - target[:, 0])
         return np.abs(robot - target).mean(axis=1)
 
     def delta(self, obs: dict) -> np.ndarray:
         """Mean |goal - current| per env for the wrapped env's observation `obs`."""
-        return np.abs(self._current(obs) - self._goal_values).mean(axis=1)
+        return self.goals.delta(obs)
 
     def _start_near(self, obs: dict, reset: np.ndarray) -> dict:
         """Each just-reset env, with probability start_near, starts with its object upright on
@@ -249,8 +276,8 @@ class GoalTask(gymnasium.vector.VectorEnv):
         state = obs["full_state"].copy()
         robot = state[:, self._robot_state_x]
         offsets = robot - robot.mean(1, keepdims=True)
-        obj_x = self._current(obs)[:, 0]
-        side = np.where(self._goal_values[:, 0] >= obj_x, 1.0, -1.0)  # from the robot to the object
+        obj_x = self.goals.current(obs)[:, 0]
+        side = np.where(self.goals.values[:, 0] >= obj_x, 1.0, -1.0)  # from the robot to the object
         side = np.where(ahead, -side, side)
         low, high = -NEAR_EDGE - offsets.min(1), NEAR_EDGE - offsets.max(1)  # the robot's mean, inside the walls
         lead = np.where(side > 0, offsets.max(1), -offsets.min(1))  # mean to the body middle nearest the object
@@ -274,19 +301,15 @@ class GoalTask(gymnasium.vector.VectorEnv):
         if seed is None:
             seed = _random_seed()
         obs, _ = self.env.reset(seed=seed)
-        self._pool.seed((seed + GOAL_SEED_OFFSET) % (1 << 64))
+        self.goals.reset((seed + GOAL_SEED_OFFSET) % (1 << 64))
         n = self.num_envs
-        self._goal_lcd = np.zeros_like(obs["lcd"])
-        self._goal_proprio = np.zeros_like(obs["proprio"])
-        self._goal_values = np.zeros((n, len(self._delta_index)), np.float32)
-        self._set_goals(np.arange(n))
         if self.start_near:
             self._near_rng = np.random.default_rng((seed + NEAR_SEED_OFFSET) % (1 << 64))
             obs = self._start_near(obs, np.ones(n, bool))
         self._steps[:] = 0
         if self.reach:
             self._reach_before = self.reach_distance(obs)
-        return self._observation(obs), {}
+        return self.goals.observation(obs), {}
 
     def step(self, actions):
         obs, _, _, _, _ = self.env.step(actions)
@@ -302,14 +325,14 @@ class GoalTask(gymnasium.vector.VectorEnv):
         ended = success | truncated
         info: dict[str, Any] = {"success": success.copy(), "delta": delta}
         if not ended.any():
-            return self._observation(obs), reward, success, truncated, info
-        final = self._observation(obs)
+            return self.goals.observation(obs), reward, success, truncated, info
+        final = self.goals.observation(obs)
         rows = np.flatnonzero(ended)
         final_obs = np.full(self.num_envs, None, dtype=object)
         for i in rows:
             final_obs[i] = {k: v[i] for k, v in final.items()}
         obs, _ = self.env.reset(options={"reset_mask": ended})
-        self._set_goals(rows)
+        self.goals.renew(rows)
         if self.start_near:
             obs = self._start_near(obs, ended)
         if self.reach:
@@ -317,7 +340,7 @@ class GoalTask(gymnasium.vector.VectorEnv):
         self._steps[rows] = 0
         info.update({"final_obs": final_obs, "_final_obs": ended.copy(),
                      "final_info": {"success": success.copy()}, "_final_info": ended.copy()})
-        return self._observation(obs), reward, success, truncated, info
+        return self.goals.observation(obs), reward, success, truncated, info
 
     def close_extras(self, **kwargs):
         self.env.close()

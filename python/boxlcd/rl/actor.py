@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from boxlcd.rl.sb3 import POLICY_KEYS, policy_input
-from boxlcd.tasks import CUBE_SETTLE_STEPS, GoalPool, delta_keys
+from boxlcd.tasks import Goals
 
 
 class PolicyActor:
@@ -37,40 +37,20 @@ class PolicyActor:
 
         if env.definition.name != self.env:
             raise ValueError(f"the policy was trained on {self.env}, not on {env.definition.name}")
-        body = self.task == "body"
-        self._source = "proprio" if body else "full_state"
-        source_keys = env.proprio_keys if body else env.state_keys
-        self._index = np.array([source_keys.index(k) for k in delta_keys(self.task, env.proprio_keys,
-                                                                          env.state_keys)])
-        n = len(obs["proprio"])
-        self._pool = GoalPool(env.definition, max(256, n), 0 if body else CUBE_SETTLE_STEPS)
-        self._pool.seed(int(rng.integers(1 << 62)))
-        self._goal_proprio = np.zeros_like(obs["proprio"])
-        self._goal_values = np.zeros((n, len(self._index)), np.float32)
-        self._new_goals(np.arange(n))
+        self._goals = Goals(self.task, env.definition, env.proprio_keys, env.state_keys, len(obs["proprio"]))
+        self._goals.reset(int(rng.integers(1 << 62)))
         torch.manual_seed(int(rng.integers(1 << 62)))
         if self.past_keys:
-            self._past = np.repeat(self._now(self._inputs(obs))[:, None], self.history - 1, axis=1)
-
-    def _new_goals(self, rows: np.ndarray) -> None:
-        _, proprio, full_state = self._pool.take(len(rows))
-        self._goal_proprio[rows] = proprio
-        self._goal_values[rows] = (proprio if self._source == "proprio" else full_state)[:, self._index]
-
-    def _inputs(self, obs: dict) -> dict:
-        inputs = {"proprio": obs["proprio"], "goal:proprio": self._goal_proprio}
-        if self.task == "cube":
-            inputs.update({"object": obs["full_state"][:, self._index], "goal:object": self._goal_values})
-        return inputs
+            self._past = np.repeat(self._now(self._goals.observation(obs))[:, None], self.history - 1, axis=1)
 
     def _now(self, inputs: dict) -> np.ndarray:
         return np.concatenate([np.asarray(inputs[k], np.float32) for k in self.past_keys], axis=-1)
 
     def __call__(self, obs: dict, rng: np.random.Generator, action_size: int) -> np.ndarray:
-        reached = np.abs(obs[self._source][:, self._index] - self._goal_values).mean(axis=1) < self.threshold
+        reached = self._goals.delta(obs) < self.threshold
         if reached.any():
-            self._new_goals(np.flatnonzero(reached))
-        inputs = self._inputs(obs)
+            self._goals.renew(np.flatnonzero(reached))
+        inputs = self._goals.observation(obs)
         vector = policy_input(inputs, self.keys, self._past if self.past_keys else None)
         actions = self.policy.predict(vector, deterministic=False)[0].astype(np.float32)
         if self.past_keys:
