@@ -3,8 +3,9 @@
 # on): PPO in the engine; data, a world model, PPO inside the model; the policy's own episodes,
 # the model fine-tuned on them, PPO again (DAgger); success in the engine.
 # Usage: bash scripts/rl_pipeline.sh ENV   (Urchin or Luxo; from a checkout set up by setup.sh)
-# Budgets in seconds: PPO_SECONDS (1200 per PPO run), MODEL_SECONDS (3600), DAGGER_SECONDS (1200:
-# the fine-tune; 0 skips step 4); EPISODES (20000 random), DAGGER_EPISODES (10000 the policy's).
+# Budgets in seconds: PPO_SECONDS (1200 per PPO run), MODEL_SECONDS (3000), DAGGER_SECONDS (1200:
+# the fine-tune; 0 skips step 4), DAGGER_PPO_SECONDS (2400: the last PPO run, up to 9M steps);
+# EPISODES (20000 random), DAGGER_EPISODES (10000 the policy's).
 # Writes data/<env>, data/<env>-ppo, runs/ppo-<env>-real, runs/ft-<env>, runs/ppo-<env>-learned,
 # runs/ft-<env>-dagger, runs/ppo-<env>-dagger (see docs/rl.md).
 set -euo pipefail
@@ -12,9 +13,10 @@ cd "$(dirname "$0")/.."
 env="${1:?usage: rl_pipeline.sh ENV}"
 name="$(echo "$env" | tr '[:upper:]' '[:lower:]')"
 PPO_SECONDS="${PPO_SECONDS:-1200}"
-MODEL_SECONDS="${MODEL_SECONDS:-3600}"
+MODEL_SECONDS="${MODEL_SECONDS:-3000}"
 EPISODES="${EPISODES:-20000}"
 DAGGER_SECONDS="${DAGGER_SECONDS:-1200}"
+DAGGER_PPO_SECONDS="${DAGGER_PPO_SECONDS:-2400}"
 DAGGER_EPISODES="${DAGGER_EPISODES:-10000}"
 boxlcd="${PYTHON:-.venv/bin/python} -m boxlcd"
 
@@ -40,13 +42,13 @@ $boxlcd rl eval "runs/ppo-$name-learned" --episodes 1000 --sim learned
 
 # 4. DAgger: the learned-trained policy's own episodes in the engine (the states it drives
 #    into, which random actions seldom show), the model fine-tuned on them beside the random
-#    ones, and PPO again inside it.
+#    ones, and PPO again inside it, longer: the policy is the pipeline's result.
 [ "$DAGGER_SECONDS" -gt 0 ] || exit 0
 [ -f "data/$name-ppo/manifest.json" ] || $boxlcd collect "$env" --episodes "$DAGGER_EPISODES" --out "data/$name-ppo" \
   --policy "ppo:runs/ppo-$name-learned" --seed 2000000 --threads 1 -q
 $boxlcd train frame_transformer --data "data/$name,data/$name-ppo" --init "runs/ft-$name" --out "runs/ft-$name-dagger" \
   --lr 3e-4 --time-limit "$DAGGER_SECONDS" $model
 $boxlcd rl train --env "$env" --task body --sim "runs/ft-$name-dagger" --out "runs/ppo-$name-dagger" \
-  --time-limit "$PPO_SECONDS" -q
+  --steps 9000000 --time-limit "$DAGGER_PPO_SECONDS" -q
 $boxlcd rl eval "runs/ppo-$name-dagger" --episodes 1000
 $boxlcd rl eval "runs/ppo-$name-dagger" --episodes 1000 --sim learned
