@@ -1,5 +1,6 @@
 """RL: the SB3 adapter's autoreset contract, a short PPO run that learns, the rl commands."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -194,6 +195,38 @@ def test_rl_commands_train_resume_eval_plot(tmp_path):
     assert (out / "eval.gif").stat().st_size > 0
     assert main(["rl", "plot", str(out), "--out", str(tmp_path / "curves.png")]) == 0
     assert (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_rl_seeds_script_spreads_the_runs_evaluations(tmp_path):
+    """bench/rl_seeds.py (the seed-to-seed spread in docs/rl.md): per run, what `rl eval` and
+    the run wrote; over the runs, mean and sample standard deviation; a run never evaluated is
+    refused by name."""
+    import subprocess
+    import sys
+
+    rates = {"a": (0.99, 0.98, 0.996), "b": (0.96, 0.95, None), "c": (0.93, 0.90, 0.99)}
+    for name, (sampled, mean_action, inside) in rates.items():
+        run = tmp_path / name
+        run.mkdir()
+        (run / "run.json").write_text(json.dumps({"seed": ord(name)}))
+        (run / "state.json").write_text(json.dumps({"env_steps": 9_000_000, "elapsed_s": 2400.0}))
+        (run / "eval.json").write_text(json.dumps({"episodes": 1000, "success_rate": sampled, "success_rate_se": 0.005,
+                                                   "success_rate_deterministic": mean_action}))
+        if inside is not None:
+            (run / "eval_learned.json").write_text(json.dumps({"success_rate": inside}))
+    script = Path(__file__).resolve().parent.parent / "bench" / "rl_seeds.py"
+    out = tmp_path / "seeds.json"
+    subprocess.run([sys.executable, str(script), *(str(tmp_path / n) for n in rates), "--out", str(out)],
+                   check=True, capture_output=True)
+    result = json.loads(out.read_text())
+    assert [r["seed"] for r in result["runs"]] == [ord(n) for n in rates]
+    assert result["runs"][0]["minutes"] == 40.0 and result["runs"][1]["inside_success_rate"] is None
+    assert result["success_rate"] == {"mean": 0.96, "sd": 0.03, "min": 0.93, "max": 0.99}
+    assert result["success_rate_deterministic"]["mean"] == pytest.approx(0.9433, abs=1e-4)
+    assert result["inside_success_rate"]["mean"] == pytest.approx(0.993)  # over the two that have it
+    (tmp_path / "never").mkdir()
+    bad = subprocess.run([sys.executable, str(script), str(tmp_path / "never")], capture_output=True, text=True)
+    assert bad.returncode != 0 and "never: no eval.json" in bad.stderr
 
 
 def test_ppo_in_a_learned_env_and_its_evaluation_in_both(tmp_path):
