@@ -55,7 +55,7 @@ def main(argv=None) -> dict:
         if values:
             result[key] = spread(values)
     s = result["success_rate"]
-    line = (f"{len(runs)} runs: success in the engine {s['mean']:.3f} mean, sd {s['sd'] if s['sd'] is not None else '-'}, "
+    line = (f"{len(runs)} run{'s' if len(runs) > 1 else ''}: success in the engine {s['mean']:.3f} mean, sd {s['sd'] if s['sd'] is not None else '-'}, "
             f"{s['min']:.3f} to {s['max']:.3f}")
     return finish(result, line, a.out)
 
