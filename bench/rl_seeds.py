@@ -4,7 +4,7 @@ seed-to-seed spread, which is larger for a policy trained inside a learned sim.
 
   python bench/rl_seeds.py RUN [RUN ...] [--out seeds.json]
 
-Reads each run's state.json (env steps, minutes), eval.json (success in the engine, sampled
+Reads each run's run.json (its seed), state.json (env steps, minutes), eval.json (success in the engine, sampled
 and mean action) and eval_learned.json where present (success inside the model it trained in).
 Reports each run and, over the runs, the mean, the sample standard deviation, min and max.
 """
@@ -15,6 +15,8 @@ import json
 import statistics
 from pathlib import Path
 
+from boxlcd.rl.evaluate import EVAL_FILE, EVAL_LEARNED_FILE
+from boxlcd.rl.train import STATE_FILE, read_run
 from results_io import finish  # bench/results_io.py: python puts bench/ on the path
 
 
@@ -24,12 +26,12 @@ def read_json(path: Path) -> dict | None:
 
 def one_run(run: str) -> dict:
     folder = Path(run)
-    evaluation = read_json(folder / "eval.json")
+    evaluation = read_json(folder / EVAL_FILE)
     if evaluation is None:
-        raise SystemExit(f"{run}: no eval.json (run `boxlcd rl eval {run} --episodes 1000` first)")
-    state = read_json(folder / "state.json") or {}
-    inside = read_json(folder / "eval_learned.json")
-    return {"run": run, "seed": (read_json(folder / "run.json") or {}).get("seed"),
+        raise SystemExit(f"{run}: no {EVAL_FILE} (run `boxlcd rl eval {run} --episodes 1000` first)")
+    state = read_json(folder / STATE_FILE) or {}
+    inside = read_json(folder / EVAL_LEARNED_FILE)
+    return {"run": run, "seed": read_run(folder).get("seed"),
             "env_steps": state.get("env_steps"), "minutes": round(state.get("elapsed_s", 0) / 60, 1),
             "episodes": evaluation["episodes"],
             "success_rate": evaluation["success_rate"], "success_rate_se": round(evaluation["success_rate_se"], 4),
@@ -55,8 +57,7 @@ def main(argv=None) -> dict:
         if values:
             result[key] = spread(values)
     s = result["success_rate"]
-    line = (f"{len(runs)} run{'s' if len(runs) > 1 else ''}: success in the engine {s['mean']:.3f} mean, sd {s['sd'] if s['sd'] is not None else '-'}, "
-            f"{s['min']:.3f} to {s['max']:.3f}")
+    line = f"runs: {len(runs)}; success in the engine: mean {s['mean']:.3f}, sd {s['sd']}, {s['min']:.3f} to {s['max']:.3f}"
     return finish(result, line, a.out)
 
 

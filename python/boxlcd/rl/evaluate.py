@@ -22,6 +22,7 @@ import numpy as np
 from boxlcd.rl.train import load_policy, make_env, read_run, the_task, write_json
 
 EVAL_SEED_OFFSET = 1 << 40  # episodes no training seed reaches
+EVAL_FILE, EVAL_LEARNED_FILE = "eval.json", "eval_learned.json"  # rl eval, in the engine and in the run's own sim
 
 
 def first_episodes(policy, vec, deterministic: bool, frames: int = 0) -> dict:
@@ -93,7 +94,7 @@ def evaluate(run_dir: str, episodes: int = 1000, sim: str = "real", device: str 
         out.update({k + suffix: v for k, v in summary(result).items()})
         cols, fps = vec.task.frame_shape[1], vec.task.definition.fps
         vec.close()
-    name = "eval.json" if sim_path == "real" else f"eval_{'learned' if sim == 'learned' else Path(sim).name}.json"
+    name = EVAL_FILE if sim_path == "real" else EVAL_LEARNED_FILE if sim == "learned" else f"eval_{Path(sim).name}.json"
     write_json(Path(run_dir) / name, out)
     if shown and sim_path == "real":
         write_gif(Path(run_dir) / "eval.gif", shown, cols, fps)
