@@ -3,8 +3,9 @@
 # on): PPO in the engine; data, a world model, PPO inside the model; the policy's own episodes,
 # the model fine-tuned on them, PPO again (DAgger); success in the engine.
 # Usage: bash scripts/rl_pipeline.sh ENV   (Urchin or Luxo; from a checkout set up by setup.sh)
-# Budgets in seconds: PPO_SECONDS (1200 per PPO run), MODEL_SECONDS (3000), DAGGER_SECONDS (1200:
-# the fine-tune; 0 skips step 4), DAGGER_PPO_SECONDS (2400: the last PPO run, up to 9M steps);
+# Budgets in seconds: PPO_SECONDS (1200 per PPO run), REAL_SECONDS (PPO_SECONDS: step 1's; 0 skips
+# it), MODEL_SECONDS (3000), DAGGER_SECONDS (1200: the fine-tune; 0 skips step 4),
+# DAGGER_PPO_SECONDS (2400: the last PPO run, up to 9M steps);
 # EPISODES (20000 random), DAGGER_EPISODES (10000 the policy's).
 # Writes data/<env>, data/<env>-ppo, runs/ppo-<env>-real, runs/ft-<env>, runs/ppo-<env>-learned,
 # runs/ft-<env>-dagger, runs/ppo-<env>-dagger (see docs/rl.md).
@@ -13,6 +14,7 @@ cd "$(dirname "$0")/.."
 env="${1:?usage: rl_pipeline.sh ENV}"
 name="$(echo "$env" | tr '[:upper:]' '[:lower:]')"
 PPO_SECONDS="${PPO_SECONDS:-1200}"
+REAL_SECONDS="${REAL_SECONDS:-$PPO_SECONDS}"
 MODEL_SECONDS="${MODEL_SECONDS:-3000}"
 EPISODES="${EPISODES:-20000}"
 DAGGER_SECONDS="${DAGGER_SECONDS:-1200}"
@@ -21,8 +23,10 @@ DAGGER_EPISODES="${DAGGER_EPISODES:-10000}"
 boxlcd="${PYTHON:-.venv/bin/python} -m boxlcd"
 
 # 1. PPO in the engine, and its success over 1,000 fresh real episodes.
-$boxlcd rl train --env "$env" --task body --sim real --out "runs/ppo-$name-real" --time-limit "$PPO_SECONDS" -q
-$boxlcd rl eval "runs/ppo-$name-real" --episodes 1000
+if [ "$REAL_SECONDS" -gt 0 ]; then
+  $boxlcd rl train --env "$env" --task body --sim real --out "runs/ppo-$name-real" --time-limit "$REAL_SECONDS" -q
+  $boxlcd rl eval "runs/ppo-$name-real" --episodes 1000
+fi
 
 # 2. Random-action episodes and a small frame transformer (fast enough to stand in for the
 #    engine on a CPU); its proprio comes from a dynamics MLP, weighted up: the policy reads it;
