@@ -6,7 +6,7 @@
 # Budgets in seconds: PPO_SECONDS (1200 per PPO run), REAL_SECONDS (PPO_SECONDS: step 1's; 0 skips
 # it), MODEL_SECONDS (3000), DAGGER_SECONDS (1200: the fine-tune; 0 skips step 4),
 # DAGGER_PPO_SECONDS (2400: the last PPO run, up to 9M steps);
-# EPISODES (20000 random), DAGGER_EPISODES (10000 the policy's).
+# EPISODES (20000 random), DAGGER_EPISODES (10000 the policy's), EVAL_EPISODES (1000 per evaluation).
 # Writes data/<env>, data/<env>-ppo, runs/ppo-<env>-real, runs/ft-<env>, runs/ppo-<env>-learned,
 # runs/ft-<env>-dagger, runs/ppo-<env>-dagger (see docs/rl.md).
 set -euo pipefail
@@ -20,12 +20,13 @@ EPISODES="${EPISODES:-20000}"
 DAGGER_SECONDS="${DAGGER_SECONDS:-1200}"
 DAGGER_PPO_SECONDS="${DAGGER_PPO_SECONDS:-2400}"
 DAGGER_EPISODES="${DAGGER_EPISODES:-10000}"
+EVAL_EPISODES="${EVAL_EPISODES:-1000}"
 boxlcd="${PYTHON:-.venv/bin/python} -m boxlcd"
 
 # 1. PPO in the engine, and its success over 1,000 fresh real episodes.
 if [ "$REAL_SECONDS" -gt 0 ]; then
   $boxlcd rl train --env "$env" --task body --sim real --out "runs/ppo-$name-real" --time-limit "$REAL_SECONDS" -q
-  $boxlcd rl eval "runs/ppo-$name-real" --episodes 1000
+  $boxlcd rl eval "runs/ppo-$name-real" --episodes "$EVAL_EPISODES"
 fi
 
 # 2. Random-action episodes and a small frame transformer (fast enough to stand in for the
@@ -41,8 +42,8 @@ $boxlcd train frame_transformer --data "data/$name" --out "runs/ft-$name" --lr 1
 #    the model still gets wrong).
 $boxlcd rl train --env "$env" --task body --sim "runs/ft-$name" --out "runs/ppo-$name-learned" \
   --time-limit "$PPO_SECONDS" -q
-$boxlcd rl eval "runs/ppo-$name-learned" --episodes 1000
-$boxlcd rl eval "runs/ppo-$name-learned" --episodes 1000 --sim learned
+$boxlcd rl eval "runs/ppo-$name-learned" --episodes "$EVAL_EPISODES"
+$boxlcd rl eval "runs/ppo-$name-learned" --episodes "$EVAL_EPISODES" --sim learned
 
 # 4. DAgger: the learned-trained policy's own episodes in the engine (the states it drives
 #    into, which random actions seldom show), the model fine-tuned on them beside the random
@@ -54,5 +55,5 @@ $boxlcd train frame_transformer --data "data/$name,data/$name-ppo" --init "runs/
   --lr 3e-4 --time-limit "$DAGGER_SECONDS" $model
 $boxlcd rl train --env "$env" --task body --sim "runs/ft-$name-dagger" --out "runs/ppo-$name-dagger" \
   --steps 9000000 --time-limit "$DAGGER_PPO_SECONDS" -q
-$boxlcd rl eval "runs/ppo-$name-dagger" --episodes 1000
-$boxlcd rl eval "runs/ppo-$name-dagger" --episodes 1000 --sim learned
+$boxlcd rl eval "runs/ppo-$name-dagger" --episodes "$EVAL_EPISODES"
+$boxlcd rl eval "runs/ppo-$name-dagger" --episodes "$EVAL_EPISODES" --sim learned
