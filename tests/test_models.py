@@ -402,6 +402,13 @@ def test_model_commands_bad_input(tmp_path, datasets, capsys):
     assert main(["train", "frame_transformer", "--data", str(datasets["Bounce"]), "--out", str(tmp_path / "r"),
                  "--set", "layer=1", "-q"]) == 2
     assert "has no settings ['layer']" in capsys.readouterr().err
+    for flag, value, why in (("--steps", "-1", "steps must be >= 1, got -1"), ("--batch", "0", "batch must be >= 1"),
+                             ("--time-limit", "-1", "time_limit must be >= 0.0, got -1.0"),
+                             ("--lr", "-0.1", "lr must be >= 0.0")):
+        assert main(["train", "frame_transformer", "--data", str(datasets["Bounce"]), "--out", str(tmp_path / "r"),
+                     flag, value, "-q"]) == 2
+        assert why in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
 
 
 def test_model_commands_on_a_broken_dataset_print_one_line(tmp_path, datasets, capsys):

@@ -331,10 +331,16 @@ def test_bad_input(tmp_path):
     assert main(base + ["--out", str(tmp_path / "i"), "--set", "precision=fp8"]) == 2
     assert main(base + ["--out", str(tmp_path / "j"), "--start-near", "0.5"]) == 2  # a body task: no object
     assert main(base + ["--out", str(tmp_path / "k"), "--near-spread", "0.2"]) == 2  # no start_near to spread
-    assert not any((tmp_path / d).exists() for d in "abcdefgijk")  # a refused run leaves no folder
+    for letter, bad in zip("lmnopqr", (["--steps", "-5"], ["--time-limit", "-1"], ["--num-envs", "0"],
+                                         ["--set", "n_steps=0"], ["--set", "batch_size=2.5"], ["--set", "gamma=1.5"],
+                                         ["--set", "lr=0"])):
+        assert main(base + ["--out", str(tmp_path / letter)] + bad) == 2, bad
+    assert not any((tmp_path / d).exists() for d in "abcdefgijklmnopqr")  # a refused run leaves no folder
     with pytest.raises(SystemExit):
         main(base + ["--out", str(tmp_path / "h"), "--task", "walk"])
     assert main(["rl", "eval", str(tmp_path / "nothing")]) == 2
+    with pytest.raises(ValueError, match="episodes must be >= 1, got 0"):  # not the run's num_envs in its place
+        evaluate(str(tmp_path / "nothing"), episodes=0)
     with pytest.raises(ValueError, match="of Bounce, not of Urchin"):
         make_task("Urchin", "body", sim=str(tmp_path / "ft_bounce"))
     with pytest.raises(ValueError, match="does not predict it"):

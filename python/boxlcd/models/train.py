@@ -32,6 +32,12 @@ from boxlcd.models import distributed
 from boxlcd.models.checkpoint import (CKPT, checkpoint_path, default_prompt, load_model,  # noqa: F401 (re-exported)
                                      save_checkpoint)
 from boxlcd.models.common import data_spec, prepare, warn_if_bf16_is_slow
+from boxlcd.ranges import check_ranges
+
+TRAIN_RANGES = {  # boxlcd.ranges: (lowest, highest, whether the lowest itself is allowed)
+    "steps": (1, None, True), "batch": (1, None, True), "lr": (0.0, None, True), "warmup": (0, None, True),
+    "time_limit": (0.0, None, True), "ckpt_every": (1, None, True), "log_every": (1, None, True),
+}
 
 
 def default_device() -> str:
@@ -66,6 +72,8 @@ def train(model_name: str, data: str, out: str, steps: int = 10_000, batch: int 
     calls this; `batch` is per process."""
     from tqdm import tqdm
 
+    check_ranges({"steps": steps, "batch": batch, "lr": lr, "warmup": warmup, "time_limit": time_limit,
+                  "ckpt_every": ckpt_every, "log_every": log_every}, TRAIN_RANGES)
     ranks, device = distributed.setup(device or default_device())
     episodes = open_episodes(data)  # before making --out: a wrong --data leaves no empty run folder
     out_dir = Path(out)

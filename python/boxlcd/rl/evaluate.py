@@ -76,6 +76,8 @@ def write_gif(path: Path, shown: list, cols: int, fps: float, scale: int = 8) ->
 
 
 def evaluate(run_dir: str, episodes: int = 1000, sim: str = "real", device: str = "cpu", gif_episodes: int = 4) -> dict:
+    if episodes < 1:
+        raise ValueError(f"episodes must be >= 1, got {episodes}")
     run = read_run(run_dir)
     sim_path = run["sim"] if sim == "learned" else sim
     if sim == "learned" and run["sim"] == "real":

@@ -31,6 +31,12 @@ TRAINING_ONLY = {"sim_noise": 0.0, "reach": 0.0, "reach_behind": 0.0, "start_nea
                  "near_spread": 0.0, "near_ahead": 0.0}  # all off: the task itself
 BEFORE_THE_SETTING = {"history": 1, "lr_end": 1.0, "precision": "fp32",
                       **TRAINING_ONLY}  # what a run.json written before a setting existed meant
+SETTING_RANGES = {  # boxlcd.ranges: (lowest, highest, whether the lowest itself is allowed)
+    "steps": (1, None, True), "num_envs": (1, None, True), "n_steps": (1, None, True),
+    "batch_size": (1, None, True), "n_epochs": (1, None, True), "history": (1, None, True),
+    "lr": (0.0, None, False), "lr_end": (0.0, None, True), "gamma": (0.0, 1.0, False),
+    "gae_lambda": (0.0, 1.0, True), "ent_coef": (0.0, None, True),
+}
 RUN_FILE, MODEL_FILE, STATE_FILE, LOG_FILE = "run.json", "model.zip", "state.json", "log.csv"
 
 
@@ -118,9 +124,11 @@ def train(env: str, task: str, out: str, sim: str = "real", steps: int = 5_000_0
            "ep_len": ep_len, "device": device, "temperature": temperature, "sim_noise": sim_noise,
            "reach": reach, "reach_behind": reach_behind, "start_near": start_near, "near_spread": near_spread,
            "near_ahead": near_ahead, "env_threads": env_threads, **PPO_DEFAULTS, **ppo}
+    from boxlcd.ranges import check_ranges
     from boxlcd.rl.precision import policy_class
 
     policy_class(run["precision"])  # a bad value fails before anything is made
+    check_ranges({**run, "time_limit": time_limit}, {**SETTING_RANGES, "time_limit": (0.0, None, True)})
     if run["precision"] == "bf16":
         from boxlcd.models.common import warn_if_bf16_is_slow
 
