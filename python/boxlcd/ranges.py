@@ -2,13 +2,11 @@
 numpy would otherwise fail deep inside, or train on nonsense."""
 from __future__ import annotations
 
-# A setting's range: (lowest, highest or None, whether the lowest itself is allowed). An int
-# lowest makes the setting a count: a whole number.
-Range = tuple
 
-
-def check_ranges(values: dict, ranges: dict[str, Range]) -> None:
-    """Raises ValueError naming the first of `ranges`' settings in `values` outside its range."""
+def check_ranges(values: dict, ranges: dict[str, tuple]) -> None:
+    """Raises ValueError naming the first of `ranges`' settings in `values` outside its range. A
+    range is (lowest, highest or None, whether the lowest itself is allowed); an int lowest
+    makes the setting a count, a whole number."""
     for key, (low, high, low_allowed) in ranges.items():
         value = values[key]
         count = isinstance(low, int)

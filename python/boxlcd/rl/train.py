@@ -35,7 +35,7 @@ SETTING_RANGES = {  # boxlcd.ranges: (lowest, highest, whether the lowest itself
     "steps": (1, None, True), "num_envs": (1, None, True), "n_steps": (1, None, True),
     "batch_size": (1, None, True), "n_epochs": (1, None, True), "history": (1, None, True),
     "lr": (0.0, None, False), "lr_end": (0.0, None, True), "gamma": (0.0, 1.0, False),
-    "gae_lambda": (0.0, 1.0, True), "ent_coef": (0.0, None, True),
+    "gae_lambda": (0.0, 1.0, True), "ent_coef": (0.0, None, True), "time_limit": (0.0, None, True),
 }
 RUN_FILE, MODEL_FILE, STATE_FILE, LOG_FILE = "run.json", "model.zip", "state.json", "log.csv"
 
@@ -128,7 +128,7 @@ def train(env: str, task: str, out: str, sim: str = "real", steps: int = 5_000_0
     from boxlcd.rl.precision import policy_class
 
     policy_class(run["precision"])  # a bad value fails before anything is made
-    check_ranges({**run, "time_limit": time_limit}, {**SETTING_RANGES, "time_limit": (0.0, None, True)})
+    check_ranges({**run, "time_limit": time_limit}, SETTING_RANGES)
     if run["precision"] == "bf16":
         from boxlcd.models.common import warn_if_bf16_is_slow
 
