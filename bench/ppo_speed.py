@@ -18,13 +18,12 @@ import numpy as np
 import torch
 
 from boxlcd.models.train import key_value, parse_value
+from boxlcd.rl.sb3 import CollectOnOneThread
 from boxlcd.rl.train import PPO_DEFAULTS, make_env, new_ppo
 from results_io import finish  # bench/results_io.py: python puts bench/ on the path
 
 
 def main(argv=None) -> dict:
-    from stable_baselines3.common.callbacks import BaseCallback
-
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--env", default="Urchin")
     p.add_argument("--task", default="body")
@@ -49,13 +48,10 @@ def main(argv=None) -> dict:
 
     model = new_ppo(run, vec)
 
-    class Nothing(BaseCallback):
-        def _on_step(self) -> bool:
-            return True
-
     model._setup_learn(10**12, None)
-    callback = Nothing()
+    callback = CollectOnOneThread()  # what boxlcd rl train runs: collection on one torch thread
     callback.init_callback(model)
+    callback.on_training_start(locals(), globals())
     collect = update = 0.0
     for _ in range(a.rollouts):
         t0 = time.perf_counter()

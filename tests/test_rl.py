@@ -174,6 +174,31 @@ def test_bf16_precision_keeps_the_heads_and_first_layer_fp32(tmp_path):
     assert json.loads((tmp_path / "bf16" / "state.json").read_text())["env_steps"] >= 256
 
 
+def test_collection_runs_on_one_torch_thread_and_the_update_on_all(tmp_path, monkeypatch):
+    """torch's idle threads spin against the env's pool between the policy's small forward
+    passes, so rl train collects on one thread and updates on the threads it was given."""
+    from stable_baselines3 import PPO
+
+    seen = {"collect": set(), "update": set()}
+    step_wait, ppo_train = SB3VecEnv.step_wait, PPO.train
+
+    def stepping(self):
+        seen["collect"].add(torch.get_num_threads())
+        return step_wait(self)
+
+    def updating(self):
+        seen["update"].add(torch.get_num_threads())
+        return ppo_train(self)
+
+    monkeypatch.setattr(SB3VecEnv, "step_wait", stepping)
+    monkeypatch.setattr(PPO, "train", updating)
+    torch.set_num_threads(2)  # the one_torch_thread fixture restores the suite's own afterwards
+    train("Urchin", "body", str(tmp_path / "run"), steps=256, ep_len=10, progress=False, num_envs=16, n_steps=8,
+          batch_size=64, n_epochs=1, net=[16])
+    assert seen == {"collect": {1}, "update": {2}}
+    assert torch.get_num_threads() == 2
+
+
 def test_rl_commands_train_resume_eval_plot(tmp_path):
     out = tmp_path / "run"
     args = ["rl", "train", "--env", "Urchin", "--task", "body", "--out", str(out), "--num-envs", "16",

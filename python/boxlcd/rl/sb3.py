@@ -15,7 +15,9 @@ cannot tell how fast its bodies move. An env that has just reset repeats its fir
 from __future__ import annotations
 
 import numpy as np
+import torch
 from gymnasium import spaces
+from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv
 
 POLICY_KEYS = {"body": ("proprio", "goal:proprio"), "cube": ("proprio", "object", "goal:object")}
@@ -28,6 +30,26 @@ def policy_input(obs: dict, keys: tuple[str, ...], past: np.ndarray | None = Non
     if past is None:
         return np.concatenate(now, axis=-1)
     return np.concatenate(now + [past.reshape(past.shape[:-2] + (-1,))], axis=-1)
+
+
+class CollectOnOneThread(BaseCallback):
+    """Runs SB3's rollout collection on one torch thread and its update on the threads torch
+    had when training started. Why: between the policy's small forward passes (one row per
+    env) torch's idle OpenMP threads spin, and on a machine with few cores they take the cores
+    from boxlcd's stepping threads; the update's large batches are what more threads speed up.
+    Subclasses that override the rollout hooks call these."""
+
+    def _on_training_start(self) -> None:
+        self.update_threads = torch.get_num_threads()
+
+    def _on_rollout_start(self) -> None:
+        torch.set_num_threads(1)
+
+    def _on_rollout_end(self) -> None:
+        torch.set_num_threads(self.update_threads)
+
+    def _on_step(self) -> bool:
+        return True
 
 
 class SB3VecEnv(VecEnv):

@@ -108,8 +108,9 @@ def train(env: str, task: str, out: str, sim: str = "real", steps: int = 5_000_0
     """Trains (or resumes) PPO on the task; returns the run folder."""
     import torch
     from stable_baselines3 import PPO
-    from stable_baselines3.common.callbacks import BaseCallback
     from tqdm import tqdm
+
+    from boxlcd.rl.sb3 import CollectOnOneThread
 
     unknown = sorted(set(ppo) - set(PPO_DEFAULTS))
     if unknown:
@@ -159,8 +160,9 @@ def train(env: str, task: str, out: str, sim: str = "real", steps: int = 5_000_0
     log_path = out_dir / LOG_FILE
     fields = ["env_steps", "elapsed_s", "episodes", "success_rate", "mean_return", "mean_length"]
 
-    class Log(BaseCallback):
+    class Log(CollectOnOneThread):
         def _on_training_start(self) -> None:
+            super()._on_training_start()
             self.bar = tqdm(total=steps, initial=model.num_timesteps, unit="step", disable=not progress,
                             desc=f"ppo {env} {task} ({'real' if sim == 'real' else 'learned'})")
             self.file = open(log_path, "a", newline="")
@@ -175,6 +177,7 @@ def train(env: str, task: str, out: str, sim: str = "real", steps: int = 5_000_0
             return not (time_limit and elapsed >= time_limit)
 
         def _on_rollout_end(self) -> None:
+            super()._on_rollout_end()
             c = vec.take_counts()
             n = max(1, c["episodes"])
             row = {"env_steps": model.num_timesteps, "elapsed_s": round(time.perf_counter() - start, 2),
