@@ -1,12 +1,15 @@
 """The PPO loop's env steps per second against the task env's alone, in the same run.
 
   python bench/ppo_speed.py [--env Urchin] [--task body] [--rollouts 4] [--set KEY=VALUE ...]
+                           [--precisions fp32 bf16] [--collect-threads 1 0]
 
 Times, with boxlcd rl train's settings (overridable with --set, as there):
 - env: the goal task through the SB3 adapter under random actions (the ceiling);
-- collect: SB3's rollout collection (policy forward, buffer, env);
+- collect: SB3's rollout collection (policy forward, buffer, env), on --collect-threads torch
+  threads;
 - update: SB3's PPO update on those rollouts;
-- loop: env steps per second of collect + update, what training sees.
+- loop: env steps per second of collect + update, what training sees;
+each for every variant (--precisions x --collect-threads), their rollouts interleaved.
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ import numpy as np
 import torch
 
 from boxlcd.models.train import key_value, parse_value
-from boxlcd.rl.sb3 import CollectOnOneThread
+from boxlcd.rl.sb3 import CollectionThreads
 from boxlcd.rl.train import PPO_DEFAULTS, make_env, new_ppo
 from results_io import finish  # bench/results_io.py: python puts bench/ on the path
 
@@ -30,6 +33,9 @@ def main(argv=None) -> dict:
     p.add_argument("--rollouts", type=int, default=4)
     p.add_argument("--threads", type=int, default=1, help="torch threads (as boxlcd rl train's --threads)")
     p.add_argument("--env-threads", type=int, default=1)
+    p.add_argument("--collect-threads", type=int, nargs="+", default=[1],
+                   help="torch threads while collecting, one variant each (1: as boxlcd rl train; 0: --threads)")
+    p.add_argument("--precisions", nargs="+", default=["fp32"], help="the nets' precision, one variant each")
     p.add_argument("--set", type=key_value, action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--out", default=None)
     a = p.parse_args(argv)
@@ -46,27 +52,42 @@ def main(argv=None) -> dict:
         vec.step(rng.uniform(-1, 1, (vec.num_envs, vec.action_space.shape[0])).astype(np.float32))
     env_rate = a.rollouts * n / (time.perf_counter() - start)
 
-    model = new_ppo(run, vec)
-
-    model._setup_learn(10**12, None)
-    callback = CollectOnOneThread()  # what boxlcd rl train runs: collection on one torch thread
-    callback.init_callback(model)
-    callback.on_training_start(locals(), globals())
-    collect = update = 0.0
-    for _ in range(a.rollouts):
-        t0 = time.perf_counter()
-        model.collect_rollouts(model.env, callback, model.rollout_buffer, n_rollout_steps=ppo["n_steps"])
-        t1 = time.perf_counter()
-        model.train()
-        collect, update = collect + t1 - t0, update + time.perf_counter() - t1
+    # One model per variant (precision x collection threads), their rollouts interleaved, so
+    # the variants' ratios come from the same minutes of the same machine.
+    variants = [(precision, threads) for precision in a.precisions for threads in a.collect_threads]
+    timed = {}
+    for precision, threads in variants:
+        v = {**run, "precision": precision}
+        model = new_ppo(v, make_env(v))
+        model._setup_learn(10**12, None)
+        callback = CollectionThreads(threads or a.threads)
+        callback.init_callback(model)
+        callback.on_training_start(locals(), globals())
+        timed[precision, threads] = [model, callback, 0.0, 0.0]
+    for _ in range(a.rollouts + 1):  # the first rollout of each warms up and is not counted
+        for t in timed.values():
+            model, callback = t[0], t[1]
+            t0 = time.perf_counter()
+            model.collect_rollouts(model.env, callback, model.rollout_buffer, n_rollout_steps=ppo["n_steps"])
+            t1 = time.perf_counter()
+            model.train()
+            if model.num_timesteps > n:
+                t[2], t[3] = t[2] + t1 - t0, t[3] + time.perf_counter() - t1
     steps = a.rollouts * n
-    result = {"env": a.env, "task": a.task, "settings": ppo, "torch_threads": a.threads, "env_threads": a.env_threads,
-              "env_steps_per_s": env_rate, "collect_steps_per_s": steps / collect,
-              "update_s_per_rollout": update / a.rollouts, "loop_steps_per_s": steps / (collect + update),
-              "update_share": update / (collect + update), "load_average": os.getloadavg()}
-    line = (f"{a.env} {a.task}: env alone {env_rate:,.0f} steps/s; collect {result['collect_steps_per_s']:,.0f}; "
-            f"update {result['update_s_per_rollout']:.2f} s per {n} steps ({result['update_share']:.0%} of the loop); "
-            f"loop {result['loop_steps_per_s']:,.0f} steps/s = {result['loop_steps_per_s'] / env_rate:.2f} of the env's")
+    result = {"env": a.env, "task": a.task, "settings": ppo, "torch_threads": a.threads,
+              "env_threads": a.env_threads, "env_steps_per_s": env_rate, "variants": [],
+              "load_average": os.getloadavg()}
+    lines = [f"{a.env} {a.task}: env alone {env_rate:,.0f} steps/s"]
+    for (precision, threads), (_, _, collect, update) in timed.items():
+        r = {"precision": precision, "collect_threads": threads or a.threads, "collect_steps_per_s": steps / collect,
+             "update_s_per_rollout": update / a.rollouts, "loop_steps_per_s": steps / (collect + update),
+             "update_share": update / (collect + update)}
+        result["variants"].append(r)
+        lines.append(f"  {precision}, collecting on {r['collect_threads']} torch threads: collect "
+                     f"{r['collect_steps_per_s']:,.0f}; update {r['update_s_per_rollout']:.2f} s per {n} steps "
+                     f"({r['update_share']:.0%} of the loop); loop {r['loop_steps_per_s']:,.0f} steps/s = "
+                     f"{r['loop_steps_per_s'] / env_rate:.2f} of the env's")
+    line = "\n".join(lines)
     return finish(result, line, a.out)
 
 

@@ -32,18 +32,22 @@ def policy_input(obs: dict, keys: tuple[str, ...], past: np.ndarray | None = Non
     return np.concatenate(now + [past.reshape(past.shape[:-2] + (-1,))], axis=-1)
 
 
-class CollectOnOneThread(BaseCallback):
-    """Runs SB3's rollout collection on one torch thread and its update on the threads torch
-    had when training started. Why: between the policy's small forward passes (one row per
-    env) torch's idle OpenMP threads spin, and on a machine with few cores they take the cores
-    from boxlcd's stepping threads; the update's large batches are what more threads speed up.
-    Subclasses that override the rollout hooks call these."""
+class CollectionThreads(BaseCallback):
+    """Runs SB3's rollout collection on `threads` torch threads (default one) and its update
+    on the threads torch had when training started. Why: between the policy's small forward
+    passes (one row per env) torch's idle OpenMP threads spin, and on a machine with few cores
+    they take the cores from boxlcd's stepping threads; the update's large batches are what
+    more threads speed up. Subclasses that override the rollout hooks call these."""
+
+    def __init__(self, threads: int = 1):
+        super().__init__()
+        self.collection_threads = threads
 
     def _on_training_start(self) -> None:
         self.update_threads = torch.get_num_threads()
 
     def _on_rollout_start(self) -> None:
-        torch.set_num_threads(1)
+        torch.set_num_threads(self.collection_threads)
 
     def _on_rollout_end(self) -> None:
         torch.set_num_threads(self.update_threads)

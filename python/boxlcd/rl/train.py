@@ -110,7 +110,7 @@ def train(env: str, task: str, out: str, sim: str = "real", steps: int = 5_000_0
     from stable_baselines3 import PPO
     from tqdm import tqdm
 
-    from boxlcd.rl.sb3 import CollectOnOneThread
+    from boxlcd.rl.sb3 import CollectionThreads
 
     unknown = sorted(set(ppo) - set(PPO_DEFAULTS))
     if unknown:
@@ -160,7 +160,7 @@ def train(env: str, task: str, out: str, sim: str = "real", steps: int = 5_000_0
     log_path = out_dir / LOG_FILE
     fields = ["env_steps", "elapsed_s", "episodes", "success_rate", "mean_return", "mean_length"]
 
-    class Log(CollectOnOneThread):
+    class Log(CollectionThreads):
         def _on_training_start(self) -> None:
             super()._on_training_start()
             self.bar = tqdm(total=steps, initial=model.num_timesteps, unit="step", disable=not progress,
