@@ -52,38 +52,40 @@ def main(argv=None) -> dict:
         vec.step(rng.uniform(-1, 1, (vec.num_envs, vec.action_space.shape[0])).astype(np.float32))
     env_rate = a.rollouts * n / (time.perf_counter() - start)
 
-    # One model per variant (precision x collection threads), their rollouts interleaved, so
+    # One model per variant (precision, collection threads), their rollouts interleaved, so
     # the variants' ratios come from the same minutes of the same machine.
-    variants = [(precision, threads) for precision in a.precisions for threads in a.collect_threads]
-    timed = {}
+    variants = list(dict.fromkeys((precision, threads or a.threads) for precision in a.precisions
+                                  for threads in a.collect_threads))
+    trainers = {}
     for precision, threads in variants:
         v = {**run, "precision": precision}
         model = new_ppo(v, make_env(v))
         model._setup_learn(10**12, None)
-        callback = CollectionThreads(threads or a.threads)
+        callback = CollectionThreads(threads)
         callback.init_callback(model)
         callback.on_training_start(locals(), globals())
-        timed[precision, threads] = [model, callback, 0.0, 0.0]
-    for _ in range(a.rollouts + 1):  # the first rollout of each warms up and is not counted
-        for t in timed.values():
-            model, callback = t[0], t[1]
+        trainers[precision, threads] = model, callback
+    collect, update = dict.fromkeys(variants, 0.0), dict.fromkeys(variants, 0.0)
+    for rollout in range(a.rollouts + 1):  # each variant's first rollout warms up, uncounted
+        for variant, (model, callback) in trainers.items():
             t0 = time.perf_counter()
             model.collect_rollouts(model.env, callback, model.rollout_buffer, n_rollout_steps=ppo["n_steps"])
             t1 = time.perf_counter()
             model.train()
-            if model.num_timesteps > n:
-                t[2], t[3] = t[2] + t1 - t0, t[3] + time.perf_counter() - t1
+            if rollout:
+                collect[variant] += t1 - t0
+                update[variant] += time.perf_counter() - t1
     steps = a.rollouts * n
     result = {"env": a.env, "task": a.task, "settings": ppo, "torch_threads": a.threads,
               "env_threads": a.env_threads, "env_steps_per_s": env_rate, "variants": [],
               "load_average": os.getloadavg()}
     lines = [f"{a.env} {a.task}: env alone {env_rate:,.0f} steps/s"]
-    for (precision, threads), (_, _, collect, update) in timed.items():
-        r = {"precision": precision, "collect_threads": threads or a.threads, "collect_steps_per_s": steps / collect,
-             "update_s_per_rollout": update / a.rollouts, "loop_steps_per_s": steps / (collect + update),
-             "update_share": update / (collect + update)}
+    for precision, threads in variants:
+        c, u = collect[precision, threads], update[precision, threads]
+        r = {"precision": precision, "collect_threads": threads, "collect_steps_per_s": steps / c,
+             "update_s_per_rollout": u / a.rollouts, "loop_steps_per_s": steps / (c + u), "update_share": u / (c + u)}
         result["variants"].append(r)
-        lines.append(f"  {precision}, collecting on {r['collect_threads']} torch threads: collect "
+        lines.append(f"  {precision}, collecting on {threads} torch threads: collect "
                      f"{r['collect_steps_per_s']:,.0f}; update {r['update_s_per_rollout']:.2f} s per {n} steps "
                      f"({r['update_share']:.0%} of the loop); loop {r['loop_steps_per_s']:,.0f} steps/s = "
                      f"{r['loop_steps_per_s'] / env_rate:.2f} of the env's")
