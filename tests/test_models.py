@@ -132,11 +132,14 @@ def synthetic_dataset(root, like, frames):
     manifest = json.loads((like / "manifest.json").read_text())
     E, T = frames.shape[:2]
     root.mkdir()
+    width = {k: len(manifest[f"{k}_keys"]) for k in ("action", "state", "proprio")}
     arrays = {"frames": np.packbits(frames.astype(np.uint8), axis=-1),
-              "actions": np.zeros((E, T - 1, 1), np.float32), "full_state": np.zeros((E, T, 4), np.float32),
-              "proprio": np.zeros((E, T, 1), np.float32), "seeds": np.arange(E, dtype=np.int64)}
+              "actions": np.zeros((E, T - 1, width["action"]), np.float32),
+              "full_state": np.zeros((E, T, width["state"]), np.float32),
+              "proprio": np.zeros((E, T, width["proprio"]), np.float32), "seeds": np.arange(E, dtype=np.int64)}
     entry = write_shard(root, 0, arrays)
     manifest.update(episodes=E, shard_size=E, ep_len=T - 1, shards=[entry])
+    manifest["overrides"] = {**manifest["overrides"], "ep_len": T - 1}
     manifest["definition"]["ep_len"] = T - 1
     write_json_atomically(root / "manifest.json", manifest)
     return root

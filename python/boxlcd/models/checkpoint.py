@@ -7,15 +7,25 @@ to a temporary file and renamed, so a crash leaves the previous checkpoint whole
 """
 from __future__ import annotations
 
+import math
 import os
 import pickle
+import zipfile
 from pathlib import Path
 
 import torch
 
-from boxlcd.models import build, kind
+from boxlcd.models import TRAINABLE, build, kind
+from boxlcd.models.common import env_spec
 
 CKPT = "ckpt.pt"
+# What load_model needs; the rest (optimizer, sampler, rng) only a resumed run reads.
+REQUIRED = {"model_name": str, "spec": dict, "model_config": dict, "model": dict, "run": dict, "step": int}
+
+
+class CheckpointError(ValueError):
+    """A checkpoint boxlcd will not load: unreadable, not data only, self-contradicting, or
+    holding non-finite numbers. The message names the file and the problem on one line."""
 
 
 def default_prompt(env: str) -> int:
@@ -46,25 +56,118 @@ def save_checkpoint(path: Path, model, optimizer, step: int, run: dict, sampler:
     os.replace(tmp, path)
 
 
-def load_model(path: str | os.PathLike, device: str = "cpu", want: str = "world model"):
-    """(model in eval mode, checkpoint dict) from a ckpt.pt or a run folder holding one; a clear
-    error when it holds another kind than `want` ("world model" or "arbiter")."""
+def read_checkpoint(path: str | os.PathLike, device: str = "cpu") -> tuple[Path, dict]:
+    """(path, checkpoint dict) of a ckpt.pt or a run folder holding one, read as data only:
+    torch's weights_only unpickler builds tensors, numbers, strings, lists and dicts and
+    refuses anything else, so a crafted file cannot run code. Checked before it is returned:
+    its fields' types, its spec against the env it names (a catalogue env, settings the engine
+    takes, the shapes and keys that env makes) and that every tensor is finite."""
     path = checkpoint_path(path)
     try:
-        ckpt = torch.load(path, map_location=device, weights_only=False)
-    except (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError) as e:
-        raise ValueError(f"{path}: not a readable boxlcd checkpoint ({e})") from e
-    if not isinstance(ckpt, dict) or not {"model_name", "spec", "model_config", "model"} <= set(ckpt):
-        raise ValueError(f"{path}: not a boxlcd checkpoint (no model_name, spec, model_config, model)")
+        ckpt = torch.load(path, map_location=device, weights_only=True)
+    except pickle.UnpicklingError as e:
+        if "GLOBAL " not in str(e):  # not a pickle of objects: bytes that are no checkpoint
+            raise CheckpointError(f"{path}: not a readable boxlcd checkpoint ({' '.join(str(e).split())[:120]})") from None
+        what = str(e).split("GLOBAL ")[-1].split(" ")[0]
+        raise CheckpointError(
+            f"{path}: holds {what}, not only tensors, numbers, strings, lists and dicts; boxlcd loads "
+            "checkpoints as data and never runs what a file holds (re-save it as plain data only if "
+            "you made it yourself)") from None
+    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, MemoryError) as e:
+        reason = " ".join(str(e).split())[:200]
+        raise CheckpointError(f"{path}: not a readable boxlcd checkpoint (truncated or not a torch file: {reason})") from None
+    if not isinstance(ckpt, dict):
+        raise CheckpointError(f"{path}: not a boxlcd checkpoint (a {type(ckpt).__name__}, not a dict)")
+    for key, typ in REQUIRED.items():
+        if key not in ckpt:
+            raise CheckpointError(f"{path}: not a boxlcd checkpoint (no {key})")
+        if not isinstance(ckpt[key], typ) or isinstance(ckpt[key], bool):
+            raise CheckpointError(f"{path}: its {key} is a {type(ckpt[key]).__name__}, not a {typ.__name__}")
+    if ckpt["model_name"] not in TRAINABLE:
+        raise CheckpointError(f"{path}: unknown model {ckpt['model_name']!r}; boxlcd's: {', '.join(TRAINABLE)}")
+    if ckpt["step"] < 0:
+        raise CheckpointError(f"{path}: step {ckpt['step']} is negative")
+    if not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in ckpt["model"].items()):
+        raise CheckpointError(f"{path}: its model weights are not a dict of named tensors")
+    if not all(isinstance(k, str) for k in ckpt["model_config"]):
+        raise CheckpointError(f"{path}: its model_config has keys that are not names")
+    check_spec(path, ckpt["spec"])
+    for part in ("model", "optimizer"):
+        where = non_finite(ckpt.get(part))
+        if where is not None:
+            raise CheckpointError(f"{path}: {part} {where} holds NaN or inf: the run diverged; "
+                                  "use an earlier checkpoint or train again")
+    prompt = ckpt["run"].get("prompt")
+    if prompt is not None and not (isinstance(prompt, int) and 1 <= prompt <= ckpt["spec"]["ep_len"]):
+        raise CheckpointError(f"{path}: its prompt must be an int in [1, {ckpt['spec']['ep_len']}], got {prompt!r}")
+    return path, ckpt
+
+
+def check_spec(path: Path, spec: dict) -> None:
+    """The spec must be the one its env makes: otherwise a model would be built for one env and
+    stepped beside another (and an env name is used in file names)."""
+    try:
+        expected = env_spec(spec.get("env"), spec.get("overrides", {}))
+    except (ValueError, TypeError, KeyError) as e:
+        raise CheckpointError(f"{path}: its spec is not of an env boxlcd makes ({' '.join(str(e).split())})") from None
+    differ = sorted(k for k in expected if k != "overrides" and spec.get(k) != expected[k])
+    if differ:
+        raise CheckpointError(f"{path}: its spec disagrees with {spec['env']} in {', '.join(differ)}")
+
+
+def non_finite(value, where: str = "") -> str | None:
+    """Where the first NaN or inf in a nest of tensors, numbers, lists and dicts is, or None."""
+    if isinstance(value, torch.Tensor):
+        if (value.is_floating_point() or value.is_complex()) and not torch.isfinite(value).all():
+            return where or "a tensor"
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            return where or "a number"
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            found = non_finite(v, f"{where}.{k}" if where else str(k))
+            if found:
+                return found
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            found = non_finite(v, f"{where}[{i}]")
+            if found:
+                return found
+    return None
+
+
+def build_from(path: Path, ckpt: dict, device: str = "cpu"):
+    """The checkpoint's model with its weights, in eval mode. Its settings are first tried on
+    torch's meta device (no memory): the weights must have exactly the shapes they build, so
+    settings in a file cannot allocate more than the file itself holds."""
+    name, spec, config = ckpt["model_name"], ckpt["spec"], ckpt["model_config"]
+    try:
+        with torch.device("meta"):
+            shapes = {k: tuple(v.shape) for k, v in build(name, spec, **config).state_dict().items()}
+    except (TypeError, ValueError, KeyError, AssertionError, RuntimeError) as e:
+        raise CheckpointError(f"{path}: its model settings do not build a {name} ({' '.join(str(e).split())})") from None
+    stored = {k: tuple(v.shape) for k, v in ckpt["model"].items()}
+    if shapes != stored:
+        wrong = sorted(k for k in set(shapes) | set(stored) if shapes.get(k) != stored.get(k))
+        raise CheckpointError(f"{path}: its weights do not fit its {name} settings ({len(wrong)} differ: "
+                              f"{', '.join(wrong[:3])})")
+    model = build(name, spec, **config).to(device)
+    model.load_state_dict(ckpt["model"])
+    model.eval()
+    return model
+
+
+def load_model(path: str | os.PathLike, device: str = "cpu", want: str = "world model"):
+    """(model in eval mode, checkpoint dict) from a ckpt.pt or a run folder holding one, read as
+    data only (read_checkpoint); a clear error when it holds another kind than `want` ("world
+    model" or "arbiter")."""
+    path, ckpt = read_checkpoint(path, device)
     if kind(ckpt["model_name"]) != want:
         use = ("it scores generated video: pass it as --arbiter" if want == "world model"
                else "an arbiter comes from `boxlcd train arbiter`")
         a = {"arbiter": "an arbiter", "world model": "a world model"}
-        raise ValueError(f"{path} is {a[kind(ckpt['model_name'])]} ({ckpt['model_name']}), not {a[want]}: {use}")
-    model = build(ckpt["model_name"], ckpt["spec"], **ckpt["model_config"]).to(device)
-    model.load_state_dict(ckpt["model"])
-    model.eval()
-    return model, ckpt
+        raise CheckpointError(f"{path} is {a[kind(ckpt['model_name'])]} ({ckpt['model_name']}), not {a[want]}: {use}")
+    return build_from(path, ckpt, device), ckpt
 
 
 def prompt_frames(ckpt: dict) -> int:

@@ -142,6 +142,24 @@ def data_spec(episodes) -> dict:
             "proprio_index": [state_keys.index(k) for k in proprio_keys] if robot else []}
 
 
+def env_spec(env: str, overrides: dict) -> dict:
+    """The spec (as data_spec's) of data that `env` with `overrides` makes: what a spec read
+    from a file is checked against. A clear error for an env outside the catalogue."""
+    import boxlcd
+
+    if not isinstance(env, str) or env not in boxlcd.envs():
+        raise ValueError(f"env {env!r} is not a built-in env ({', '.join(boxlcd.envs())})")
+    if not isinstance(overrides, dict):
+        raise ValueError(f"overrides must be an object of settings, got {type(overrides).__name__}")
+    probe = boxlcd.make(env, num_envs=1, frames=False, **overrides)
+    state_keys, proprio_keys = list(probe.state_keys), list(probe.proprio_keys)
+    robot = proprio_keys != ["zero"]
+    return {"env": env, "frame_shape": list(probe.frame_shape), "action_size": len(probe.action_keys),
+            "proprio_size": len(proprio_keys), "robot": robot, "ep_len": int(probe.definition.ep_len),
+            "overrides": dict(overrides), "state_keys": state_keys, "proprio_keys": proprio_keys,
+            "proprio_index": [state_keys.index(k) for k in proprio_keys] if robot else []}
+
+
 def prepare(batch: dict, device) -> dict:
     """Windows' tensors as floats on `device`."""
     keys = ("lcd", "actions", "proprio", "full_state")

@@ -29,8 +29,8 @@ from boxlcd.dataset import open_episodes
 from boxlcd.dataset.windows import Windows
 from boxlcd.models import MODELS, SCORERS, TRAINABLE, build
 from boxlcd.models import distributed
-from boxlcd.models.checkpoint import (CKPT, checkpoint_path, default_prompt, load_model,  # noqa: F401 (re-exported)
-                                     save_checkpoint)
+from boxlcd.models.checkpoint import (CKPT, CheckpointError, checkpoint_path, default_prompt,  # noqa: F401
+                                     load_model, non_finite, read_checkpoint, save_checkpoint)
 from boxlcd.models.common import data_spec, prepare, warn_if_bf16_is_slow
 from boxlcd.ranges import check_ranges
 
@@ -38,6 +38,10 @@ TRAIN_RANGES = {  # boxlcd.ranges: (lowest, highest, whether the lowest itself i
     "steps": (1, None, True), "batch": (1, None, True), "lr": (0.0, None, True), "warmup": (0, None, True),
     "time_limit": (0.0, None, True), "ckpt_every": (1, None, True), "log_every": (1, None, True),
 }
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss or gradient went NaN or inf: training stops at that step rather than save it."""
 
 
 def default_device() -> str:
@@ -102,20 +106,14 @@ def train(model_name: str, data: str, out: str, steps: int = 10_000, batch: int 
     optimizer = None if model.closed_form else torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     step, elapsed = 0, 0.0
     if ckpt_path.exists():
-        ckpt = torch.load(ckpt_path, map_location=device, weights_only=False)
-        if ckpt["model_name"] != model_name or ckpt["run"]["data"] != run["data"]:
-            raise ValueError(f"{ckpt_path} is a {ckpt['model_name']} run on {ckpt['run']['data']}; "
+        ckpt_path, ckpt = read_checkpoint(ckpt_path, device)
+        if ckpt["model_name"] != model_name or ckpt["run"].get("data") != run["data"]:
+            raise ValueError(f"{ckpt_path} is a {ckpt['model_name']} run on {ckpt['run'].get('data')}; "
                              "use another --out for a new run")
-        model.load_state_dict(ckpt["model"])
-        if optimizer is not None:
-            optimizer.load_state_dict(ckpt["optimizer"])
-        sampler.set_state(ckpt["sampler"])
-        rng = ckpt.get("torch_rng_ranks") or [ckpt["torch_rng"]]
-        if len(rng) == ranks.world:
-            torch.set_rng_state(rng[ranks.rank])
-        else:  # resumed on another number of processes
-            torch.manual_seed(seed + ranks.rank + 7919 * ckpt["step"])
-        step, elapsed = ckpt["step"], ckpt["elapsed"]
+        resume(ckpt_path, ckpt, model, optimizer, sampler, seed, ranks)
+        step, elapsed = ckpt["step"], ckpt.get("elapsed", 0.0)
+        if not isinstance(elapsed, (int, float)) or not math.isfinite(elapsed) or elapsed < 0:
+            raise CheckpointError(f"{ckpt_path}: its elapsed time must be a finite number >= 0, got {elapsed!r}")
     elif init is not None:
         start_from(model, model_name, run["init"], device)
     out_dir.mkdir(parents=True, exist_ok=True)  # only now: refused settings leave no empty run folder
@@ -129,6 +127,9 @@ def train(model_name: str, data: str, out: str, steps: int = 10_000, batch: int 
             order = np.arange(len(full))
             chunks = (prepare(full.__getitems__(order[i:i + 1024]), device) for i in range(0, len(order), 1024))
             model.fit(tqdm(chunks, total=-(-len(order) // 1024), disable=not progress, desc=f"fit {model_name}"))
+            where = non_finite(model.state_dict())
+            if where is not None:
+                raise TrainingDiverged(f"fitting {model_name} gave NaN or inf in {where}: check the data")
             step = 1
             save_checkpoint(ckpt_path, model, optimizer, step, run, sampler, elapsed)
         return ckpt_path
@@ -160,8 +161,12 @@ def train(model_name: str, data: str, out: str, steps: int = 10_000, batch: int 
             loss, logs = compute_loss(prepare(windows.__getitems__(distributed.my_slice(idx, ranks)), device))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            if grad_clip:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+            # The norm is of the gradients all processes share, so every process stops together.
+            norm = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip or float("inf"))
+            if not torch.isfinite(norm) or (ranks.world == 1 and not torch.isfinite(loss.detach())):
+                raise TrainingDiverged(f"step {step + 1}: NaN or inf (loss {loss.item():.4g}, gradient norm "
+                                       f"{norm.item():.4g}); stopped before the weights took it ({ckpt_path} "
+                                       "keeps the last checkpoint): lower --lr or check the data")
             optimizer.step()
             step += 1
             bar.update(1)
@@ -188,19 +193,40 @@ def train(model_name: str, data: str, out: str, steps: int = 10_000, batch: int 
     return ckpt_path
 
 
+def resume(path, ckpt: dict, model, optimizer, sampler: torch.Generator, seed: int, ranks) -> None:
+    """Puts the run's checkpoint (read as data by read_checkpoint) back into the model, the
+    optimizer and the generators; one clear error when its parts do not fit them."""
+    try:
+        model.load_state_dict(ckpt["model"])
+        if optimizer is not None:
+            optimizer.load_state_dict(ckpt["optimizer"])
+        sampler.set_state(ckpt["sampler"])
+        rng = ckpt.get("torch_rng_ranks") or [ckpt["torch_rng"]]
+        if len(rng) == ranks.world:
+            torch.set_rng_state(rng[ranks.rank])
+        else:  # resumed on another number of processes
+            torch.manual_seed(seed + ranks.rank + 7919 * ckpt["step"])
+    except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as e:
+        raise CheckpointError(f"{path}: cannot resume from it ({' '.join(str(e).split())[:200]}); "
+                              "use another --out for a new run") from None
+
+
 def start_from(model, model_name: str, init: str, device) -> None:
     """Loads the weights of the checkpoint `init` into `model`, which must be the same model
     with the same settings on the same env."""
-    ckpt = torch.load(init, map_location=device, weights_only=False)
-    if ckpt.get("model_name") != model_name:
-        raise ValueError(f"--init {init} is a {ckpt.get('model_name')} run, not {model_name}")
+    init, ckpt = read_checkpoint(init, device)
+    if ckpt["model_name"] != model_name:
+        raise ValueError(f"--init {init} is a {ckpt['model_name']} run, not {model_name}")
     if ckpt["spec"]["env"] != model.spec["env"]:
         raise ValueError(f"--init {init} is a model of {ckpt['spec']['env']}, but the data is of {model.spec['env']}")
     differ = sorted(k for k in set(model.config) | set(ckpt["model_config"])
                     if model.config.get(k) != ckpt["model_config"].get(k))
     if differ:
         raise ValueError(f"--init {init} has other model settings ({', '.join(differ)}): pass the same --set")
-    model.load_state_dict(ckpt["model"])
+    try:
+        model.load_state_dict(ckpt["model"])
+    except RuntimeError as e:
+        raise CheckpointError(f"--init {init}: its weights do not fit the model ({' '.join(str(e).split())[:200]})") from None
 
 
 def key_value(text: str) -> tuple[str, str]:
