@@ -101,6 +101,48 @@ def test_bad_collect_arguments(tmp_path):
         collect("Bounce", 1, tmp_path / "full", progress=False)
 
 
+def huge_policy(obs, rng, action_size):
+    a = np.full((len(obs["full_state"]), action_size), 1e30)
+    a[:, 0] = -3.0
+    a[:, -1] = 0.25
+    return a
+
+
+def nan_policy(obs, rng, action_size):
+    a = np.zeros((len(obs["full_state"]), action_size), np.float32)
+    a[0, 0] = np.nan
+    return a
+
+
+def test_collect_stores_the_actions_the_engine_applied(tmp_path):
+    """The engine clips actions to [-1, 1]: the dataset holds the clipped ones, which replay the
+    episode, not the policy's raw output."""
+    collect("Urchin", 2, tmp_path / "d", policy=huge_policy, progress=False, ep_len=4)
+    ep = Episodes(tmp_path / "d").episode(1)
+    np.testing.assert_array_equal(ep["actions"], np.tile(np.float32([-1, 1, 0.25]), (4, 1)))
+    env = boxlcd.make("Urchin", seed=1, ep_len=4)
+    env.reset(seed=1)
+    for t in range(4):
+        obs, *_ = env.step(ep["actions"][t][None])
+        np.testing.assert_array_equal(obs["full_state"][0], ep["full_state"][t + 1])
+
+
+def test_a_policy_returning_nan_or_the_wrong_shape_is_named(tmp_path):
+    with pytest.raises(ValueError, match="policy test_dataset:nan_policy returned nan among its actions"):
+        collect("Urchin", 2, tmp_path / "a", policy=nan_policy, progress=False, ep_len=4)
+    with pytest.raises(ValueError, match=r"policy test_dataset:.*<lambda> returned shape \(2,\), expected \(2, 3\)"):
+        collect("Urchin", 2, tmp_path / "b", policy=lambda obs, rng, n: np.zeros(2), progress=False, ep_len=4)
+    with pytest.raises(ValueError, match="policy test_dataset:.*<lambda> returned no array of numbers"):
+        collect("Urchin", 2, tmp_path / "c", policy=lambda obs, rng, n: "fast", progress=False, ep_len=4)
+
+
+@pytest.mark.parametrize("option", [{"frames": False}, {"autoreset_mode": "same_step"}, {"num_envs": 3}])
+def test_collect_takes_world_settings_only(tmp_path, option):
+    with pytest.raises(ValueError, match=f"unknown option '{next(iter(option))}'; options: ep_len"):
+        collect("Bounce", 1, tmp_path / "x", progress=False, **option)
+    assert not (tmp_path / "x").exists()
+
+
 def test_unwritable_folder_gives_a_clear_error(tmp_path):
     import os
     if os.geteuid() == 0:
@@ -198,6 +240,10 @@ def drop_first_shard_and_its_episodes(m):
     m["episodes"] = 4
 
 
+def drop_last_proprio_key(m):
+    m["proprio_keys"].pop()
+
+
 def set_key(key, value, *path):
     def edit(m):
         for p in path:
@@ -229,8 +275,8 @@ MANIFEST_EDITS = [
                                        r"2.0 make \[16, 32\]"),
     (set_key("frame_shape", [8, 16]), r"frame_shape is \[8, 16\] but"),
     (set_key("frame_row_bytes", 3), "frame_row_bytes is 3 but frames 32 pixels wide pack into 4"),
-    (set_key("action_keys", ["a", "b"]), r"files.actions is \[3, 6, 3\] float32, but ep_len, frame_shape and the "
-                                         r"key names make \[3, 6, 2\] float32"),
+    (set_key("shape", [3, 6, 2], "shards", 0, "files", "actions"),
+     r"files.actions is \[3, 6, 2\] float32, but ep_len, frame_shape and the key names make \[3, 6, 3\] float32"),
     (set_key("dtype", "float64", "shards", 0, "files", "actions"), r"files.actions is \[3, 6, 3\] float64"),
     (set_key("sha256", "abc", "shards", 0, "files", "frames"), "sha256 is 'abc', expected a sha256 hex digest"),
     (delete_key("seeds", "shards", 0, "files"), r"shards\[0\].files are .*, expected"),
@@ -244,6 +290,26 @@ MANIFEST_EDITS = [
     (set_key("definition", None), "definition is None, expected an object"),
     (set_key("format_version", 2), "format_version is 2, expected 1"),
     (set_key("complete", False), "is an incomplete collection; continue it with collect"),
+    # The manifest must describe what the engine builds for its env and overrides.
+    (set_key("env", "Dropbox"), r"definition.name is 'Urchin', but Dropbox with overrides \{'ep_len': 6\} builds "
+                                "'Dropbox'"),
+    (set_key("env", "../Urchin"), r"env is '../Urchin', not a built-in env \(Dropbox, "),
+    (set_key("gravity_y", 5, "overrides"), r"definition.gravity is \[0.0, -9.81\], but Urchin with overrides "
+                                           r"\{'ep_len': 6, 'gravity_y': 5\} builds \[0.0, 5.0\]"),
+    (set_key("gravity", [0.0, 5.0], "definition"), r"definition.gravity is \[0.0, 5.0\], but Urchin"),
+    (set_key("walls", 1, "definition"), r"definition.walls is 1, but Urchin .* builds True"),
+    (set_key("bodies", [], "definition"), "definition.bodies is not a field of a world definition"),
+    (delete_key("substeps", "definition"), r"definition.substeps is missing \(Urchin with overrides"),
+    (set_key("num_envs", 2, "overrides"), "overrides has 'num_envs', not a setting"),
+    (set_key("ep_len", "long", "overrides"), r"overrides \{'ep_len': 'long'\} do not build Urchin"),
+    (set_key("gravity_y", float("nan"), "overrides"), "is not valid JSON: NaN is not a JSON number"),
+    (set_key("action_keys", ["a", "b", "c"]), r"action_keys\[0\] is 'a', but Urchin with overrides .* builds "
+                                              "'urchin0:aleg:speed'"),
+    (set_key("state_keys", ["urchin0:root:x:p"] * 16), r"state_keys\[0\] is 'urchin0:root:x:p', but .* builds "
+                                                       "'urchin0:aleg:cos'"),
+    (set_key("proprio_keys", ["zero"]), r"proprio_keys\[0\] is 'zero', but Urchin with overrides .* builds "
+                                        "'urchin0:aleg:cos'"),
+    (drop_last_proprio_key, r"proprio_keys has 15 names, but Urchin with overrides .* builds 16"),
 ]
 
 
@@ -297,7 +363,7 @@ def test_manifest_shard_json_and_arrays_must_agree(dataset):
     """Edits that keep the manifest consistent with itself still disagree with the files."""
 
     def shorter(m):  # ep_len 5 everywhere in the manifest
-        m["ep_len"] = m["definition"]["ep_len"] = 5
+        m["ep_len"] = m["definition"]["ep_len"] = m["overrides"]["ep_len"] = 5
         for entry in m["shards"]:
             for name, info in entry["files"].items():
                 if name != "seeds":
@@ -313,6 +379,67 @@ def test_manifest_shard_json_and_arrays_must_agree(dataset):
     with pytest.raises(CorruptShardError, match=r"shard-00000/frames.npy is \[3, 7, 16, 4\] uint8, but "
                                                 r".*manifest.json says \[3, 6, 16, 4\] uint8"):
         Episodes(dataset, verify=False)
+
+
+def rewrite_array(dataset: Path, shard: int, name: str, edit) -> None:
+    """Edits one array of a shard and writes its new checksum into shard.json and the manifest,
+    as a tamperer would: the checksums then say nothing about the values."""
+    path = dataset / f"shard-{shard:05d}" / f"{name}.npy"
+    array = np.load(path)
+    edit(array)
+    np.save(path, array)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    edit_json(dataset / "manifest.json", set_key("sha256", digest, "shards", shard, "files", name))
+    edit_json(path.parent / "shard.json", set_key("sha256", digest, "files", name))
+
+
+def set_value(index, value):
+    def edit(array):
+        array[index] = value
+    return edit
+
+
+def proprio_off(array):
+    array[0, 2, 5] += 0.5
+
+
+VALUE_EDITS = [  # shard 1 holds episodes 3, 4, 5
+    ("actions", set_value((1, 2, 0), np.nan), r"shard-00001/actions.npy holds a number that is not finite at "
+                                              r"episode 4, step 2 \(urchin0:aleg:speed\): nan"),
+    ("actions", set_value((0, 0, 2), 1e30), r"actions.npy holds an action outside \[-1, 1\] at episode 3, step 0"),
+    ("full_state", set_value((2, 6, 3), np.inf), r"full_state.npy holds a number that is not finite at episode 5, "
+                                                 r"step 6 \(urchin0:aleg:y:p\): inf"),
+    ("full_state", set_value((0, 1, 1), -1.5), r"full_state.npy holds a cos or sin outside \[-1, 1\] at episode 3, "
+                                               r"step 1 \(urchin0:aleg:sin\)"),
+    ("proprio", set_value((0, 3, 0), -np.inf), "proprio.npy holds a number that is not finite at episode 3, step 3"),
+    ("proprio", proprio_off, r"proprio.npy differs from its full_state entry at episode 3, step 2 "
+                             r"\(urchin0:bleg:sin\)"),
+]
+
+
+@pytest.mark.parametrize("name, edit, message", VALUE_EDITS, ids=[f"{n}-{m[:30]}" for n, _, m in VALUE_EDITS])
+def test_values_no_engine_writes_are_refused_whatever_the_checksums(dataset, name, edit, message):
+    rewrite_array(dataset, 1, name, edit)
+    for verify in (True, False):  # values are checked without verify too
+        with pytest.raises(DatasetError, match=message):
+            Episodes(dataset, verify=verify)
+
+
+def test_positions_may_leave_the_world(dataset):
+    """Positions have no bound a dataset can be held to (walls=False, pass_through): a body
+    below the floor is data, not an error."""
+    rewrite_array(dataset, 0, "full_state", set_value((0, 1, 3), -1.5))
+    rewrite_array(dataset, 0, "proprio", set_value((0, 1, 3), -1.5))
+    assert len(Episodes(dataset)) == 7
+
+
+def test_garbage_after_an_array_breaks_its_checksum(dataset):
+    """The checksum pass reads the array memory-mapped; bytes after it count too."""
+    with open(dataset / "shard-00002" / "seeds.npy", "ab") as f:
+        f.write(b"x")
+    Episodes(dataset, verify=False)
+    with pytest.raises(CorruptShardError, match="shard-00002/seeds.npy does not match its checksum"):
+        Episodes(dataset)
 
 
 def test_swapped_shards_are_found_by_their_seeds(dataset):
@@ -424,6 +551,7 @@ def test_frames_wider_than_the_manifest_says_are_found(dataset):
     by columns that no frame lights changes no pixel a reader sees, and cannot be found.)"""
     def narrower(m):
         m["frame_shape"], m["definition"]["wh_ratio"] = [16, 25], 25 / 16
+        m["overrides"]["wh_ratio"] = 25 / 16
 
     edit_json(dataset / "manifest.json", narrower)
     Episodes(dataset, verify=False)  # the check reads every frame, so it comes with verify

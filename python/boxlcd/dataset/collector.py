@@ -81,13 +81,35 @@ def collect_shard(plan: dict, index: int, policy: str | Callable = "random") -> 
         frames[:, t], full_state[:, t], proprio[:, t] = obs["lcd"], obs["full_state"], obs["proprio"]
         if t == T:
             break
-        a = np.asarray(act(obs, rng, env.action_size), dtype=np.float32)
-        if a.shape != (n, env.action_size):
-            raise ValueError(f"policy returned shape {a.shape}, expected {(n, env.action_size)}")
-        actions[:, t] = a
-        obs, *_ = env.step(a)
+        actions[:, t] = applied_action(act(obs, rng, env.action_size), (n, env.action_size), policy)
+        obs, *_ = env.step(actions[:, t])
     seeds = seed + first + np.arange(n, dtype=np.int64)
     return {"frames": frames, "actions": actions, "full_state": full_state, "proprio": proprio, "seeds": seeds}
+
+
+def policy_label(policy: str | Callable) -> str:
+    """How the manifest and error messages name a policy: its string, or module:qualname."""
+    if isinstance(policy, str):
+        return policy
+    return f"{getattr(policy, '__module__', '?')}:{getattr(policy, '__qualname__', type(policy).__name__)}"
+
+
+def applied_action(raw, shape: tuple[int, int], policy) -> np.ndarray:
+    """The actions the engine applies for a policy's output: clipped to [-1, 1] as the engine
+    clips them, so that the dataset stores what moved the world. A policy output that is not
+    (n, A) finite numbers raises ValueError naming the policy: the engine would turn NaN into
+    NaN bodies."""
+    try:
+        a = np.asarray(raw, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"policy {policy_label(policy)} returned no array of numbers: {e}") from None
+    if a.shape != shape:
+        raise ValueError(f"policy {policy_label(policy)} returned shape {a.shape}, expected {shape}")
+    if not np.isfinite(a).all():
+        bad = a[~np.isfinite(a)][0]
+        raise ValueError(f"policy {policy_label(policy)} returned {bad} among its actions: actions must be "
+                         "finite numbers")
+    return np.clip(a, -1.0, 1.0).astype(np.float32)
 
 
 def new_manifest(probe: "boxlcd.Env", env: str, overrides: dict, episodes: int, shard_size: int, seed: int,
@@ -121,7 +143,8 @@ def collect(
 
     Episodes last the env's ep_len (override it like any setting) under the policy: 'random'
     (uniform in [-1, 1], as the seed's datasets), 'zero', 'module:callable' or a callable
-    (obs, rng, action_size) -> actions. resume=True continues an interrupted run, keeping its
+    (obs, rng, action_size) -> actions; the dataset stores the actions the engine applied
+    (clipped to [-1, 1]), and a policy returning NaN or infinity is refused. resume=True continues an interrupted run, keeping its
     finished shards; a second collection into a folder in use fails at once. ray=True (or an
     address) spreads shards over a Ray cluster; the files are the same as a local run's.
     """
@@ -132,7 +155,10 @@ def collect(
             raise ValueError(f"{name} must be a positive int, got {value!r}")
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be an int >= 0, got {seed!r}")
-    policy_name = policy if isinstance(policy, str) else f"{policy.__module__}:{policy.__qualname__}"
+    policy_name = policy_label(policy)
+    unknown = sorted(set(overrides) - set(boxlcd.override_names()))
+    if unknown:  # not make()'s own arguments (frames, autoreset_mode, ...): only world settings
+        raise ValueError(f"unknown option {unknown[0]!r}; options: {', '.join(boxlcd.override_names())}")
     trained_on = getattr(resolve_policy(policy), "env", env)
     if trained_on != env:
         raise ValueError(f"policy {policy!r} was trained on {trained_on}, not on {env}")

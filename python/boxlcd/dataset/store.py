@@ -1,4 +1,4 @@
-"""The on-disk layout of a dataset and a memory-mapped reader that checks checksums.
+"""The on-disk layout of a dataset and a memory-mapped reader that checks what it reads.
 
 Format: plain .npy files (numpy's own format: a header and the raw array), one folder per
 shard, so arrays load memory-mapped without a copy and a dataset larger than RAM works; no
@@ -15,12 +15,16 @@ from pathlib import Path
 
 import numpy as np
 
-from boxlcd.worlds import World
+from boxlcd import _core
+from boxlcd.env import envs, make
+from boxlcd.worlds import World, definition_summary
 
 FORMAT = "boxlcd-dataset"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 ARRAYS = ("frames", "actions", "full_state", "proprio", "seeds")
+FLOATS = ("actions", "full_state", "proprio")  # the arrays whose values Episodes checks
+SCAN_BYTES = 8 << 20  # episodes read at a time when opening a dataset
 
 
 class DatasetError(ValueError):
@@ -30,6 +34,28 @@ class DatasetError(ValueError):
 
 class CorruptShardError(DatasetError):
     """A shard whose files are missing, truncated or do not match their checksums."""
+
+
+def no_constant(name: str):
+    """parse_constant for json.loads: NaN and Infinity, which Python's json reads by default,
+    are not JSON numbers and mean nothing in a manifest."""
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def read_json(path: Path, error: type = DatasetError):
+    """A JSON file's content; `error` naming the file if it is not valid (strict) JSON."""
+    try:
+        return json.loads(path.read_bytes(), parse_constant=no_constant)
+    except ValueError as e:  # JSONDecodeError, UnicodeDecodeError and NaN or Infinity
+        raise error(f"{path} is not valid JSON: {e}") from e
+
+
+def inside(path: Path, root: Path, error: type = DatasetError, what: str = "the dataset") -> Path:
+    """`path`, if it resolves inside `root` (already resolved); else `error`: no link, `..` or
+    absolute name read from a file leads out of the folder."""
+    if not path.resolve().is_relative_to(root):
+        raise error(f"{path} leads to {path.resolve()}, outside {what} {root}")
+    return path
 
 
 def resume_error(cls: type, problem: str, errno: int | None = None) -> Exception:
@@ -92,7 +118,7 @@ def read_shard_entry(root: Path, index: int) -> dict | None:
     that is not this shard's: such a folder is collected again)."""
     path = root / shard_name(index) / "shard.json"
     try:
-        entry = json.loads(path.read_text())
+        entry = json.loads(path.read_text(), parse_constant=no_constant)
     except (OSError, ValueError):
         return None
     return entry if isinstance(entry, dict) and entry.get("name") == shard_name(index) else None
@@ -152,11 +178,9 @@ def _check_fields(path: Path, where: str, value, fields: dict) -> None:
 
 def load_manifest(path: Path) -> dict:
     """The manifest at `path`, checked for the keys and types a reader relies on and against
-    itself (shard count, names and sizes, shapes); raises DatasetError naming what is wrong."""
-    try:
-        m = json.loads(path.read_bytes())
-    except ValueError as e:  # JSONDecodeError and UnicodeDecodeError
-        raise DatasetError(f"{path} is not valid JSON: {e}") from e
+    itself (shard count, names and sizes, shapes) and against what the engine builds for its env
+    and overrides (check_against_engine); raises DatasetError naming what is wrong."""
+    m = read_json(path)
     if not isinstance(m, dict) or m.get("format") != FORMAT:
         raise DatasetError(f"{path} is not a {FORMAT} manifest")
     if m.get("complete") is not True:
@@ -177,6 +201,7 @@ def load_manifest(path: Path) -> dict:
     if m["frame_row_bytes"] != -(-frame_shape[1] // 8):
         raise DatasetError(f"{path}: frame_row_bytes is {m['frame_row_bytes']} but frames "
                            f"{frame_shape[1]} pixels wide pack into {-(-frame_shape[1] // 8)}")
+    check_against_engine(path, m)
     expected = -(-m["episodes"] // m["shard_size"])
     if len(m["shards"]) != expected:
         raise DatasetError(f"{path} lists {len(m['shards'])} shards, but {m['episodes']} episodes in shards "
@@ -201,6 +226,53 @@ def load_manifest(path: Path) -> dict:
     return m
 
 
+def _json(value) -> str:
+    """A value as JSON, to compare two values exactly (True is not 1, 10.0 is not 10)."""
+    return json.dumps(value, sort_keys=True)
+
+
+def check_against_engine(path: Path, m: dict) -> None:
+    """Refuses a manifest whose definition, key names or shapes are not what the engine builds
+    for its env and overrides: a reader (the engine oracle, a replay) rebuilds the env from these
+    two, so anything else would describe other physics. The env must be a built-in one: the
+    manifest keeps a summary of the definition, not its bodies, so it cannot carry a world."""
+    env, overrides = m["env"], m["overrides"]
+    if env not in envs():
+        raise DatasetError(f"{path}: env is {env!r}, not a built-in env ({', '.join(envs())})")
+    unknown = sorted(set(overrides) - set(_core.override_names()))
+    if unknown:
+        raise DatasetError(f"{path}: overrides has {unknown[0]!r}, not a setting "
+                           f"({', '.join(_core.override_names())})")
+    built = f"{env} with overrides {overrides}" if overrides else env
+    try:
+        probe = make(env, num_envs=1, frames=False, **overrides)
+    except (TypeError, ValueError, OverflowError) as e:
+        raise DatasetError(f"{path}: overrides {overrides} do not build {env}: {e}") from e
+    definition = json.loads(json.dumps(definition_summary(probe.definition)))
+    for key in [*definition, *(k for k in m["definition"] if k not in definition)]:  # name first
+        if key not in definition:
+            raise DatasetError(f"{path}: definition.{key} is not a field of a world definition")
+        if key not in m["definition"]:
+            raise DatasetError(f"{path}: definition.{key} is missing ({built} builds {definition[key]!r})")
+        if _json(m["definition"][key]) != _json(definition[key]):
+            raise DatasetError(f"{path}: definition.{key} is {m['definition'][key]!r}, but {built} builds "
+                               f"{definition[key]!r}")
+    frame_shape = list(probe.frame_shape)
+    expected = {"ep_len": definition["ep_len"], "fps": definition["fps"], "frame_shape": frame_shape,
+                "frame_row_bytes": -(-frame_shape[1] // 8), "state_keys": probe.state_keys,
+                "proprio_keys": probe.proprio_keys, "action_keys": probe.action_keys}
+    for key, want in expected.items():
+        have = m[key]
+        if _json(have) == _json(want):
+            continue
+        if key.endswith("_keys"):
+            k = next((i for i, (a, b) in enumerate(zip(have, want)) if a != b), None)
+            if k is None:
+                raise DatasetError(f"{path}: {key} has {len(have)} names, but {built} builds {len(want)}")
+            raise DatasetError(f"{path}: {key}[{k}] is {have[k]!r}, but {built} builds {want[k]!r}")
+        raise DatasetError(f"{path}: {key} is {have!r}, but {built} builds {want!r}")
+
+
 def array_layout(m: dict, n: int) -> dict[str, tuple[list[int], str]]:
     """Shape and dtype of each array of a shard of n episodes, from its manifest."""
     T, rows = m["ep_len"], m["frame_shape"][0]
@@ -215,10 +287,15 @@ class Episodes:
     """A dataset's episodes, memory-mapped. Each episode has ep_len + 1 frames (the reset
     frame first) and ep_len actions: action t leads from frame t to frame t + 1.
 
-    Nothing in the folder is trusted: the manifest is checked against itself, against each
-    shard's shard.json and against the arrays' shapes, dtypes and seeds, and every file must lie
-    inside the folder; a disagreement raises DatasetError naming the file. verify=True
-    (default) also checks every file against its checksum once, here.
+    Nothing in the folder is trusted: the manifest is checked against itself, against what the
+    engine builds for its env and overrides, against each shard's shard.json and against the
+    arrays' shapes, dtypes and seeds, and every file must lie inside the folder. The values are
+    checked once, here: actions, full_state and proprio must be finite, every cos and sin entry
+    of full_state in [-1, 1], and proprio the robot's entries of full_state. verify=True
+    (default) also checks every file against its checksum and that no frame lights pixels past
+    frame_shape's width, in the same pass over the files; verify=False skips both, and so
+    reads the float arrays but not the frames. Any disagreement raises DatasetError naming the
+    file.
     """
 
     def __init__(self, path: str | os.PathLike, verify: bool = True):
@@ -227,8 +304,7 @@ class Episodes:
         if not manifest_path.exists():
             raise FileNotFoundError(f"{self.path} has no {MANIFEST}: not a boxlcd dataset")
         root = self.path.resolve()
-        if not manifest_path.resolve().is_relative_to(root):
-            raise DatasetError(f"{manifest_path} leads to {manifest_path.resolve()}, outside the dataset {root}")
+        inside(manifest_path, root)
         self.manifest = m = load_manifest(manifest_path)
         self.ep_len = m["ep_len"]
         self.frame_shape = tuple(m["frame_shape"])
@@ -251,14 +327,10 @@ class Episodes:
         folder = self.path / entry["name"]
         shard_json = folder / "shard.json"
         for path in (folder, shard_json, *(folder / f"{name}.npy" for name in ARRAYS)):
-            if not path.resolve().is_relative_to(root):  # a symlink out of the dataset
-                raise DatasetError(f"{path} leads to {path.resolve()}, outside the dataset {root}")
-        try:
-            own = json.loads(shard_json.read_bytes())
-        except FileNotFoundError as e:
-            raise CorruptShardError(f"{shard_json} is missing: {folder} is not a finished shard") from e
-        except ValueError as e:
-            raise CorruptShardError(f"{shard_json} is not valid JSON: {e}") from e
+            inside(path, root)  # a link out of the dataset
+        if not shard_json.is_file():
+            raise CorruptShardError(f"{shard_json} is missing: {folder} is not a finished shard")
+        own = read_json(shard_json, CorruptShardError)
         if own != entry:
             own = own if isinstance(own, dict) else {}
             differ = sorted(k for k in set(own) | set(entry) if own.get(k) != entry.get(k))
@@ -269,8 +341,6 @@ class Episodes:
             path = folder / f"{name}.npy"
             if not path.is_file():
                 raise CorruptShardError(f"{path} is missing")
-            if verify and sha256_of(path) != info["sha256"]:
-                raise CorruptShardError(f"{path} does not match its checksum: the shard is corrupted or truncated")
             try:
                 arrays[name] = np.load(path, mmap_mode="r")
             except ValueError as e:  # a truncated file fails numpy's size check
@@ -284,12 +354,72 @@ class Episodes:
             raise DatasetError(f"{folder / 'seeds.npy'} holds seeds {int(arrays['seeds'][0])}.., but "
                                f"{self.path / MANIFEST} places this shard at episodes {first}.. "
                                f"(seeds {int(want[0])}..)")
-        # The engine packs zeros past the last column: lit bits there mean frame_shape is too narrow.
-        padding = 8 * self.manifest["frame_row_bytes"] - self.frame_shape[1]
-        if verify and padding and np.any(arrays["frames"][..., -1] & ((1 << padding) - 1)):
-            raise DatasetError(f"{folder / 'frames.npy'} has lit pixels right of column {self.frame_shape[1]}: the "
-                               f"frames are wider than {self.path / MANIFEST}'s frame_shape {list(self.frame_shape)}")
+        self._scan(folder, arrays, entry["files"], first, verify)
         return arrays
+
+    def _scan(self, folder: Path, arrays: dict[str, np.ndarray], files: dict, first: int, verify: bool) -> None:
+        """One pass over a shard, a few MiB of episodes at a time: the values (check_values) and,
+        with verify, the checksums and the frames' padding, so each page is read once."""
+        names = ARRAYS if verify else FLOATS
+        hashes = {}
+        for name in names if verify else ():
+            # A file is numpy's header, the array, and (in a tampered file) bytes after it.
+            with open(folder / f"{name}.npy", "rb") as f:
+                hashes[name] = hashlib.sha256(f.read(arrays[name].offset))
+        padding = 8 * self.manifest["frame_row_bytes"] - self.frame_shape[1]
+        n = len(arrays["seeds"])
+        step = max(1, SCAN_BYTES // max(1, sum(arrays[k][:1].nbytes for k in names)))
+        for lo in range(0, n, step):
+            chunk = {k: arrays[k][lo:lo + step] for k in names}
+            for name, h in hashes.items():
+                h.update(chunk[name])
+            self.check_values(folder, chunk, first + lo)
+            if verify and padding and np.any(chunk["frames"][..., -1] & ((1 << padding) - 1)):
+                raise DatasetError(f"{folder / 'frames.npy'} has lit pixels right of column {self.frame_shape[1]}: "
+                                   f"the frames are wider than {self.path / MANIFEST}'s frame_shape "
+                                   f"{list(self.frame_shape)}")
+        for name, h in hashes.items():
+            path = folder / f"{name}.npy"
+            with open(path, "rb") as f:
+                f.seek(arrays[name].offset + arrays[name].nbytes)
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    h.update(block)
+            if h.hexdigest() != files[name]["sha256"]:
+                raise CorruptShardError(f"{path} does not match its checksum: the shard is corrupted or truncated")
+
+    def check_values(self, folder: Path, chunk: dict[str, np.ndarray], first: int) -> None:
+        """Refuses values no engine writes: a non-finite number (the checksums say that bytes are
+        intact, not that they are valid), an action or a cos or sin outside [-1, 1], or a proprio
+        entry other than its full_state entry (0 for the "zero" of an env without a robot).
+        Positions are not bounded: a body may leave the world (walls=False, pass_through)."""
+        keys = {"actions": self.action_keys, "full_state": self.state_keys, "proprio": self.proprio_keys}
+
+        def refuse(name: str, where: np.ndarray, problem: str):
+            e, t, k = (int(i) for i in np.argwhere(where)[0])
+            raise DatasetError(f"{folder / f'{name}.npy'} {problem} at episode {first + e}, step {t} "
+                               f"({keys[name][k]}): {float(chunk[name][e, t, k])}")
+
+        for name in FLOATS:
+            bad = ~np.isfinite(chunk[name])
+            if bad.any():
+                refuse(name, bad, "holds a number that is not finite")
+        outside = np.abs(chunk["actions"]) > 1
+        if outside.any():  # the engine clips actions to [-1, 1], and collect stores what it applied
+            refuse("actions", outside, "holds an action outside [-1, 1]")
+        state = chunk["full_state"]
+        angles = [k for k, key in enumerate(self.state_keys) if key.endswith((":cos", ":sin"))]
+        outside = np.zeros(state.shape, bool)
+        outside[..., angles] = np.abs(state[..., angles]) > 1
+        if outside.any():
+            refuse("full_state", outside, "holds a cos or sin outside [-1, 1]")
+        index = {key: k for k, key in enumerate(self.state_keys)}
+        if all(key in index for key in self.proprio_keys):
+            want = state[..., [index[key] for key in self.proprio_keys]]
+        else:  # an env without a robot: one "zero" entry
+            want = np.zeros_like(chunk["proprio"])
+        differ = chunk["proprio"] != want
+        if differ.any():
+            refuse("proprio", differ, "differs from its full_state entry")
 
     def __len__(self) -> int:
         return self.num_episodes
