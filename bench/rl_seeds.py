@@ -16,7 +16,7 @@ import statistics
 from pathlib import Path
 
 from boxlcd.rl.evaluate import EVAL_FILE, EVAL_LEARNED_FILE
-from boxlcd.rl.train import STATE_FILE, read_run
+from boxlcd.rl.train import RUN_FILE, STATE_FILE
 from results_io import finish  # bench/results_io.py: python puts bench/ on the path
 
 
@@ -31,7 +31,7 @@ def one_run(run: str) -> dict:
         raise SystemExit(f"{run}: no {EVAL_FILE} (run `boxlcd rl eval {run} --episodes 1000` first)")
     state = read_json(folder / STATE_FILE) or {}
     inside = read_json(folder / EVAL_LEARNED_FILE)
-    return {"run": run, "seed": read_run(folder).get("seed"),
+    return {"run": run, "seed": (read_json(folder / RUN_FILE) or {}).get("seed"),
             "env_steps": state.get("env_steps"), "minutes": round(state.get("elapsed_s", 0) / 60, 1),
             "episodes": evaluation["episodes"],
             "success_rate": evaluation["success_rate"], "success_rate_se": round(evaluation["success_rate_se"], 4),

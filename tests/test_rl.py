@@ -1,5 +1,6 @@
 """RL: the SB3 adapter's autoreset contract, a short PPO run that learns, the rl commands."""
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -262,19 +263,29 @@ def test_ppo_in_a_learned_env_and_its_evaluation_in_both(tmp_path):
                 prompt=1, d_model=16, layers=1, heads=2)
     out = train("Urchin", "body", str(tmp_path / "ppo"), sim=str(tmp_path / "ft"), steps=128, ep_len=10,
                 progress=False, num_envs=16, n_steps=8, batch_size=64, net=[16], sim_noise=0.02)
-    assert read_run(out)["sim"] == str((tmp_path / "ft").resolve())
+    # the run keeps its sim's weights: it evaluates in its sim wherever the folder goes
+    assert read_run(out)["sim"] == "sim/0" and read_run(out)["sim_from"] == str((tmp_path / "ft").resolve())
+    assert (out / "sim" / "0" / "ckpt.pt").is_file()
     assert read_run(out)["sim_noise"] == 0.02  # training's alone: evaluations measure the model as it is
-    real = evaluate(str(out), episodes=8)
-    learned = evaluate(str(out), episodes=8, sim="learned")
-    assert real["evaluated_in"] == "real" and learned["evaluated_in"] == read_run(out)["sim"]
-    assert (out / "eval.json").is_file() and (out / "eval_learned.json").is_file()
+    moved = tmp_path / "elsewhere" / "ppo"
+    shutil.copytree(out, moved)
+    shutil.rmtree(tmp_path / "ft")
+    real = evaluate(str(moved), episodes=8)
+    learned = evaluate(str(moved), episodes=8, sim="learned")
+    assert real["evaluated_in"] == "real" and learned["evaluated_in"] == str((moved / "sim" / "0").resolve())
+    assert learned["trained_in"] == str((tmp_path / "ft").resolve())
+    assert (moved / "eval.json").is_file() and (moved / "eval_learned.json").is_file()
+    train_model("frame_transformer", str(tmp_path / "data"), str(tmp_path / "ft"), steps=2, batch=4, progress=False,
+                prompt=1, d_model=16, layers=1, heads=2)
     # an ensemble of two models (--sim A,B): both paths resolved, evaluated inside the ensemble
     train_model("frame_transformer", str(tmp_path / "data"), str(tmp_path / "ft2"), steps=2, batch=4, seed=1,
                 progress=False, prompt=1, d_model=16, layers=1, heads=2)
     both = train("Urchin", "body", str(tmp_path / "ppo2"), sim=f"{tmp_path / 'ft'},{tmp_path / 'ft2'}", steps=128,
                  ep_len=10, progress=False, num_envs=16, n_steps=8, batch_size=64, net=[16])
-    assert read_run(both)["sim"] == f"{(tmp_path / 'ft').resolve()},{(tmp_path / 'ft2').resolve()}"
-    assert evaluate(str(both), episodes=8, sim="learned")["evaluated_in"] == read_run(both)["sim"]
+    assert read_run(both)["sim"] == "sim/0,sim/1"
+    assert read_run(both)["sim_from"] == f"{(tmp_path / 'ft').resolve()},{(tmp_path / 'ft2').resolve()}"
+    inside = evaluate(str(both), episodes=8, sim="learned")["evaluated_in"]
+    assert inside == f"{(both / 'sim' / '0').resolve()},{(both / 'sim' / '1').resolve()}"
 
 
 class Recorder:
@@ -395,7 +406,7 @@ def test_rl_pipeline_script_runs_every_step_on_tiny_budgets(tmp_path):
     assert dagger["data"] == f"{(data / 'luxo').resolve()},{(data / 'luxo-ppo').resolve()}"
     sims = {"ppo-luxo-real": "real", "ppo-luxo-learned": "ft-luxo", "ppo-luxo-dagger": "ft-luxo-dagger"}
     for run, sim in sims.items():
-        assert Path(read_run(runs / run)["sim"]).name == sim
+        assert Path(read_run(runs / run).get("sim_from") or "real").name == sim
         assert json.loads((runs / run / "eval.json").read_text())["episodes"] == 8
         assert (runs / run / "eval_learned.json").is_file() == (sim != "real")
     assert read_run(runs / "ppo-luxo-dagger")["steps"] == 9_000_000

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from boxlcd.rl.train import load_policy, make_env, read_run, the_task, write_json
+from boxlcd.rl.train import load_policy, make_env, read_run, run_sim, the_task, write_json
 
 EVAL_SEED_OFFSET = 1 << 40  # episodes no training seed reaches
 EVAL_FILE, EVAL_LEARNED_FILE = "eval.json", "eval_learned.json"  # rl eval, in the engine and in the run's own sim
@@ -79,11 +79,12 @@ def evaluate(run_dir: str, episodes: int = 1000, sim: str = "real", device: str 
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
     run = read_run(run_dir)
-    sim_path = run["sim"] if sim == "learned" else sim
     if sim == "learned" and run["sim"] == "real":
         raise ValueError(f"{run_dir} was trained in the real env: there is no learned sim to evaluate in")
+    sim_path = run_sim(run, run_dir) if sim == "learned" else sim
     policy = load_policy(run_dir, device=device)
-    out = {"run": str(Path(run_dir)), "env": run["env"], "task": run["task"], "trained_in": run["sim"],
+    out = {"run": str(Path(run_dir)), "env": run["env"], "task": run["task"],
+           "trained_in": run.get("sim_from") or run["sim"],
            "evaluated_in": sim_path, "episodes": episodes, "threshold": run["threshold"]}
     shown = None
     for deterministic in (False, True):

@@ -9,15 +9,25 @@ velocities.
 The run folder gets run.json (the settings), model.zip (policy, optimizer; rewritten every
 --ckpt-every seconds and at the end), state.json (env steps and wall clock reached) and
 log.csv (after every rollout: env steps, wall clock, episodes ended, success rate, mean return
-and length). The same command again resumes from model.zip; --steps is the run's total.
+and length). A run in a learned sim also keeps its models' weights in sim/ (sim/0/ckpt.pt,
+...), so that it evaluates in its sim wherever it is copied. The same command again resumes
+from model.zip; --steps is the run's total.
+
+Loading a run reads data only: run.json's settings are checked by name and range, and the
+policy is rebuilt from them with the weights of model.zip's policy.pth (torch's weights_only
+reader); the pickled entries SB3 also writes into model.zip are never read.
 """
 from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
+import math
 import os
+import pickle
 import time
+import zipfile
 from pathlib import Path
 
 PPO_DEFAULTS = {  # what trained both robots here; see docs/rl.md
@@ -36,8 +46,21 @@ SETTING_RANGES = {  # boxlcd.ranges: (lowest, highest, whether the lowest itself
     "batch_size": (1, None, True), "n_epochs": (1, None, True), "history": (1, None, True),
     "lr": (0.0, None, False), "lr_end": (0.0, None, True), "gamma": (0.0, 1.0, False),
     "gae_lambda": (0.0, 1.0, True), "ent_coef": (0.0, None, True), "time_limit": (0.0, None, True),
+    "seed": (0, None, True), "threshold": (0.0, None, False), "temperature": (0.0, None, True),
+    "sim_noise": (0.0, 1.0, True), "reach": (0.0, None, True), "reach_behind": (0.0, None, True),
+    "start_near": (0.0, 1.0, True), "near_spread": (0.0, None, True), "near_ahead": (0.0, 1.0, True),
+    "env_threads": (0, None, True), "log_std_init": (-20.0, 2.0, True),
 }
+MAX_LAYERS, MAX_WIDTH = 8, 4096  # the policy's net: larger is a typo (or a file built to exhaust memory)
 RUN_FILE, MODEL_FILE, STATE_FILE, LOG_FILE = "run.json", "model.zip", "state.json", "log.csv"
+SIM_DIR = "sim"  # a learned sim's models inside the run: SIM_DIR/0/ckpt.pt, ...
+POLICY_WEIGHTS, OPTIMIZER_WEIGHTS = "policy.pth", "policy.optimizer.pth"  # model.zip's entries boxlcd reads
+MAX_WEIGHTS_BYTES = 1 << 30
+
+
+class RunError(ValueError):
+    """A PPO run folder boxlcd will not load: a run.json, state.json or model.zip that is
+    malformed, out of range, disagrees with itself, or holds non-finite weights."""
 
 
 def the_task(run: dict) -> dict:
@@ -47,12 +70,16 @@ def the_task(run: dict) -> dict:
 
 
 def make_env(run: dict, num_envs: int | None = None, sim: str | None = None, seed_offset: int = 0):
-    """The run's task as an SB3 VecEnv (its sim unless another is given), seeded."""
+    """The run's task as an SB3 VecEnv, seeded: in the engine, or in the learned sim `sim` (a
+    run's own: run_sim(run, run_dir))."""
     from boxlcd.rl.sb3 import SB3VecEnv
     from boxlcd.tasks import make_task
 
+    sim = sim or run["sim"]
+    if sim != "real" and sim == run["sim"] and not Path(sim.split(",")[0]).is_absolute():
+        raise ValueError("a run's learned sim is inside its folder: pass sim=run_sim(run, run_dir)")
     aids = {k: run.get(k, off) for k, off in TRAINING_ONLY.items()}  # off in a run.json older than them
-    task = make_task(run["env"], run["task"], num_envs=num_envs or run["num_envs"], sim=sim or run["sim"],
+    task = make_task(run["env"], run["task"], num_envs=num_envs or run["num_envs"], sim=sim,
                      threshold=run["threshold"], ep_len=run["ep_len"], num_threads=run["env_threads"],
                      device=run["device"], temperature=run["temperature"], noise=aids.pop("sim_noise"), **aids)
     env = SB3VecEnv(task, history=run.get("history", BEFORE_THE_SETTING["history"]))
@@ -85,19 +112,162 @@ def write_json(path: Path, data: dict) -> None:
 
 
 def read_run(out: str | os.PathLike) -> dict:
+    """run.json of a PPO run folder, checked (check_run), with the settings it predates filled in."""
     path = Path(out) / RUN_FILE
     if not path.is_file():
         raise FileNotFoundError(f"{path}: not a PPO run folder (no {RUN_FILE})")
-    return json.loads(path.read_text())
+    try:
+        run = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as e:
+        raise RunError(f"{path}: not JSON ({e})") from None
+    if not isinstance(run, dict):
+        raise RunError(f"{path}: not a PPO run's settings (a JSON {type(run).__name__}, not an object)")
+    run = {**BEFORE_THE_SETTING, **run}
+    try:
+        check_run(run)
+    except (ValueError, TypeError) as e:
+        raise RunError(f"{path}: {e}") from None
+    return run
 
 
-def load_policy(out: str | os.PathLike, env=None, device: str = "cpu"):
-    from stable_baselines3 import PPO
+# What every run.json holds; BEFORE_THE_SETTING's keys are filled in when missing.
+RUN_KEYS = ("env", "task", "sim", "steps", "seed", "threshold", "ep_len", "device", "temperature",
+            "env_threads", *PPO_DEFAULTS)
 
+
+def check_run(run: dict) -> None:
+    """A clear error for settings that PPO, the task or the engine would fail on or that
+    would build something absurd: train() checks what it is given, read_run what it reads."""
+    import boxlcd
+    from boxlcd.ranges import check_ranges
+    from boxlcd.rl.precision import policy_class
+    from boxlcd.tasks import TASKS
+
+    missing = [k for k in RUN_KEYS if k not in run]
+    if missing:
+        raise ValueError(f"no {', '.join(missing)}")
+    if run["env"] not in boxlcd.envs():
+        raise ValueError(f"env {run['env']!r} is not a built-in env")
+    if run["task"] not in TASKS:
+        raise ValueError(f"task {run['task']!r} is not a task ({', '.join(TASKS)})")
+    for key in ("sim", "device", "precision"):
+        if not isinstance(run[key], str):
+            raise ValueError(f"{key} must be a string, got {run[key]!r}")
+    policy_class(run["precision"])
+    check_ranges(run, {k: v for k, v in SETTING_RANGES.items() if k in run})
+    ep_len = run["ep_len"]
+    if ep_len is not None and (isinstance(ep_len, bool) or not isinstance(ep_len, int) or ep_len < 1):
+        raise ValueError(f"ep_len must be null or a whole number >= 1, got {ep_len!r}")
+    net = run["net"]
+    if (not isinstance(net, list) or not 1 <= len(net) <= MAX_LAYERS
+            or not all(isinstance(w, int) and not isinstance(w, bool) and 1 <= w <= MAX_WIDTH for w in net)):
+        raise ValueError(f"net must be a list of 1 to {MAX_LAYERS} layer widths in [1, {MAX_WIDTH}], got {net!r}")
+
+
+def run_sim(run: dict, run_dir: str | os.PathLike) -> str:
+    """'real', or the run's learned sim: its models' folders inside run_dir/sim, joined by ','.
+    A path read from run.json never leads outside the run's folder."""
+    if run["sim"] == "real":
+        return "real"
+    root = Path(run_dir).resolve()
+    paths = []
+    for part in run["sim"].split(","):
+        path = (root / part).resolve()
+        if Path(part).is_absolute() or not path.is_relative_to(root / SIM_DIR):
+            raise RunError(f"{Path(run_dir) / RUN_FILE}: sim {part!r} is not a folder in the run's {SIM_DIR}/ "
+                           "(a run made before runs kept their sim): pass the model itself, --sim MODEL_RUN")
+        paths.append(str(path))
+    return ",".join(paths)
+
+
+def keep_sim(sources: list[str], out_dir: Path) -> None:
+    """Copies the weights of the learned sim's models (not their optimizers) into out_dir/sim."""
+    import torch
+
+    from boxlcd.models.checkpoint import CKPT, read_checkpoint
+
+    for i, source in enumerate(sources):
+        _, ckpt = read_checkpoint(source)
+        folder = out_dir / SIM_DIR / str(i)
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f"{CKPT}.tmp"
+        torch.save({k: ckpt[k] for k in ("model_name", "spec", "model_config", "model", "run", "step")}, tmp)
+        os.replace(tmp, folder / CKPT)
+
+
+def read_weights(path: Path, names: tuple[str, ...], device: str = "cpu") -> dict:
+    """The torch files `names` inside the SB3 zip `path`, read as data only (weights_only),
+    each checked to hold only finite numbers; a missing optional entry is left out."""
+    import torch
+
+    from boxlcd.models.checkpoint import non_finite
+
+    out = {}
+    try:
+        with zipfile.ZipFile(path) as z:
+            entries = set(z.namelist())
+            if names[0] not in entries:
+                raise RunError(f"{path}: no {names[0]} in it: not a policy of `boxlcd rl train`")
+            for name in names:
+                if name not in entries:
+                    continue
+                if z.getinfo(name).file_size > MAX_WEIGHTS_BYTES:
+                    raise RunError(f"{path}: its {name} is larger than a policy's weights can be")
+                out[name] = torch.load(io.BytesIO(z.read(name)), map_location=device, weights_only=True)
+    except pickle.UnpicklingError:
+        raise RunError(f"{path}: holds objects other than tensors, numbers, strings, lists and dicts; "
+                       "boxlcd loads policies as data and never runs what a file holds") from None
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError, KeyError) as e:
+        if isinstance(e, RunError):
+            raise
+        raise RunError(f"{path}: not a readable policy (truncated or not SB3's zip: {' '.join(str(e).split())[:160]})") from None
+    for name, value in out.items():
+        where = non_finite(value)
+        if where is not None:
+            raise RunError(f"{path}: {name} {where} holds NaN or inf: the run diverged")
+    return out
+
+
+def load_ppo(out: str | os.PathLike, run: dict, vec, device: str = "cpu", optimizer: bool = False):
+    """An SB3 PPO built from the run's (checked) settings on `vec`, with model.zip's policy
+    weights (and its optimizer's state when `optimizer`)."""
     path = Path(out) / MODEL_FILE
     if not path.is_file():
         raise FileNotFoundError(f"{path}: the run has no policy yet")
-    return PPO.load(path, env=env, device=device)
+    names = (POLICY_WEIGHTS, OPTIMIZER_WEIGHTS) if optimizer else (POLICY_WEIGHTS,)
+    weights = read_weights(path, names, device)
+    model = new_ppo({**run, "device": device}, vec)
+    try:
+        model.policy.load_state_dict(weights[POLICY_WEIGHTS])
+        if optimizer and OPTIMIZER_WEIGHTS in weights:
+            model.policy.optimizer.load_state_dict(weights[OPTIMIZER_WEIGHTS])
+    except (RuntimeError, ValueError, KeyError, TypeError) as e:
+        raise RunError(f"{path}: its weights do not fit the policy {RUN_FILE} describes (net, history, task): "
+                       f"{' '.join(str(e).split())[:200]}") from None
+    return model
+
+
+def load_policy(out: str | os.PathLike, env=None, device: str = "cpu"):
+    """The run's policy (an SB3 PPO, its optimizer's state too) rebuilt from run.json with
+    model.zip's weights; `env` (an SB3VecEnv of the run's task) gives the spaces, else an
+    engine env does."""
+    run = read_run(out)
+    vec = env if env is not None else make_env({**the_task(run), "sim": "real"}, sim="real")
+    return load_ppo(out, run, vec, device, optimizer=True)
+
+
+def read_state(out_dir: Path) -> dict:
+    """state.json: env steps and wall clock a run had reached."""
+    path = out_dir / STATE_FILE
+    try:
+        state = json.loads(path.read_text())
+    except (OSError, ValueError, UnicodeDecodeError) as e:
+        raise RunError(f"{path}: unreadable ({e}): the run cannot resume") from None
+    steps, elapsed = (state.get("env_steps"), state.get("elapsed_s")) if isinstance(state, dict) else (None, None)
+    if (isinstance(steps, bool) or not isinstance(steps, int) or steps < 0
+            or not isinstance(elapsed, (int, float)) or not math.isfinite(elapsed) or elapsed < 0):
+        raise RunError(f"{path}: env_steps must be a whole number >= 0 and elapsed_s a finite number >= 0")
+    return state
 
 
 def train(env: str, task: str, out: str, sim: str = "real", steps: int = 5_000_000, time_limit: float = 0.0,
@@ -107,7 +277,6 @@ def train(env: str, task: str, out: str, sim: str = "real", steps: int = 5_000_0
           ckpt_every: float = 60.0, progress: bool = True, **ppo) -> Path:
     """Trains (or resumes) PPO on the task; returns the run folder."""
     import torch
-    from stable_baselines3 import PPO
     from tqdm import tqdm
 
     from boxlcd.rl.sb3 import CollectionThreads
@@ -118,18 +287,14 @@ def train(env: str, task: str, out: str, sim: str = "real", steps: int = 5_000_0
     from boxlcd.learned import check_device
 
     check_device(device)
-    if sim != "real":  # a world model's run, or an ensemble's runs joined by ","
-        sim = ",".join(str(Path(part).resolve()) for part in sim.split(","))
+    sources = [] if sim == "real" else [str(Path(part).resolve()) for part in sim.split(",")]
     out_dir = Path(out)
-    run = {"env": env, "task": task, "sim": sim, "steps": steps, "seed": seed, "threshold": threshold,
+    run = {"env": env, "task": task, "sim": ",".join(f"{SIM_DIR}/{i}" for i in range(len(sources))) or "real",
+           "sim_from": ",".join(sources) or None, "steps": steps, "seed": seed, "threshold": threshold,
            "ep_len": ep_len, "device": device, "temperature": temperature, "sim_noise": sim_noise,
            "reach": reach, "reach_behind": reach_behind, "start_near": start_near, "near_spread": near_spread,
            "near_ahead": near_ahead, "env_threads": env_threads, **PPO_DEFAULTS, **ppo}
-    from boxlcd.ranges import check_ranges
-    from boxlcd.rl.precision import policy_class
-
-    policy_class(run["precision"])  # a bad value fails before anything is made
-    check_ranges({**run, "time_limit": time_limit}, SETTING_RANGES)
+    check_run({**run, "time_limit": time_limit})  # a bad value fails before anything is made
     if run["precision"] == "bf16":
         from boxlcd.models.common import warn_if_bf16_is_slow
 
@@ -141,13 +306,18 @@ def train(env: str, task: str, out: str, sim: str = "real", steps: int = 5_000_0
         if changed:
             raise ValueError(f"{out_dir} is a run with other settings ({', '.join(sorted(changed))}); "
                              "use another --out for a new run")
-    vec = make_env(run)  # before making --out: a wrong env, task or sim leaves no empty run folder
+    # Before making --out: a wrong env, task or sim leaves no empty run folder.
+    vec = make_env(run, sim=",".join(sources) or "real")
     out_dir.mkdir(parents=True, exist_ok=True)
+    if sources and not resuming:
+        keep_sim(sources, out_dir)
     write_json(out_dir / RUN_FILE, run)
-    state = json.loads((out_dir / STATE_FILE).read_text()) if resuming else {"env_steps": 0, "elapsed_s": 0.0}
     if resuming:
-        model = PPO.load(out_dir / MODEL_FILE, env=vec, device=device)
+        state = read_state(out_dir)
+        model = load_ppo(out_dir, run, vec, device, optimizer=True)
+        model.num_timesteps = state["env_steps"]
     else:
+        state = {"env_steps": 0, "elapsed_s": 0.0}
         torch.manual_seed(seed)
         model = new_ppo(run, vec)
     start = time.perf_counter() - state["elapsed_s"]
