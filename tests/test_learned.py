@@ -251,9 +251,12 @@ def test_bad_input(runs, tmp_path):
         LearnedEnv(runs["ft"], 0)
     with pytest.raises(ValueError, match=r"full_state.* must have shape \(2, "):
         LearnedEnv(runs["ft"], 2).reset(seed=0, options={"full_state": np.zeros((2, 3), np.float32)})
-    for noise in (-0.1, float("nan"), "0.1"):
+    for noise in (-0.1, float("nan"), "0.1", 1e300, True):
         with pytest.raises(ValueError, match="noise"):
             LearnedEnv(runs["ft"], 2, noise=noise)
+    for temperature in (-1.0, float("inf"), 1e300):
+        with pytest.raises(ValueError, match="temperature"):
+            LearnedEnv(runs["ft"], 2, temperature=temperature)
     env = LearnedEnv(runs["ft"], 2)
     with pytest.raises(RuntimeError, match="reset"):
         env.step(np.zeros((2, 3), np.float32))
@@ -266,3 +269,70 @@ def test_bad_input(runs, tmp_path):
     (tmp_path / "junk" / "ckpt.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match="not a readable boxlcd checkpoint"):
         LearnedEnv(str(tmp_path / "junk"), 2)
+
+
+def test_a_goal_task_times_out_with_a_prompt_of_three(runs):
+    """A model prompted with 3 frames has ep_len - 2 steps an episode: a goal task over it
+    times out there (it crashed at the first timeout), and asks for no more than that."""
+    from boxlcd.tasks import make_task
+
+    env = LearnedEnv(runs["ft3"], 2)
+    assert env.prompt == 3 and env.episode_steps == EP_LEN - 2
+    task = make_task("Urchin", "body", num_envs=2, sim=runs["ft3"], threshold=1e-9)
+    assert task.ep_len == EP_LEN - 2
+    task.reset(seed=0)
+    ended = 0
+    for _ in range(3 * EP_LEN):
+        _, _, terminated, truncated, _ = task.step(np.zeros((2, 3), np.float32))
+        ended += int(truncated.sum())
+    assert ended == 2 * (3 * EP_LEN // (EP_LEN - 2))
+    with pytest.raises(ValueError, match=rf"ep_len must be a whole number in \[1, {EP_LEN - 2}\]"):
+        make_task("Urchin", "body", num_envs=2, sim=runs["ft3"], ep_len=EP_LEN)
+
+
+def test_close_releases_the_env_and_later_calls_raise(runs):
+    env = LearnedEnv(runs["ft"], 2)
+    env.reset(seed=0)
+    env.close()
+    assert env.models == [] and env.real.closed
+    for call in (lambda: env.reset(seed=0), lambda: env.step(np.zeros((2, 3), np.float32))):
+        with pytest.raises(RuntimeError, match="closed"):
+            call()
+    env.close()  # twice is harmless
+
+
+def test_threads_sharing_an_env_take_turns(runs):
+    """Steps from two threads are serialised: the env ends where one thread's as many steps
+    would have taken it (they are all the same action), never in a mix of half-steps."""
+    import threading
+
+    def final_obs(threads):
+        env = LearnedEnv(runs["ft_state"], 4, temperature=1.0)
+        env.reset(seed=3)
+        zeros = np.zeros((4, 3), np.float32)
+
+        def work():
+            for _ in range(EP_LEN // threads):
+                env.step(zeros)
+        pool = [threading.Thread(target=work) for _ in range(threads)]
+        for t in pool:
+            t.start()
+        for t in pool:
+            t.join()
+        return env._copy_obs()
+
+    alone = final_obs(1)
+    for _ in range(3):
+        shared = final_obs(2)
+        for k in alone:
+            np.testing.assert_array_equal(shared[k], alone[k])
+
+
+def test_a_model_step_that_goes_non_finite_raises(runs):
+    env = LearnedEnv(runs["ft_state"], 2)
+    env.reset(seed=0)
+    with torch.no_grad():
+        for p in env.model.parameters():
+            p.fill_(float("nan"))
+    with pytest.raises(FloatingPointError, match="NaN or inf"):
+        env.step(np.zeros((2, 3), np.float32))

@@ -25,14 +25,20 @@
   env trained apart. Each owns a block of the envs (np.array_split's), steps it, and keeps it
   for good: a policy trained across the block learns what the models agree on rather than one
   model's errors. The cost per step is that of one model.
-- Episodes truncate at the env's ep_len, which the transformers' length allows exactly. The
-  reward is 0, as in the plain envs (goal tasks: boxlcd.tasks). Autoreset as GymVectorEnv:
-  NEXT_STEP (default), SAME_STEP (info["final_obs"]) or DISABLED (reset rows yourself with
-  options={"reset_mask": m}).
+- Episodes: the model's window holds the env's ep_len + 1 frames, of which the prompt takes the
+  first k, so an episode lasts `episode_steps` = ep_len - (k - 1) steps after its reset (the
+  engine's ep_len with a prompt of 1); goal tasks time out there too. The reward is 0, as in
+  the plain envs (goal tasks: boxlcd.tasks). Autoreset as GymVectorEnv: NEXT_STEP (default),
+  SAME_STEP (info["final_obs"]) or DISABLED (reset rows yourself with options={"reset_mask": m}).
+- Never NaN: a model step whose predicted vectors are not finite raises (a model that diverged
+  cannot be used as a sim), noise is at most MAX_NOISE and temperature at most MAX_TEMPERATURE.
+- One caller at a time: reset and step hold a lock, so threads sharing an env take turns.
+  close() releases the models and the real batch; any later reset or step raises.
 """
 from __future__ import annotations
 
 import numbers
+import threading
 from typing import Any, Sequence
 
 import gymnasium
@@ -47,6 +53,10 @@ from boxlcd.env import seed_int
 from boxlcd.gym_env import _random_seed, observation_space, parse_autoreset_mode
 from boxlcd.models.checkpoint import load_model, prompt_frames
 from boxlcd.models.common import put_rows, take_rows
+
+
+MAX_NOISE = 1.0  # predicted vectors live in [-1, 1]: more noise than that only blurs them
+MAX_TEMPERATURE = 10.0
 
 
 def check_device(device: str) -> torch.device:
@@ -87,10 +97,9 @@ class LearnedEnv(gymnasium.vector.VectorEnv):
                  num_threads: int = 1, noise: float = 0.0):
         if not isinstance(num_envs, numbers.Integral) or isinstance(num_envs, bool) or num_envs < 1:
             raise ValueError(f"num_envs must be an int >= 1, got {num_envs!r}")
-        if not (isinstance(temperature, numbers.Real) and temperature >= 0):
-            raise ValueError(f"temperature must be a number >= 0, got {temperature!r}")
-        if not (isinstance(noise, numbers.Real) and 0 <= noise < float("inf")):
-            raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
+        for name, value, high in (("temperature", temperature, MAX_TEMPERATURE), ("noise", noise, MAX_NOISE)):
+            if isinstance(value, bool) or not (isinstance(value, numbers.Real) and 0 <= value <= high):
+                raise ValueError(f"{name} must be a number in [0, {high:g}], got {value!r}")
         self.autoreset_mode = parse_autoreset_mode(autoreset_mode)
         self.device = check_device(device)
         paths = checkpoint.split(",") if isinstance(checkpoint, str) else list(checkpoint)
@@ -119,6 +128,8 @@ class LearnedEnv(gymnasium.vector.VectorEnv):
         self.action_keys = self.real.action_keys
         self.frame_shape = tuple(self.real.frame_shape)
         self.ep_len = int(self.definition.ep_len)
+        self.episode_steps = self.ep_len - (self.prompt - 1)
+        self._lock = threading.Lock()
         vector = getattr(self.model, "vector", None)
         self.predicts_state = vector is not None and vector.key == "full_state"
         self.predicts_proprio = vector is not None and vector.width > 0 and spec["robot"]
@@ -215,6 +226,11 @@ class LearnedEnv(gymnasium.vector.VectorEnv):
         vectors = {"proprio": proprio.cpu().numpy()}
         if self.predicts_state:
             vectors["full_state"] = state["vector"].cpu().numpy()
+        for key, values in vectors.items():
+            if not np.isfinite(values).all():
+                bad = rows[~np.isfinite(values).all(axis=-1)]
+                raise FloatingPointError(f"the model predicted NaN or inf {key} for envs {bad[:8].tolist()}: "
+                                         "it has diverged and cannot be used as a sim")
         self._write(rows, np.packbits(frame.to(torch.uint8).cpu().numpy(), axis=-1), vectors)
 
     def _reset_rows(self, mask: np.ndarray, seed: int | None, full_state: np.ndarray | None = None) -> None:
@@ -223,11 +239,25 @@ class LearnedEnv(gymnasium.vector.VectorEnv):
         self._ended[mask] = False
 
     # -- the VectorEnv API ---------------------------------------------------------------------
+    def _check_open(self) -> None:
+        if self.closed:
+            raise RuntimeError("this LearnedEnv is closed: make a new one")
+
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         """seed: env i is env i of a real batch seeded `seed` (prompt and all); it also seeds
         the sampling generator. options: "reset_mask" (num_envs,) bool resets only those;
         "full_state" (num_envs, D) places the reset envs' real batch at rest in those poses
         before it prompts the model (as GymVectorEnv's reset does; the engine checks them)."""
+        with self._lock:
+            self._check_open()
+            return self._reset(seed=seed, options=options)
+
+    def step(self, actions):
+        with self._lock:
+            self._check_open()
+            return self._step(actions)
+
+    def _reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         options = dict(options or {})
         mask = options.pop("reset_mask", None)
         full_state = options.pop("full_state", None)
@@ -256,7 +286,7 @@ class LearnedEnv(gymnasium.vector.VectorEnv):
             return {k: v.copy() for k, v in self._obs.items()}
         return {k: v[rows] for k, v in self._obs.items()}
 
-    def step(self, actions):
+    def _step(self, actions):
         if self._states is None:
             raise RuntimeError("call reset() before step()")
         actions = np.asarray(actions, np.float32)
@@ -291,4 +321,6 @@ class LearnedEnv(gymnasium.vector.VectorEnv):
         return (self._copy_obs(), np.zeros(self.num_envs), np.zeros(self.num_envs, bool), truncated, info)
 
     def close_extras(self, **kwargs):
-        self._states = None
+        with self._lock:
+            self._states, self.models, self.model = None, [], None
+            self.real.close()

@@ -212,9 +212,13 @@ class GoalTask(gymnasium.vector.VectorEnv):
         self.frame_shape = tuple(env.frame_shape)
         self.proprio_keys, self.state_keys = list(env.proprio_keys), list(env.state_keys)
         self.threshold = float(threshold)
-        self.ep_len = int(self.definition.ep_len if ep_len is None else ep_len)
-        if self.ep_len < 1:
-            raise ValueError(f"ep_len must be >= 1, got {ep_len}")
+        # A learned env's episodes are shorter than the engine's by its prompt: theirs is the limit.
+        limit = int(getattr(env, "episode_steps", self.definition.ep_len))
+        if ep_len is not None and (isinstance(ep_len, bool) or not isinstance(ep_len, numbers.Integral)
+                                   or not 1 <= ep_len <= limit):
+            raise ValueError(f"ep_len must be a whole number in [1, {limit}] (the steps an episode of the "
+                             f"wrapped env holds), got {ep_len!r}")
+        self.ep_len = limit if ep_len is None else int(ep_len)
         self.num_envs = env.num_envs
         self.goals = Goals(task, self.definition, self.proprio_keys, self.state_keys, self.num_envs)
         self.reach, self.reach_behind = float(reach), float(reach_behind)
