@@ -156,6 +156,31 @@ def test_pass_through_the_floor_and_between_bodies():
     assert x0[0] < x1[0] and x0[1] > x1[1]
 
 
+def test_pass_through_the_ground_leaves_the_state_range_but_stays_finite():
+    """What the Env.edit docstring promises: nothing holds the body in the world any more, so
+    full_state follows it out of its range (and out of the frame), at most 2 m per substep."""
+    env = boxlcd.make("Bounce", num_envs=1, seed=1, ep_len=300)
+    env.reset()
+    d = env.definition
+    y = keys_of(env, "object0")["y:p"]
+    env.edit("gravity", gx=0.0, gy=-1000.0)  # the fastest fall there is
+    env.edit("pass_through", body="object0")
+    states, frames = run(env, 200)
+    fall = states[0, :, y]
+    assert np.isfinite(states).all() and fall[-1] < -100  # far below the floor, and finite
+    step_m = 2.0 * 3  # m per step: 3 substeps at 10 fps
+    assert np.all(np.diff(fall) * d.height / 2 >= -step_m - 1e-3)  # float32 rounding far out
+    assert frames[0, -1].sum() == 0
+    with pytest.raises(ValueError, match=r"object0:y:p\) must be in \[-1, 1\]"):
+        boxlcd.make("Bounce", num_envs=1, seed=1).reset(full_state=states[:, -1])
+    env.edit("collide", body="object0")  # below the floor, nothing to collide with: it keeps falling
+    assert run(env, 1)[0][0, -1, y] < fall[-1]
+    obs = env.edit("pose", body="object0", x=0.0, y=0.5)  # back in the world, and held there
+    assert obs["lcd"].sum() > 0
+    env.edit("gravity", gx=0.0, gy=-9.81)
+    assert np.all(np.abs(run(env, 30)[0]) <= 1)
+
+
 def test_scale_velocity_minus_one_retraces_the_path():
     env = boxlcd.make("Bounce", num_envs=1, seed=1)
     env.reset()
@@ -201,18 +226,96 @@ def test_reset_undoes_every_edit():
     ("pose", dict(body="object0", x=1.5), r"x must be in \[-1"),
     ("pose", dict(body="object0", y=float("nan")), "must be finite"),
     ("velocity", dict(body="object0", vx=float("inf")), "must be finite"),
-    ("gravity", dict(gy=1e6), "gravity must be in"),
+    ("gravity", dict(gy=1e6), r"gy must be in \[-1000, 1000\] m/s\^2"),
+    ("gravity", dict(gx=float("nan")), "gx must be finite"),
+    # values whose result Box2D could not hold (these four once gave NaN full_state)
+    ("scale_velocity", dict(body="object0", scale=1e300), r"scale must be in \[-100, 100\], got 1e\+300"),
+    ("velocity", dict(body="object0", vx=1e300), r"vx must be in \[-24, 24\] full_state units/s"),
+    ("velocity", dict(body="object0", vy=-1e300), r"vy must be in \[-24, 24\]"),
+    ("velocity", dict(body="object0", omega=1e300), r"omega must be in \[-47.1239, 47.1239\] rad/s"),
+    ("velocity", dict(body="object0", vx=20.0, vy=20.0), r"the speed of \(vx, vy\), 70.7107 m/s, must be at most 60"),
+    ("velocity", dict(body="object0", vx=10**400), "vx must be finite"),
+    ("pose", dict(body="object0", angle=1e300), r"angle must be in \[-1000, 1000\] rad"),
+    ("add", dict(body="object0", angle=float("-inf")), "angle must be finite"),
+    ("pose", dict(body="object0", x=float("inf")), "x must be finite"),
+    # indices: ints only, never rounded, never counted from the end
+    ("pose", dict(body=0.9), "body must be an int, got float"),
+    ("pose", dict(body=np.float64(1.0)), "body must be an int, got float64"),
+    ("pose", dict(body=True), "body must be an int, got bool"),
+    ("pose", dict(body=-1), r"body must be a body slot in \[0, 1\], got -1"),
+    ("pass_through", dict(body="object0", other=-1), r"other must be a body slot in \[0, 1\] or None"),
+    ("pass_through", dict(body="object0", other=1.0), "other must be an int, got float"),
+    # values a kind does not read, and values that are not numbers
+    ("pose", dict(body="object0", vx=1.0), "edit pose: takes x, y, angle, not 'vx'"),
+    ("hide", dict(body="object0", x=0.0), "edit hide: takes no values, not 'x'"),
+    ("gravity", dict(body="object0", gy=0.0), "acts on the whole world and takes no body"),
+    ("hide", dict(body="object0", other="object1"), "takes no other body"),
+    ("pose", dict(body="object0", x="0.5"), "x must be a number, got str"),
+    ("pose", dict(body="object0", x=True), "x must be a number, got bool"),
+    (3, {}, "kind must be a str, got int"),
     ("pass_through", dict(body="object0", other="object0"), "other must be another body"),
     ("resize", dict(body="object0", scale=0.0), "scale must be finite and > 0"),
     ("reshape", dict(body="object0", shape="triangle"), "shape must be 'circle' or 'box'"),
 ])
 def test_bad_edits_raise_and_change_nothing(kind, values, match):
-    env = boxlcd.make("Bounce2", num_envs=2, seed=0)
+    env, twin = (boxlcd.make("Bounce2", num_envs=2, seed=0) for _ in range(2))
     before = env.reset()["full_state"].copy()
-    with pytest.raises(ValueError, match=match):
+    twin.reset()
+    with pytest.raises(ValueError, match=match) as raised:
         env.edit(kind, **values)
+    assert "\n" not in str(raised.value)
+    np.testing.assert_array_equal(env._obs["full_state"], before)
+    for a, b in zip(run(env, 3), run(twin, 3)):  # nothing unseen changed either (a velocity)
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("envs,match", [
+    ([0, 5], r"env must be in \[0, 1\], got 5"),
+    ([0, -3], r"env must be in \[0, 1\], got -3"),
+    ([0, 0], "env 0 is listed twice"),
+    ([1, 0.5], "env must be an int, got float"),
+    ([0, True], "env must be an int, got bool"),
+    (np.array([0.0, 1.0]), "env must be an int, got float64"),
+])
+def test_a_request_with_any_bad_env_edits_no_env(envs, match):
+    env, twin = (boxlcd.make("Bounce2", num_envs=2, seed=0) for _ in range(2))
+    env.reset(), twin.reset()
+    with pytest.raises(ValueError, match=match):
+        env.edit("velocity", envs=envs, body="object0", vx=3.0)
+    for a, b in zip(run(env, 3), run(twin, 3)):
+        np.testing.assert_array_equal(a, b)
+    env.edit("velocity", envs=np.array([1, 0]), body="object0", vx=3.0)  # numpy ints are fine
+    assert not np.array_equal(run(env, 1)[0], run(twin, 1)[0])
+
+
+def test_a_request_naming_an_ended_episode_edits_no_env():
+    env = boxlcd.make("Bounce2", num_envs=2, seed=0, ep_len=2)
+    env.reset()
+    run(env, 2)
+    before = env.reset(mask=np.array([True, False]))["full_state"].copy()  # env 1 still waits
+    with pytest.raises(ValueError, match="env 1 has ended its episode"):
+        env.edit("pose", envs=[0, 1], body="object0", x=0.5, y=0.5)
     np.testing.assert_array_equal(env._obs["full_state"], before)
 
+
+def test_the_fastest_accepted_edits_keep_full_state_finite():
+    """Every limit at its edge at once, in a world without walls (the widest position range)."""
+    env = boxlcd.make("Bounce2", num_envs=1, seed=0, walls=False, ep_len=200)
+    env.reset()
+    d = env.definition
+    rate = d.fps * (d.substeps or (3 if d.fps < 30 else 1))  # substeps per second
+    top = 2.0 * rate  # m/s: Box2D moves a body at most 2 m per substep
+    far = 1 + 2 * 1000 / d.width  # x:p at the floor's far end, 1000 m beyond the world
+    env.edit("pose", body="object0", x=far, y=0.5, angle=1000.0)
+    env.edit("velocity", body="object0", vx=top / (d.width / 2), omega=-np.pi / 2 * rate)
+    env.edit("pose", body="object1", x=-far, y=1.0, angle=-1000.0)
+    env.edit("velocity", body="object1", vy=-top / (d.height / 2))
+    env.edit("scale_velocity", body="object1", scale=100.0)
+    env.edit("gravity", gx=1000.0, gy=-1000.0)
+    with pytest.raises(ValueError, match="vx must be in"):
+        env.edit("velocity", body="object0", vx=1.001 * top / (d.width / 2))
+    states = run(env, 100)[0]
+    assert np.isfinite(states).all()
 
 def test_edits_refused_where_they_would_be_lost_or_race():
     env = boxlcd.make("Urchin", num_envs=2, seed=0, ep_len=2)

@@ -3,8 +3,10 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "bindings.hpp"
 #include "boxlcd/boxlcd.hpp"
@@ -81,6 +83,72 @@ int int_arg(const py::object& obj, const char* name, long long lo, long long hi)
   return v.cast<int>();
 }
 
+// An edit's number: an int or float (numpy's too), not a bool or a string.
+double edit_number(const py::handle& obj, const std::string& what, const std::string& name) {
+  const bool is_bool = py::isinstance<py::bool_>(obj) ||
+                       (py::hasattr(obj, "dtype") && py::str(obj.attr("dtype").attr("kind")).equal(py::str("b")));
+  if (!is_bool && !py::isinstance<py::str>(obj) && PyNumber_Check(obj.ptr())) {
+    PyObject* f = PyNumber_Float(obj.ptr());
+    if (f != nullptr) return py::reinterpret_steal<py::float_>(f).cast<double>();
+    const bool overflow = PyErr_ExceptionMatches(PyExc_OverflowError);
+    PyErr_Clear();
+    if (overflow) throw Error(what + ": " + name + " must be finite, got " + std::string(py::str(obj)));
+  }
+  throw Error(what + ": " + name + " must be a number, got " + std::string(py::str(py::type::of(obj).attr("__name__"))));
+}
+
+// A body argument: None (-1) or a slot >= 0; check_edit says which slots exist.
+int edit_slot(const py::object& obj, const std::string& what, const char* name, int num_bodies) {
+  if (obj.is_none()) return -1;
+  const py::int_ v = integral(obj, (what + ": " + name).c_str());
+  if (v < py::int_(0) || v >= py::int_(num_bodies))
+    throw Error(what + ": " + name + " must be a body slot in [0, " + std::to_string(num_bodies - 1) + "]" +
+                (std::string(name) == "other" ? " or None (the ground and walls)" : "") + ", got " +
+                std::string(py::str(v)));
+  return v.cast<int>();
+}
+
+// The Edit that edit(kind, body, other, **values) names; refuses values the kind does not read.
+Edit edit_from_args(const Batch& b, const std::string& kind, const py::object& body, const py::object& other,
+                    const py::kwargs& values) {
+  Edit e;
+  e.kind = edit_kind(kind);
+  const std::string what = "edit " + kind;
+  const int n = static_cast<int>(b.layout().bodies.size());
+  e.body = edit_slot(body, what, "body", n), e.other = edit_slot(other, what, "other", n);
+  const std::vector<std::string>& takes = edit_values(e.kind);
+  for (const auto& item : values) {
+    const std::string name = py::str(item.first);
+    if (std::find(takes.begin(), takes.end(), name) == takes.end()) {
+      std::string list;
+      for (const std::string& t : takes) list += (list.empty() ? "" : ", ") + t;
+      throw Error(what + ": takes " + (list.empty() ? "no values" : list) + ", not '" + name + "'");
+    }
+    if (name == "shape") {
+      const std::string shape = py::isinstance<py::str>(item.second) ? py::str(item.second) : py::str(py::repr(item.second));
+      if (shape == "circle") e.shape = Shape::Circle;
+      else if (shape == "box") e.shape = Shape::Box;
+      else throw Error(what + ": shape must be 'circle' or 'box', got '" + shape + "'");
+      continue;
+    }
+    const double v = edit_number(item.second, what, name);
+    double* field = name == "x" ? &e.x : name == "y" ? &e.y : name == "angle" ? &e.angle : name == "vx" ? &e.vx
+                  : name == "vy" ? &e.vy : name == "omega" ? &e.omega : name == "gx" ? &e.gx : name == "gy" ? &e.gy
+                  : &e.scale;
+    *field = v;
+  }
+  return e;
+}
+
+// envs: one index or a sequence of them (a list, a numpy array), each an int.
+std::vector<int> edit_env_ids(const py::object& envs, int num_envs) {
+  std::vector<int> ids;
+  const bool one = !py::isinstance<py::str>(envs) && !py::isinstance<py::iterable>(envs);
+  const py::object seq = one ? py::object(py::make_tuple(envs)) : envs;
+  for (const py::handle item : seq) ids.push_back(int_arg(py::reinterpret_borrow<py::object>(item), "edit: env", 0, num_envs - 1));
+  return ids;
+}
+
 }  // namespace
 
 void bind_batch(py::module_& m) {
@@ -124,25 +192,19 @@ void bind_batch(py::module_& m) {
            },
            py::arg("actions"))
       .def("edit",
-           [](Batch& b, const py::object& env_arg, const std::string& kind, int body, int other, double x, double y,
-              double angle, double vx, double vy, double omega, double gx, double gy, double scale,
-              const std::string& shape) {
-             const int env = int_arg(env_arg, "env", INT32_MIN, INT32_MAX);  // Batch says which envs exist
-             Edit e;
-             e.kind = edit_kind(kind);
-             e.body = body, e.other = other;
-             e.x = x, e.y = y, e.angle = angle, e.vx = vx, e.vy = vy, e.omega = omega, e.gx = gx, e.gy = gy;
-             e.scale = scale;
-             if (shape == "circle") e.shape = Shape::Circle;
-             else if (shape == "box") e.shape = Shape::Box;
-             else throw Error("edit " + kind + ": shape must be 'circle' or 'box', got '" + shape + "'");
-             py::gil_scoped_release release;
-             b.edit(env, e);
+           [](Batch& b, const py::object& envs, const py::object& kind, const py::object& body,
+              const py::object& other, const py::kwargs& values) {
+             if (!py::isinstance<py::str>(kind))
+               throw Error("edit: kind must be a str, got " + std::string(py::str(py::type::of(kind).attr("__name__"))));
+             const Edit e = edit_from_args(b, kind.cast<std::string>(), body, other, values);
+             const std::vector<int> ids = edit_env_ids(envs, b.num_envs());
+             // Kept under the GIL (an edit costs one frame per env): no Python thread steps the
+             // batch between the checks and the edits, so a request is all or nothing.
+             edit_envs(b, ids, e);
            },
-           py::arg("env"), py::arg("kind"), py::arg("body") = -1, py::arg("other") = -1, py::arg("x") = 0.0,
-           py::arg("y") = 0.0, py::arg("angle") = 0.0, py::arg("vx") = 0.0, py::arg("vy") = 0.0,
-           py::arg("omega") = 0.0, py::arg("gx") = 0.0, py::arg("gy") = 0.0, py::arg("scale") = 1.0,
-           py::arg("shape") = "box", "Applies one edit (boxlcd/edit.hpp) to one env now; see Env.edit.")
+           py::arg("envs"), py::arg("kind"), py::arg("body") = py::none(), py::arg("other") = py::none(),
+           "Applies one edit (boxlcd/edit.hpp) to envs (an index or a sequence of them), all or nothing; "
+           "body and other are slots (other None: the ground and walls); values by name; see Env.edit.")
       .def_property_readonly("body_names",
                              [](const Batch& b) {
                                std::vector<std::string> names;

@@ -142,25 +142,36 @@ class Env:
         reverses), "hide", "show", "remove", "add" (x, y, angle: a removed body comes back there,
         at rest), "gravity" (gx, gy in m/s^2), "pass_through" / "collide" (other: a body, or
         None for the ground and walls), "resize" (scale of the definition's size), "reshape"
-        (shape "circle" or "box"). Positions are in full_state units ([-1, 1] across the world)
-        and velocities in those units per second; angles in radians.
-        envs: an env index or a list of them. body, other: a name in body_names (a robot by its
-        root, e.g. "urchin0:root") or a slot. Bad edits raise ValueError and change nothing.
+        (shape "circle" or "box"). Values a kind names but is not given are 0 (scale 1, shape
+        "box"); values it does not name are refused. Positions are in full_state units
+        ([-1, 1] across the world) and velocities in those units per second; angles in radians.
+        envs: an env index or a sequence of them. body, other: a name in body_names (a robot by
+        its root, e.g. "urchin0:root") or an int slot (not a float or a bool).
+
+        All or nothing: the whole request is checked before any world changes, and a bad one
+        raises a one-line ValueError naming the problem and changes nothing. Refused: an env
+        out of range or listed twice, an env whose ended episode waits for its reset, NaN or
+        inf, a position outside full_state's range, |angle| > 1000 rad, a velocity faster than
+        Box2D moves a body (2 m and pi/2 rad per substep, which it would silently cut; the
+        message gives this world's limit), |scale_velocity scale| > 100, gravity beyond 1000
+        m/s^2, a size that does not fit the world. So an edit never makes full_state non-finite.
+
+        Outside its range: after "pass_through" with the ground and walls (other=None) nothing
+        holds the body in the world. It falls out of the frame, and its full_state positions
+        follow it beyond their range (outside observation_space) without bound, yet stay
+        finite (it moves at most 2 m per substep); reset(full_state=...) refuses such a row.
+        "collide" alone leaves it falling (below the floor); "collide" then "pose" or "add"
+        brings it back, and a reset undoes both.
         """
-        slots = {name: i for i, name in enumerate(self.batch.body_names)}
-
-        def slot(b, what):
-            if b is None:
-                return -1
+        def slot(b):
             if isinstance(b, str):
-                if b not in slots:
-                    raise ValueError(f"edit {kind}: no body named {b!r}; bodies: {', '.join(slots)}")
-                return slots[b]
-            return int(b)
+                if b not in self.batch.body_names:
+                    names = ", ".join(self.batch.body_names)
+                    raise ValueError(f"edit {kind}: no body named {b!r}; bodies: {names}")
+                return self.batch.body_names.index(b)
+            return b  # None or a slot; the batch checks it
 
-        body_slot, other_slot = slot(body, "body"), slot(other, "other")
-        for env in np.atleast_1d(np.asarray(envs)).tolist():
-            self.batch.edit(env, kind, body_slot, other_slot, **values)
+        self.batch.edit(envs, kind, slot(body), slot(other), **values)
         return self._obs
 
     def send(self, actions, env_ids=None) -> None:
