@@ -17,10 +17,12 @@ SEED_FRAMES = Path(__file__).resolve().parent / "data" / "seed_frames.npz"
 PROBE_TIMEOUT = int(os.environ.get("BOXLCD_PROBE_TIMEOUT", "300"))
 
 
-def run_python(code: str, timeout: float = PROBE_TIMEOUT, input: str | None = None) -> subprocess.CompletedProcess:
-    """Runs code in a fresh interpreter from tests/ (one BLAS thread), text in and out. Raises
-    subprocess.TimeoutExpired when it runs past timeout (the child is killed)."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+def run_python(code: str, timeout: float = PROBE_TIMEOUT, input: str | None = None,
+               env: dict | None = None) -> subprocess.CompletedProcess:
+    """Runs code in a fresh interpreter from tests/ (one BLAS thread, `env` added to the
+    environment), text in and out. Raises subprocess.TimeoutExpired when it runs past timeout
+    (the child is killed)."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", **(env or {})}
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
                           timeout=timeout, cwd=Path(__file__).parent, env=env, input=input)
 

@@ -1,4 +1,4 @@
-"""Bounded fuzz (issue 13): random bad values for every override, definition field, reset
+"""Bounded fuzz: random bad values for every override, definition field, reset
 argument, action, send/recv argument, render size and Gymnasium or goal-task constructor
 argument, each case in a subprocess.
 
@@ -12,17 +12,13 @@ rerun one per child, which names the culprit.
 """
 from __future__ import annotations
 
-import collections
 import functools
-import json
 import math
 import os
 import random
-import signal
-import subprocess
 
 import boxlcd
-from conftest import run_python
+from fuzzing import check_results, run_cases
 
 SEED = 13
 CHUNK = 60  # cases per child
@@ -44,7 +40,6 @@ except ImportError:
     make_task = None
 
 nan, inf = float("nan"), float("inf")
-CLEAN = (ValueError, TypeError, RuntimeError, MemoryError, OverflowError)
 
 
 class Unfit(AssertionError):
@@ -137,21 +132,7 @@ def arr(shape, dtype="float32", fill="uniform", seed=0, lo=-1.0, hi=1.0, put=Non
     return a
 
 
-def run(cases):
-    for i, source in cases:
-        print(json.dumps({"start": i}), flush=True)
-        try:
-            exec(compile(source, f"<case {i}>", "exec"), dict(globals()))
-            result = {"outcome": "ok"}
-        except CLEAN as e:
-            message = str(e).strip()
-            result = {"outcome": "raised" if message else "bad", "error": f"{type(e).__name__}: {message}"[:400]}
-        except BaseException:
-            result = {"outcome": "bad", "error": traceback.format_exc()[-2000:]}
-        print(json.dumps({"case": i, **result}), flush=True)
-
-
-run(json.load(sys.stdin))
+CLEAN = (ValueError, TypeError, RuntimeError, MemoryError, OverflowError)
 '''
 
 
@@ -576,67 +557,11 @@ def all_cases() -> list[tuple[str, str]]:
 
 # ---- running them ------------------------------------------------------------------------------
 
-def _text(output) -> str:
-    return output.decode(errors="replace") if isinstance(output, bytes) else (output or "")
-
-
-def run_chunk(cases: list[tuple[int, str]]) -> tuple[dict[int, dict], str | None]:
-    """Results of the cases that finished, by index, and what went wrong with the child (None
-    if it exited normally)."""
-    try:
-        done = run_python(CHILD, TIMEOUT, input=json.dumps(cases))
-        stdout, problem = done.stdout, None
-        if done.returncode < 0:
-            problem = f"killed by {signal.Signals(-done.returncode).name}"
-        elif done.returncode:
-            problem = f"exited {done.returncode}"
-        if problem:
-            problem += "; stderr: " + done.stderr[-1500:]
-    except subprocess.TimeoutExpired as e:
-        stdout, problem = _text(e.stdout), f"hung (killed after {TIMEOUT} s)"
-    results = {}
-    for line in stdout.splitlines():
-        if line.startswith('{"case"'):
-            record = json.loads(line)
-            results[record.pop("case")] = record
-    return results, problem
-
-
 def test_fuzz():
     cases = all_cases()
-    indexed = list(enumerate(source for _, source in cases))
-    results: dict[int, dict] = {}
-    for start in range(0, len(indexed), CHUNK):
-        chunk = indexed[start:start + CHUNK]
-        got, problem = run_chunk(chunk)
-        results.update(got)
-        if problem is None:
-            continue
-        # Name the culprit: each unfinished case alone in a child.
-        for i, source in chunk:
-            if i in results:
-                continue
-            alone, alone_problem = run_chunk([(i, source)])
-            results[i] = alone.get(i) or {"outcome": "bad", "error": alone_problem}
-            if alone_problem is None and i not in alone:
-                results[i] = {"outcome": "bad", "error": "no result"}
-        if all(results[i]["outcome"] != "bad" for i, _ in chunk):
-            results[chunk[0][0]] = {"outcome": "bad", "error": f"a child running cases {chunk[0][0]} to {chunk[-1][0]} "
-                                                               f"{problem}, though each case passes alone"}
-
-    counts = collections.defaultdict(collections.Counter)
-    for i, (category, _) in enumerate(cases):
-        counts[category][results.get(i, {"outcome": "missing"})["outcome"]] += 1
-    print("\nfuzz cases:", {c: dict(n) for c, n in counts.items()})
-    failures = [f"case {i} [{cases[i][0]}]: {cases[i][1]}\n    -> {results.get(i, {}).get('error', 'no result')}"
-                for i in range(len(cases)) if results.get(i, {}).get("outcome") != "raised"
-                and results.get(i, {}).get("outcome") != "ok"]
-    assert not failures, f"{len(failures)} of {len(cases)} fuzz cases failed:\n" + "\n".join(failures)
-    # Every category exercises both sides: some cases run, some are refused.
-    for category, n in counts.items():
-        assert n["ok"], f"no {category} case ran: the fuzz values are all refused"
-        # send/recv cases catch the refusals themselves, to go on with the next call.
-        assert n["raised"] or category == "send/recv", f"no {category} case raised: the fuzz values no longer reach the checks"
+    results = run_cases(CHILD, cases, CHUNK, TIMEOUT)
+    # send/recv cases catch the refusals themselves, to go on with the next call.
+    check_results(cases, results, must_raise={c for c, _ in cases} - {"send/recv"})
 
 
 def test_cases_are_fixed_and_cover_every_field():
