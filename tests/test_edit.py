@@ -238,6 +238,8 @@ def test_reset_undoes_every_edit():
     ("pose", dict(body="object0", angle=1e300), r"angle must be in \[-1000, 1000\] rad"),
     ("add", dict(body="object0", angle=float("-inf")), "angle must be finite"),
     ("pose", dict(body="object0", x=float("inf")), "x must be finite"),
+    ("pose", dict(body="object0", x=1.0), r"puts body 0 \(object0\) .* at \(5, 2.5\) m, on or beyond the walls"),
+    ("add", dict(body="object1", y=-1.0), "on or beyond the walls of the 5 x 5 m world"),
     # indices: ints only, never rounded, never counted from the end
     ("pose", dict(body=0.9), "body must be an int, got float"),
     ("pose", dict(body=np.float64(1.0)), "body must be an int, got float64"),
@@ -308,7 +310,7 @@ def test_the_fastest_accepted_edits_keep_full_state_finite():
     far = 1 + 2 * 1000 / d.width  # x:p at the floor's far end, 1000 m beyond the world
     env.edit("pose", body="object0", x=far, y=0.5, angle=1000.0)
     env.edit("velocity", body="object0", vx=top / (d.width / 2), omega=-np.pi / 2 * rate)
-    env.edit("pose", body="object1", x=-far, y=1.0, angle=-1000.0)
+    env.edit("pose", body="object1", x=-far, y=1.0, angle=-1000.0)  # no walls: the range's ends
     env.edit("velocity", body="object1", vy=-top / (d.height / 2))
     env.edit("scale_velocity", body="object1", scale=100.0)
     env.edit("gravity", gx=1000.0, gy=-1000.0)

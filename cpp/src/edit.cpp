@@ -126,6 +126,17 @@ void check_edit(const Edit& e, const Layout& layout, const WorldDef& def) {
                 what + ": " + name + " must be in [" + num(r.lo) + ", " + num(r.hi) + "], got " + num(v));
       }
       require_within(e.angle, max_edit_angle, what, "angle", " rad");
+      if (def.walls) {
+        // As reset_to_state: a body whose box middle is on or beyond a wall is pushed out
+        // through it and falls outside the world. Limbs follow their root rigidly, unchecked.
+        const BodyDef& body = slot.object >= 0 ? def.objects[slot.object].body : def.robots[slot.robot].root;
+        const Vec2 m = box_middle(body, e.angle);
+        const double x = (e.x + 1.0) * 0.5 * def.width() + m.x, y = (e.y + 1.0) * 0.5 * def.height + m.y;
+        require(x > 0.0 && x < def.width() && y > 0.0 && y < def.height,
+                what + ": puts " + body_text(layout, e.body) + " (the middle of its bounding box) at (" + num(x) +
+                    ", " + num(y) + ") m, on or beyond the walls of the " + num(def.width()) + " x " +
+                    num(def.height) + " m world, which would push it out");
+      }
       break;
     }
     case EditKind::Velocity: {

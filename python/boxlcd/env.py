@@ -151,10 +151,12 @@ class Env:
         All or nothing: the whole request is checked before any world changes, and a bad one
         raises a one-line ValueError naming the problem and changes nothing. Refused: an env
         out of range or listed twice, an env whose ended episode waits for its reset, NaN or
-        inf, a position outside full_state's range, |angle| > 1000 rad, a velocity faster than
-        Box2D moves a body (2 m and pi/2 rad per substep, which it would silently cut; the
-        message gives this world's limit), |scale_velocity scale| > 100, gravity beyond 1000
-        m/s^2, a size that does not fit the world. So an edit never makes full_state non-finite.
+        inf, a position outside full_state's range or (with walls) one putting the body's box
+        middle on or beyond a wall (which would push it out of the world), |angle| > 1000 rad,
+        a velocity faster than Box2D moves a body (2 m and pi/2 rad per substep, which it would
+        silently cut; the message gives this world's limit), |scale_velocity scale| > 100,
+        gravity beyond 1000 m/s^2, a size that does not fit the world. So an edit never makes
+        full_state non-finite.
 
         Outside its range: after "pass_through" with the ground and walls (other=None) nothing
         holds the body in the world. It falls out of the frame, and its full_state positions

@@ -130,7 +130,9 @@ TEST(Edit, TheFastestAcceptedEditsStayFinite) {
   e.scale = -boxlcd::max_velocity_scale;
   b.edit(0, e);
   e = make_edit(boxlcd::EditKind::Pose, 1);
-  e.x = 1.0, e.y = -1.0, e.angle = boxlcd::max_edit_angle;
+  e.x = 1.0, e.y = 0.0;  // on a wall: it would be pushed out through it
+  EXPECT_THROW(b.edit(0, e), boxlcd::Error);
+  e.x = 0.99, e.y = -0.99, e.angle = boxlcd::max_edit_angle;
   b.edit(0, e);
   e = make_edit(boxlcd::EditKind::Gravity, -1);
   e.gx = boxlcd::max_gravity, e.gy = -boxlcd::max_gravity;

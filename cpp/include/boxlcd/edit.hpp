@@ -9,8 +9,8 @@
 //
 // Every number an edit carries is checked before anything changes (check_edit): NaN and inf are
 // refused, and so is any value whose result Box2D (which computes in float) could not hold or
-// would silently cut down: a position outside the state's range, a speed beyond max_speed, an
-// angle beyond max_edit_angle. So an edit never makes a state non-finite.
+// would silently cut down: a position outside the state's range (or, with walls, on a wall,
+// which would push the body out), a speed beyond max_speed, an angle beyond max_edit_angle. So an edit never makes a state non-finite.
 //
 // Bodies are named by their slot (Layout::bodies: objects first, then each robot's root and
 // limbs). A robot is edited as a whole through its root: Pose, Velocity, ScaleVelocity, Hide,
