@@ -34,6 +34,7 @@ import torch
 warnings.simplefilter("ignore")
 FIX = Path(os.environ["BOXLCD_FUZZ_FILES"])
 WORK = Path(tempfile.mkdtemp(dir=os.environ["BOXLCD_FUZZ_WORK"]))
+os.chdir(WORK)  # a flag's bad value used as a path lands here
 nan, inf = float("nan"), float("inf")
 
 
