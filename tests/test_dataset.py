@@ -82,6 +82,9 @@ def test_corrupted_or_truncated_shard_is_detected(tmp_path):
     frames.write_bytes(bytes(data[:-100]))
     with pytest.raises(CorruptShardError, match="cannot be read"):
         Episodes(tmp_path / "d", verify=False)
+    frames.write_bytes(b"")
+    with pytest.raises(CorruptShardError, match="frames.npy cannot be read: No data left in file"):
+        Episodes(tmp_path / "d", verify=False)
 
 
 def test_bad_collect_arguments(tmp_path):
@@ -440,6 +443,14 @@ def test_garbage_after_an_array_breaks_its_checksum(dataset):
     Episodes(dataset, verify=False)
     with pytest.raises(CorruptShardError, match="shard-00002/seeds.npy does not match its checksum"):
         Episodes(dataset)
+
+
+def test_an_array_in_fortran_order_is_refused(dataset):
+    path = dataset / "shard-00000" / "full_state.npy"
+    array = np.load(path)
+    np.save(path, np.asfortranarray(array))
+    with pytest.raises(CorruptShardError, match="full_state.npy is stored in Fortran order"):
+        Episodes(dataset, verify=False)
 
 
 def test_swapped_shards_are_found_by_their_seeds(dataset):

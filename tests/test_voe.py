@@ -1,6 +1,7 @@
 """Violation-of-expectation suites (boxlcd.voe): pairs identical before t* and different after,
 the engine itself scores 1.0 and copy-last does not, clear errors for bad input."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -100,3 +101,143 @@ def test_bad_input_is_refused(suites, tmp_path, capsys):
     assert main(["voe", "make", "--envs", "Bounce,Nope", "--out", str(tmp_path / "z")]) == 2
     assert "unknown env 'Nope'" in capsys.readouterr().err
     assert boxlcd.envs()  # the package still answers after the errors
+
+
+# --- Nothing in a suite folder is trusted ---------------------------------------------------
+
+@pytest.fixture
+def suite(suites, tmp_path):
+    import shutil
+    return Path(shutil.copytree(suites / "Bounce", tmp_path / "Bounce"))
+
+
+def edit_pairs(suite, edit):
+    path = suite / voe.PAIRS_FILE
+    content = json.loads(path.read_text())
+    edit(content)
+    path.write_text(json.dumps(content))
+
+
+def first_kept(content):
+    return next(p for p in content["pairs"] if p["kept"])
+
+
+def drop(key):
+    return lambda c: c.pop(key)
+
+
+def set_pair(key, value, which=first_kept):
+    return lambda c: which(c).update({key: value})
+
+
+def second_pair_says_first(c):
+    c["pairs"][1]["pair"] = 0
+
+
+def summary_off(c):
+    c["summary"]["teleport"]["kept"] += 1
+
+
+def one_pair_less(c):
+    c["pairs"].pop()
+
+
+def recount(edit):
+    def edited(c):
+        edit(c)
+        c["summary"] = {}
+        for p in c["pairs"]:
+            s = c["summary"].setdefault(p["violation"], {"made": 0, "kept": 0, "dropped_invisible": 0,
+                                                         "no_moment": 0})
+            s["made"] += 1
+            s["kept" if p["kept"] else "dropped_invisible" if p["t_star"] >= 0 else "no_moment"] += 1
+    return edited
+
+
+PAIRS_EDITS = [
+    ("no env", drop("env"), "pairs.json: env is missing"),
+    ("env of another suite", lambda c: c.update(env="Dropbox"),
+     r"pairs.json: env is 'Dropbox', but .*possible/manifest.json says 'Bounce'"),
+    ("env as a path", lambda c: c.update(env="../Bounce"), "env is '../Bounce', not a built-in env"),
+    ("seed", lambda c: c.update(seed=7), "seed is 7, but .*manifest.json says 0"),
+    ("pairs not a list", lambda c: c.update(pairs={}), "pairs is {}, expected a list of pairs"),
+    ("t_star past the clips", set_pair("t_star", 999), r"pairs\[\d+\].t_star is 999, outside its clips' frames 0..50"),
+    ("t_star negative", set_pair("t_star", -7), r"pairs\[\d+\].t_star is -7, expected an int >= -1"),
+    ("t_star a float", set_pair("t_star", 5.5), r"t_star is 5.5, expected an int >= -1"),
+    ("kept without t_star", set_pair("t_star", -1), r"pairs\[\d+\] is kept but has no t_star \(-1\)"),
+    ("unknown violation", set_pair("violation", "float"), r"violation is 'float', expected a violation type"),
+    ("kept not a bool", set_pair("kept", 1), r"kept is 1, expected true or false"),
+    ("pair out of place", second_pair_says_first, r"pairs\[1\].pair is 0, expected 1"),
+    ("summary disagrees", summary_off, r"summary.teleport is \{.*\}, but the pairs count \{"),
+    ("a pair less", recount(one_pair_less), r"pairs.json lists 35 pairs, but .*possible holds 36 episodes"),
+]
+
+
+@pytest.mark.parametrize("edit, message", [e[1:] for e in PAIRS_EDITS], ids=[e[0] for e in PAIRS_EDITS])
+def test_edited_pairs_are_refused_naming_the_field(suite, edit, message):
+    edit_pairs(suite, edit)
+    with pytest.raises(voe.SuiteError, match=message) as e:
+        voe.load_suite(suite)
+    assert str(suite) in str(e.value) and "\n" not in str(e.value)
+
+
+def test_a_suite_without_env_is_one_line_from_the_command(suite, tmp_path, capsys):
+    edit_pairs(suite, drop("env"))
+    assert main(["voe", "eval", "--suite", str(suite), "--out", str(tmp_path / "o"), "--engine"]) == 2
+    err = capsys.readouterr().err
+    assert "pairs.json: env is missing" in err and len(err.strip().splitlines()) == 1
+    (suite / voe.PAIRS_FILE).write_text('{"env": "Bounce", "seed": NaN}')
+    with pytest.raises(voe.SuiteError, match="pairs.json is not valid JSON: NaN is not a JSON number"):
+        voe.load_suite(suite)
+
+
+def test_datasets_of_other_physics_are_refused(suite):
+    """Both clips edited alike and self-consistent (gravity up in the overrides and the
+    definition): the engine oracle would replay other physics than the frames show."""
+    from boxlcd.dataset import Episodes
+
+    for clip in voe.CLIPS:
+        path = suite / clip / "manifest.json"
+        m = json.loads(path.read_text())
+        m["overrides"], m["definition"]["gravity"] = {"gravity_y": 5}, [0.0, 5.0]
+        path.write_text(json.dumps(m))
+        Episodes(suite / clip)  # a consistent dataset on its own
+    with pytest.raises(voe.SuiteError, match=r"possible/manifest.json: overrides is \{'gravity_y': 5\}, but"):
+        voe.load_suite(suite)
+
+
+def test_clips_that_do_not_share_their_actions_are_refused(suite):
+    import hashlib
+
+    path = suite / "impossible" / "shard-00000" / "actions.npy"
+    actions = np.load(path)
+    actions[3, 2, 0] = -actions[3, 2, 0]
+    np.save(path, actions)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    for json_path in (suite / "impossible" / "manifest.json", path.parent / "shard.json"):
+        m = json.loads(json_path.read_text())
+        (m["shards"][0] if "shards" in m else m)["files"]["actions"]["sha256"] = digest
+        json_path.write_text(json.dumps(m))
+    with pytest.raises(voe.SuiteError, match="differ in the actions of shard 0"):
+        voe.load_suite(suite)
+
+
+def test_suite_folders_stay_inside(suite, tmp_path):
+    import shutil
+
+    outside = tmp_path / "elsewhere"
+    shutil.move(suite / "possible", outside)
+    (suite / "possible").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(voe.SuiteError, match="possible leads to .*elsewhere, outside the suite"):
+        voe.load_suite(suite)
+    (suite / "possible").unlink()
+    shutil.move(outside, suite / "possible")
+    # Two suites of one env in a folder of suites: which one to score is not clear.
+    shutil.copytree(suite, tmp_path / "Bounce-copy")
+    with pytest.raises(voe.SuiteError, match="are both suites of Bounce"):
+        voe.env_suites(tmp_path)
+    shutil.rmtree(tmp_path / "Bounce-copy")
+    (tmp_path / "far").mkdir()
+    (tmp_path / "far" / "Bounce").symlink_to(suite, target_is_directory=True)
+    with pytest.raises(voe.SuiteError, match="Bounce leads to .*, outside the folder"):
+        voe.env_suites(tmp_path / "far")

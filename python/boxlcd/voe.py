@@ -32,7 +32,6 @@ Violations (each acts on the env's first object, "object0": the ball, the box or
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +41,7 @@ import numpy as np
 
 import boxlcd
 from boxlcd.dataset.collector import new_manifest
-from boxlcd.dataset.store import MANIFEST, write_json_atomically, write_shard
+from boxlcd.dataset.store import JOINABLE, MANIFEST, inside, read_json, write_json_atomically, write_shard
 
 BODY = "object0"
 PAIRS_FILE = "pairs.json"
@@ -94,6 +93,11 @@ VIOLATIONS = {v.name: v for v in (
     Violation("reshape", "any", reshape),
 )}
 GLOBAL_EDITS = {"gravity"}  # edits of the world, not of a body
+
+
+class SuiteError(ValueError):
+    """A suite that cannot be read as it is: pairs.json malformed, contradicting itself or its
+    two datasets, or a file leading out of the suite's folder. The message names the file."""
 
 
 def check_violations(names) -> list[str]:
@@ -181,6 +185,8 @@ def make_suite(env: str, out: str | os.PathLike, pairs: int = 64, seed: int = 0,
         raise ValueError(f"{env} has no object to violate; the suite needs an env with objects")
     if not isinstance(pairs, int) or isinstance(pairs, bool) or not 1 <= pairs <= 100_000:
         raise ValueError(f"pairs must be an int in [1, 100000], got {pairs!r}")
+    if not _is_int(seed) or not 0 <= seed < 2**62:
+        raise ValueError(f"seed must be an int in [0, 2**62), got {seed!r}")
     root = Path(out)
     for clip in CLIPS:
         if (root / clip / MANIFEST).exists():
@@ -214,15 +220,92 @@ def make_suite(env: str, out: str | os.PathLike, pairs: int = 64, seed: int = 0,
     return content
 
 
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def read_pairs(folder: str | os.PathLike) -> dict:
+    """pairs.json of one env's suite, checked for what readers rely on (without its datasets):
+    a built-in env, pair k at place k with a known violation, a kept flag and a t* (-1: no
+    moment, never kept), and a summary that counts the pairs as they are. Raises SuiteError."""
+    root = Path(folder)
+    path = root / PAIRS_FILE
+    if not path.is_file():
+        raise SuiteError(f"{root} is not a violation-of-expectation suite of one env (no {PAIRS_FILE}; "
+                         "make one with `boxlcd voe make`)")
+    inside(path, root.resolve(), SuiteError, "the suite")
+    suite = read_json(path, SuiteError)
+    if not isinstance(suite, dict):
+        raise SuiteError(f"{path} must hold a JSON object, not {type(suite).__name__}")
+    for key, test, wanted in (("env", lambda v: isinstance(v, str), "a string"),
+                              ("seed", lambda v: _is_int(v) and 0 <= v < 2**62, "an int in [0, 2**62)"),
+                              ("pairs", lambda v: isinstance(v, list) and v, "a list of pairs"),
+                              ("summary", lambda v: isinstance(v, dict), "an object")):
+        if key not in suite:
+            raise SuiteError(f"{path}: {key} is missing")
+        if not test(suite[key]):
+            raise SuiteError(f"{path}: {key} is {suite[key]!r}, expected {wanted}")
+    if suite["env"] not in boxlcd.envs():
+        raise SuiteError(f"{path}: env is {suite['env']!r}, not a built-in env ({', '.join(boxlcd.envs())})")
+    fields = {"pair": (_is_int, "its place in pairs"), "violation": (lambda v: v in VIOLATIONS, "a violation type"),
+              "t_star": (lambda v: _is_int(v) and v >= -1, "an int >= -1"),
+              "kept": (lambda v: isinstance(v, bool), "true or false")}
+    counts = {}
+    for k, p in enumerate(suite["pairs"]):
+        if not isinstance(p, dict):
+            raise SuiteError(f"{path}: pairs[{k}] must be a JSON object, not {type(p).__name__}")
+        for key, (test, wanted) in fields.items():
+            if key not in p:
+                raise SuiteError(f"{path}: pairs[{k}].{key} is missing")
+            if not test(p[key]) or (key == "pair" and p[key] != k):
+                raise SuiteError(f"{path}: pairs[{k}].{key} is {p[key]!r}, expected {k if key == 'pair' else wanted}")
+        if p["kept"] and p["t_star"] < 0:
+            raise SuiteError(f"{path}: pairs[{k}] is kept but has no t_star ({p['t_star']})")
+        c = counts.setdefault(p["violation"], {"made": 0, "kept": 0, "dropped_invisible": 0, "no_moment": 0})
+        c["made"] += 1
+        c["kept" if p["kept"] else "dropped_invisible" if p["t_star"] >= 0 else "no_moment"] += 1
+    if suite["summary"] != counts:
+        differ = sorted(v for v in set(counts) | set(suite["summary"]) if suite["summary"].get(v) != counts.get(v))
+        raise SuiteError(f"{path}: summary.{differ[0]} is {suite['summary'].get(differ[0])}, but the pairs "
+                         f"count {counts.get(differ[0])}")
+    return suite
+
+
 def load_suite(folder: str | os.PathLike) -> tuple[dict, dict]:
-    """(pairs.json's content, {"possible": Episodes, "impossible": Episodes}) of one env's suite."""
+    """(pairs.json's content, {"possible": Episodes, "impossible": Episodes}) of one env's suite,
+    checked against each other: both datasets of the suite's env and seed (hence its physics, as
+    Episodes checks each against the engine), one episode per pair, the same actions, and every
+    t* inside the clips. Raises SuiteError or DatasetError (both ValueError) naming the file."""
     from boxlcd.dataset import Episodes
 
     root = Path(folder)
-    if not (root / PAIRS_FILE).exists():
-        raise ValueError(f"{root} is not a violation-of-expectation suite of one env (no {PAIRS_FILE}; "
-                         "make one with `boxlcd voe make`)")
-    return json.loads((root / PAIRS_FILE).read_text()), {clip: Episodes(root / clip) for clip in CLIPS}
+    suite = read_pairs(root)
+    clips = {clip: Episodes(inside(root / clip, root.resolve(), SuiteError, "the suite")) for clip in CLIPS}
+    path = root / PAIRS_FILE
+    possible, impossible = (clips[c] for c in CLIPS)
+    for clip, data in clips.items():
+        m = data.manifest
+        for key in ("env", "seed"):
+            if m[key] != suite[key]:
+                raise SuiteError(f"{path}: {key} is {suite[key]!r}, but {data.path / MANIFEST} says {m[key]!r}")
+        if m["overrides"]:  # pairs are made of the env as built: the engine oracle replays it so
+            raise SuiteError(f"{data.path / MANIFEST}: overrides is {m['overrides']}, but a suite's pairs are made "
+                             "of the built-in env without overrides")
+        if len(data) != len(suite["pairs"]):
+            raise SuiteError(f"{path} lists {len(suite['pairs'])} pairs, but {data.path} holds {len(data)} episodes")
+    differ = [k for k in JOINABLE if possible.manifest[k] != impossible.manifest[k]]
+    if differ:
+        raise SuiteError(f"{possible.path} and {impossible.path} differ in {', '.join(differ)}: not one env's pairs")
+    late = next((p for p in suite["pairs"] if p["t_star"] > possible.ep_len), None)
+    if late is not None:
+        raise SuiteError(f"{path}: pairs[{late['pair']}].t_star is {late['t_star']}, outside its clips' frames "
+                         f"0..{possible.ep_len}")
+    for s in range(possible.num_shards):
+        a, b = possible.shard_arrays(s)["actions"], impossible.shard_arrays(s)["actions"]
+        if a.shape != b.shape or not np.array_equal(a, b):
+            raise SuiteError(f"{possible.path} and {impossible.path} differ in the actions of shard {s}: "
+                             "a pair's clips share their actions")
+    return suite, clips
 
 
 def pair_pictures(folder: str | os.PathLike, violation: str, scale: int = 8) -> tuple[list[np.ndarray], dict]:
@@ -342,10 +425,18 @@ def env_suites(folder: str | os.PathLike) -> dict[str, Path]:
     """{env: suite folder} of a folder holding one env's suite or one per env (voe make --out)."""
     root = Path(folder)
     if (root / PAIRS_FILE).exists():
-        return {json.loads((root / PAIRS_FILE).read_text())["env"]: root}
-    found = {json.loads((d / PAIRS_FILE).read_text())["env"]: d for d in sorted(root.glob("*")) if (d / PAIRS_FILE).exists()}
+        return {read_pairs(root)["env"]: root}
+    found = {}
+    for d in sorted(root.glob("*")):
+        if not (d / PAIRS_FILE).exists():
+            continue
+        inside(d, root.resolve(), SuiteError, "the folder")
+        env = read_pairs(d)["env"]
+        if env in found:
+            raise SuiteError(f"{found[env]} and {d} are both suites of {env}: keep one per env in {root}")
+        found[env] = d
     if not found:
-        raise ValueError(f"{root} holds no violation-of-expectation suite (make one with `boxlcd voe make`)")
+        raise SuiteError(f"{root} holds no violation-of-expectation suite (make one with `boxlcd voe make`)")
     return found
 
 

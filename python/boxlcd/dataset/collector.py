@@ -17,8 +17,8 @@ from typing import Callable
 import numpy as np
 
 import boxlcd
-from boxlcd.dataset.store import (FORMAT, FORMAT_VERSION, MANIFEST, DatasetError, read_shard_entry, resume_error,
-                                  shard_name, write_json_atomically, write_shard)
+from boxlcd.dataset.store import (FORMAT, FORMAT_VERSION, MANIFEST, DatasetError, no_constant, read_shard_entry,
+                                  resume_error, shard_name, write_json_atomically, write_shard)
 from boxlcd.worlds import definition_summary
 
 LOCK = ".collect.lock"
@@ -220,7 +220,7 @@ def check_folder(root: Path, manifest: dict, resume: bool) -> None:
         if not resume:
             raise resume_error(FileExistsError, problem)
         try:
-            old = json.loads(path.read_bytes())
+            old = json.loads(path.read_bytes(), parse_constant=no_constant)
         except ValueError as e:
             raise DatasetError(f"{path} is not valid JSON ({e}): resume cannot tell what was collected") from e
         old = old if isinstance(old, dict) else {}

@@ -343,11 +343,13 @@ class Episodes:
                 raise CorruptShardError(f"{path} is missing")
             try:
                 arrays[name] = np.load(path, mmap_mode="r")
-            except ValueError as e:  # a truncated file fails numpy's size check
+            except (ValueError, EOFError) as e:  # a truncated file fails numpy's size check
                 raise CorruptShardError(f"{path} cannot be read: {e}") from e
             if list(arrays[name].shape) != info["shape"] or str(arrays[name].dtype) != info["dtype"]:
                 raise CorruptShardError(f"{path} is {list(arrays[name].shape)} {arrays[name].dtype}, but "
                                         f"{self.path / MANIFEST} says {info['shape']} {info['dtype']}")
+            if not arrays[name].flags.c_contiguous:  # numpy's fortran_order: not how write_shard stores it
+                raise CorruptShardError(f"{path} is stored in Fortran order, not C order as a shard's arrays are")
         # The seeds place the shard in the dataset: episode e started from seed + e.
         want = self.manifest["seed"] + first + np.arange(entry["episodes"])
         if not np.array_equal(arrays["seeds"], want):
