@@ -187,3 +187,225 @@ def test_resume_advice_names_the_flag_of_the_command_line(tmp_path, capsys):
     assert main(["dataset", "info", out]) == 2
     err = capsys.readouterr().err
     assert "--resume" in err and "resume=True" not in err and "incomplete collection" in err
+
+
+# ---- every error: one line on stderr, a non-zero exit, no traceback ----
+
+def exit_code_and_error(capsys, args) -> tuple[int, str]:
+    """main(args)'s exit code (argparse's errors exit through SystemExit) and its stderr."""
+    try:
+        code = main([str(a) for a in args])
+    except SystemExit as e:
+        code = e.code
+    return code, capsys.readouterr().err
+
+
+def assert_one_line(code, err, *expected):
+    assert code not in (0, None), err
+    assert err.count("\n") == 1 and err.endswith("\n") and err.startswith("boxlcd"), err
+    assert "Traceback" not in err
+    for text in expected:
+        assert text in err, err
+
+
+def fails_in_one_line(capsys, args, *expected) -> str:
+    code, err = exit_code_and_error(capsys, args)
+    assert_one_line(code, err, *expected)
+    return err
+
+
+def raising(error):
+    def command(args):
+        raise error
+    return command
+
+
+@pytest.mark.parametrize("error, line", [
+    (KeyError("env"), "boxlcd list: KeyError: 'env'"),
+    (AssertionError("embed_dim must be divisible by num_heads"), "boxlcd list: AssertionError: embed_dim must be"),
+    (__import__("zipfile").BadZipFile("File is not a zip file"), "boxlcd list: BadZipFile: File is not a zip file"),
+    (RuntimeError("mat1 and mat2 shapes\ncannot be multiplied"), "boxlcd list: mat1 and mat2 shapes cannot be multiplied"),
+    (MemoryError(), "boxlcd list: MemoryError"),
+    (Exception(), "boxlcd list: Exception"),
+])
+def test_any_exception_of_a_command_is_one_line_and_exit_2(monkeypatch, capsys, error, line):
+    monkeypatch.delenv("BOXLCD_TRACEBACK", raising=False)
+    monkeypatch.setattr("boxlcd.cli.cmd_list", raising(error))
+    code, err = exit_code_and_error(capsys, ["list"])
+    assert code == 2
+    assert_one_line(code, err, line)
+
+
+def test_tracebacks_on_request_and_ctrl_c_quietly(monkeypatch, capsys):
+    monkeypatch.setattr("boxlcd.cli.cmd_list", raising(KeyError("env")))
+    monkeypatch.setenv("BOXLCD_TRACEBACK", "1")
+    assert main(["list"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("Traceback") and err.splitlines()[-1] == "boxlcd list: KeyError: 'env'"
+    monkeypatch.setattr("boxlcd.cli.cmd_list", raising(KeyboardInterrupt()))
+    assert main(["list"]) == 130
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["bench", "Bounce", "--seconds", "nan"], "--seconds"),  # hung: NaN never ends the timing loop
+    (["bench", "Bounce", "--seconds", "inf"], "--seconds"),
+    (["bench", "Bounce", "--seconds", "0"], "--seconds"),
+    (["bench", "Bounce", "--seconds", "-1"], "--seconds"),
+    (["bench", "Bounce", "--num-envs", "0"], "--num-envs"),
+    (["bench", "Bounce", "--threads", "-1", "--seconds", "0.01", "-q"], "num_threads"),
+    (["demo", "Bounce", "--fps", "nan"], "--fps"),
+    (["demo", "Bounce", "--fps", "0"], "--fps"),
+    (["demo", "Bounce", "--fps", "1e-300"], "--fps"),
+    (["demo", "Bounce", "--scale", "100000"], "--scale"),
+    (["demo", "Urchn"], "unknown env 'Urchn'"),
+    (["demo", "Bounce", "--set", "ep_len=100000000", "-q"], "GiB"),  # pictures held until the OOM killer came
+    (["info", "Bounce", "--set", "ep_len=nan"], "ep_len"),
+    (["voe", "make", "--envs", ",", "--out", "x"], "--envs names no env"),
+    (["voe", "make", "--envs", " , ", "--out", "x", "-q"], "--envs names no env"),
+    (["voe", "make", "--out", "x"], "--envs"),
+    (["dataset", "show"], "path"),
+    (["nonsense"], "invalid choice"),
+])
+def test_bad_flags_are_one_line(tmp_path, monkeypatch, capsys, args, expected):
+    monkeypatch.chdir(tmp_path)
+    fails_in_one_line(capsys, args, expected)
+    assert not (tmp_path / "x").exists()
+
+
+def test_voe_make_takes_quiet(tmp_path, capsys):
+    assert main(["voe", "make", "--envs", "Bounce", "--pairs", "1", "--violations", "teleport",
+                 "--out", str(tmp_path / "v"), "-q"]) == 0
+    assert (tmp_path / "v" / "Bounce" / "pairs.json").exists()
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Tiny datasets of three envs and a two-step frame transformer of Bounce."""
+    pytest.importorskip("torch")
+    from boxlcd.dataset import collect
+    from boxlcd.models.train import train
+
+    root = tmp_path_factory.mktemp("runs")
+    for env in ("Bounce", "Dropbox", "Urchin"):
+        collect(env, 4, root / env, progress=False, ep_len=6)
+    collect("Bounce", 4, root / "Bounce-long", progress=False, ep_len=9)
+    train("frame_transformer", root / "Bounce", root / "ft", steps=2, batch=2, device="cpu", warmup=1,
+          progress=False, d_model=16, layers=1, heads=2)
+    return root
+
+
+def copy_with(src, dst, edit_manifest):
+    import json
+
+    shutil.copytree(src, dst)
+    manifest = json.loads((dst / "manifest.json").read_text())
+    edit_manifest(manifest)
+    (dst / "manifest.json").write_text(json.dumps(manifest))
+    return dst
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_model_commands_fail_in_one_line(runs, tmp_path, capsys):
+    ft, bounce = runs / "ft", runs / "Bounce"
+    train = ["train", "frame_transformer", "--data", bounce, "--steps", "2", "-q"]
+    # torch asserted this deep inside nn.MultiheadAttention
+    fails_in_one_line(capsys, train + ["--out", tmp_path / "h", "--set", "d_model=16", "--set", "heads=3"],
+                      "heads must divide d_model")
+    for setting in ("dropout=NaN", "d_model=Infinity", "layers=0", "d_model=1e9", "heads=2.5", "predict_state=7"):
+        name = setting.split("=")[0]
+        fails_in_one_line(capsys, train + ["--out", tmp_path / "s", "--set", setting], f"train: {name} must be")
+    fails_in_one_line(capsys, train + ["--out", tmp_path / "t", "--time-limit", "nan"], "time_limit must be a finite")
+    fails_in_one_line(capsys, train + ["--out", tmp_path / "n", "--nproc", "100000"], "--nproc must be at most")
+    fails_in_one_line(capsys, train + ["--out", tmp_path / "n", "--threads", "0"], "threads must be")
+    assert not any((tmp_path / name).exists() for name in "hstn")
+    # another env's data: raw torch shape errors before, or (same shapes) a silent score
+    fails_in_one_line(capsys, ["eval", ft, "--data", runs / "Urchin", "--out", tmp_path / "e"],
+                      "the model is of Bounce but the data", "is of Urchin", "frame_shape")
+    fails_in_one_line(capsys, ["eval", ft, "--data", runs / "Dropbox", "--out", tmp_path / "e"], "is of Dropbox")
+    fails_in_one_line(capsys, ["eval", ft, "--data", runs / "Bounce-long", "--out", tmp_path / "e"],
+                      "episodes of 9 steps, longer than the model's 6")
+    for flag, value in (("--episodes", "-5"), ("--batch", "0"), ("--temperature", "nan"), ("--temperature", "-1"),
+                        ("--threads", "0"), ("--samples", "0")):
+        fails_in_one_line(capsys, ["eval", ft, "--data", bounce, "--out", tmp_path / "e", flag, value],
+                          f"{flag.lstrip('-')} must be")
+    assert not (tmp_path / "e").exists()
+    fails_in_one_line(capsys, ["results", ft, "--test", f"Bounce={bounce}", "--out", tmp_path / "r",
+                               "--episodes", "-5"], "episodes must be >= 0")
+    assert not (tmp_path / "r").exists()  # refused before a baseline is fit
+    fails_in_one_line(capsys, ["results", ft, "--test", f"Bounce={runs / 'Urchin'}", "--out", tmp_path / "r2"],
+                      "is of Urchin")
+    broken = tmp_path / "broken"
+    shutil.copytree(ft, broken)
+    ckpt = broken / "ckpt.pt"
+    ckpt.write_bytes(ckpt.read_bytes()[:1000])
+    fails_in_one_line(capsys, ["eval", broken, "--data", bounce, "--out", tmp_path / "e"], "ckpt.pt")
+    slow = copy_with(bounce, tmp_path / "slow", lambda m: m.update(fps=1e-300))
+    fails_in_one_line(capsys, ["dataset", "show", slow, "--out", tmp_path / "ep.gif"], "fps")
+    slower = copy_with(bounce, tmp_path / "slower", lambda m: (m.update(fps=1e-300), m["definition"].update(fps=1e-300)))
+    fails_in_one_line(capsys, ["dataset", "show", slower, "--out", tmp_path / "ep.gif"], "fps")
+    assert not (tmp_path / "ep.gif").exists()
+
+
+def test_voe_suite_without_env_fails_in_one_line(tmp_path, capsys):
+    import json
+
+    assert main(["voe", "make", "--envs", "Bounce", "--pairs", "1", "--violations", "teleport",
+                 "--out", str(tmp_path / "v")]) == 0
+    pairs = tmp_path / "v" / "Bounce" / "pairs.json"
+    pairs.write_text(json.dumps({k: v for k, v in json.loads(pairs.read_text()).items() if k != "env"}))
+    capsys.readouterr()
+    fails_in_one_line(capsys, ["voe", "eval", "--suite", tmp_path / "v", "--out", tmp_path / "o", "--engine"], "env")
+    fails_in_one_line(capsys, ["voe", "show", tmp_path / "v" / "Bounce", "--violation", "teleport",
+                               "--out", tmp_path / "p.gif", "--scale", "0"], "--scale")
+
+
+def test_rl_eval_of_broken_runs_fails_in_one_line(tmp_path, capsys):
+    pytest.importorskip("stable_baselines3")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "run.json").write_text("{}")
+    fails_in_one_line(capsys, ["rl", "eval", empty, "--episodes", "2"])
+    run = tmp_path / "ppo"
+    assert main(["rl", "train", "--env", "Urchin", "--out", str(run), "--steps", "32", "--num-envs", "2",
+                 "--set", "n_steps=16", "--set", "batch_size=16", "--threads", "1", "-q"]) == 0
+    zipped = run / "model.zip"
+    zipped.write_bytes(zipped.read_bytes()[:zipped.stat().st_size // 2])
+    capsys.readouterr()
+    fails_in_one_line(capsys, ["rl", "eval", run, "--episodes", "2"], "model.zip")
+    fails_in_one_line(capsys, ["rl", "eval", run, "--episodes", "-5"])
+
+
+def test_the_extras_cover_each_command_s_imports():
+    """Every third-party module that boxlcd.models, voe and rl import is in the extras their docs
+    name (models for train, eval, results and voe; models and rl for rl)."""
+    import ast
+    import re
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    module_of = {"pytorch-ignite": "ignite", "pillow": "PIL", "stable-baselines3": "stable_baselines3"}
+
+    def modules(requirements):
+        names = {re.split(r"[<>=!~\[ ]", r)[0].lower() for r in requirements}
+        return {module_of.get(n, n) for n in names}
+
+    def imported(pattern):
+        found = set()
+        for path in (root / "python" / "boxlcd").glob(pattern):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Import):
+                    found |= {a.name.split(".")[0] for a in node.names}
+                elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                    found.add(node.module.split(".")[0])
+        return found - set(sys.stdlib_module_names) - {"boxlcd"}
+
+    core, extras = modules(project["dependencies"]), project["optional-dependencies"]
+    models = core | modules(extras["models"])
+    for pattern, have in (("models/*.py", models), ("voe.py", models), ("learned.py", models),
+                          ("rl/*.py", models | modules(extras["rl"]))):
+        assert imported(pattern) <= have, (pattern, imported(pattern) - have)
+    # ignite's Fréchet distance (the arbiter's columns) imports scipy itself
+    assert "scipy" in modules(extras["models"])

@@ -86,3 +86,57 @@ def test_nproc_is_refused_where_it_cannot_work(data, tmp_path):
     with pytest.raises(SystemExit, match="--nproc must be >= 1"):
         main(["train", "frame_transformer", "--data", str(data), "--out", str(tmp_path / "f"), "--nproc", "0"])
     assert distributed.my_slice(list(range(8)), distributed.Ranks(1, 2)) == [4, 5, 6, 7]
+
+
+def test_nproc_is_capped_by_the_machine(data, tmp_path, capsys):
+    """1000 spawned workers ran until the OOM killer came: more than the cores (GPUs on CUDA)
+    are refused by name, before any process starts."""
+    from boxlcd.cli import main
+
+    cores = os.cpu_count()
+    with pytest.raises(ValueError, match=rf"nproc must be at most the CPU cores of this machine \({cores}\), got {cores + 1}"):
+        distributed.check_nproc(cores + 1, "cpu")
+    with pytest.raises(ValueError, match="nproc must be a whole number >= 1"):
+        distributed.check_nproc(0, "cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match=r"CUDA devices of this machine \(0\)"):
+            distributed.check_nproc(1, "cuda")
+    with pytest.raises(ValueError, match="nproc must be at most"):
+        distributed.launch(1000, _train_with_threads, 1, ("frame_transformer", str(data), str(tmp_path / "x")), {})
+    assert main(["train", "frame_transformer", "--data", str(data), "--out", str(tmp_path / "f"), "--nproc", "1000"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "boxlcd train: --nproc must be at most the CPU cores" in err, err
+    assert not (tmp_path / "f").exists()
+
+
+def fail_on_rank_1():
+    """Rank 1 fails while rank 0 waits for it in a collective (the timeout only bounds a hang)."""
+    import datetime
+
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", timeout=datetime.timedelta(seconds=120))
+    if dist.get_rank() == 1:
+        raise KeyError("boom")
+    dist.barrier()
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="two processes need two cores")
+def test_a_process_failing_is_one_line_and_stops_the_others(capfd):
+    """The launcher used to print each process's traceback and raise a 44-line ChildFailedError."""
+    with pytest.raises(distributed.ChildError) as e:
+        distributed.launch(2, fail_on_rank_1)
+    assert str(e.value).startswith("process 1 of 2: KeyError: 'boom'")
+    out, err = capfd.readouterr()  # the processes' own output too
+    assert "Traceback" not in out + err and "ChildFailedError" not in err, err
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="two processes need two cores")
+def test_boxlcd_train_nproc_errors_are_one_line(data, tmp_path):
+    cmd = [sys.executable, "-m", "boxlcd", "train", "frame_transformer", "--data", str(data), "--out",
+           str(tmp_path / "run"), "--nproc", "2", "--steps", "2", "-q", "--set", "bogus=3"]
+    env = {k: v for k, v in os.environ.items() if k != "BOXLCD_TRACEBACK"}
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env={**env, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.startswith("boxlcd train: process ") and "has no settings ['bogus']" in done.stderr

@@ -198,3 +198,59 @@ def test_reset_to_a_state_on_the_walls_is_refused(name):
     bad = free.batch.full_state.copy()
     bad[1, free.state_keys.index(key)] = -1.0
     free.reset(full_state=bad)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf"), np.float64("nan")])
+def test_ranges_refuse_nan_and_inf(value):
+    from boxlcd.ranges import check_ranges
+
+    # NaN compares false with every bound, so it once passed any range
+    with pytest.raises(ValueError, match="time_limit must be a finite number"):
+        check_ranges({"time_limit": value}, {"time_limit": (0.0, None, True)})
+    with pytest.raises(ValueError, match="gamma must be a finite number"):
+        check_ranges({"gamma": value}, {"gamma": (0.0, 1.0, False)})
+    with pytest.raises(ValueError, match="steps must be a whole number"):
+        check_ranges({"steps": value}, {"steps": (1, None, True)})
+
+
+def test_ranges_take_numpy_numbers_and_big_ints():
+    from boxlcd.ranges import check_ranges
+
+    check_ranges({"steps": np.int64(3), "lr": np.float32(0.1)}, {"steps": (1, None, True), "lr": (0.0, None, True)})
+    check_ranges({"steps": 10**400}, {"steps": (1, None, True)})  # whole numbers are finite, however big
+    with pytest.raises(ValueError, match="steps must be >= 1 and <= 10"):
+        check_ranges({"steps": 10**400}, {"steps": (1, 10, True)})
+    with pytest.raises(ValueError, match="steps must be a whole number, got True"):
+        check_ranges({"steps": True}, {"steps": (1, None, True)})
+
+
+MODEL_SPEC = {"env": "Bounce", "frame_shape": [16, 16], "action_size": 1, "proprio_size": 1, "robot": False,
+              "ep_len": 6, "overrides": {}, "state_keys": ["a", "b"], "proprio_keys": ["zero"], "proprio_index": []}
+
+
+@pytest.mark.parametrize("name, config, why", [
+    ("frame_transformer", {"heads": 3}, "heads must divide d_model: d_model 128 is not a multiple of heads 3"),
+    ("frame_transformer", {"d_model": 30, "heads": 4}, "heads must divide d_model"),
+    ("frame_transformer", {"heads": 0}, "heads must be >= 1"),
+    ("frame_transformer", {"layers": 2.0}, "layers must be a whole number"),
+    ("frame_transformer", {"d_model": 10**9}, "d_model must be >= 1 and <= 8192"),
+    ("frame_transformer", {"dropout": float("nan")}, "dropout must be a finite number"),
+    ("frame_transformer", {"dropout": 1.5}, "dropout must be >= 0.0 and <= 1.0"),
+    ("frame_transformer", {"proprio_weight": float("inf")}, "proprio_weight must be a finite number"),
+    ("frame_transformer", {"input_noise": float("inf")}, "input_noise must be a finite number"),
+    ("frame_transformer", {"predict_state": "yes"}, "predict_state must be true or false"),
+    ("binary_ae", {"heads": 3}, "heads must divide d_model"),
+    ("binary_ae", {"bits": 0}, "bits must be >= 1"),
+    ("binary_ae", {"channels": -1}, "channels must be >= 1"),
+    ("rssm", {"deter": 0}, "deter must be >= 1"),
+    ("rssm", {"free_nats": float("nan")}, "free_nats must be a finite number"),
+    ("rssm", {"stoch": "8"}, "stoch must be a whole number"),
+    ("arbiter", {"hidden": 0}, "hidden must be >= 1"),
+    ("arbiter", {"action_weight": float("nan")}, "action_weight must be a finite number"),
+])
+def test_model_settings_are_refused_by_name_at_build_time(name, config, why):
+    pytest.importorskip("torch")
+    from boxlcd.models import build
+
+    with pytest.raises(ValueError, match=why):
+        build(name, MODEL_SPEC, **config)

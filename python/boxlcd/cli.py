@@ -15,11 +15,13 @@
     boxlcd rl eval runs/ppo-luxo --episodes 1000                          its success in the real env
 
 Every command that makes an env takes settings as --set KEY=VALUE (ep_len, walls, lcd_base, ...).
+An error is one line on stderr and exit code 2; BOXLCD_TRACEBACK=1 adds the traceback.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import os
 import sys
 from pathlib import Path
@@ -28,6 +30,7 @@ import numpy as np
 
 import boxlcd
 from boxlcd import demo
+from boxlcd.ranges import check_ranges
 
 # The world-model commands live in boxlcd.models, which needs torch: a module is imported, and
 # its options added, only when its command runs, so the rest works without torch.
@@ -38,6 +41,7 @@ MODEL_COMMANDS = {
     "rl": ("boxlcd.rl.cli", "PPO on goal tasks in the real or a learned env: rl train, rl eval, rl plot (docs/rl.md)"),
 }
 MODELS_EXTRA = "pip install torch==2.13.0 '.[models,rl]'"
+MAX_THREADS = 1024  # torch threads per process: more only contend (and each holds a stack)
 
 
 def _override(text: str) -> tuple[str, float | str]:
@@ -60,6 +64,31 @@ def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+MAX_SCALE = 32  # screen pixels per LCD pixel: a 32x64 frame at 32 is 1024x2048 already, per GIF frame
+
+
+def _scale(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= MAX_SCALE:
+        raise argparse.ArgumentTypeError(f"must be in [1, {MAX_SCALE}], got {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    """A bench figure's time: finite and positive (NaN never ends the timing loop), an hour at most."""
+    value = float(text)
+    if not (math.isfinite(value) and 0 < value <= 3600):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds in (0, 3600], got {text}")
+    return value
+
+
+def _fps(text: str) -> float:
+    value = float(text)
+    if not (math.isfinite(value) and demo.MIN_FPS <= value <= demo.MAX_FPS):
+        raise argparse.ArgumentTypeError(f"must be a number in [{demo.MIN_FPS:g}, {demo.MAX_FPS:g}], got {text}")
     return value
 
 
@@ -101,7 +130,7 @@ def cmd_demo(args) -> None:
         path = os.path.join(args.out, f"{name}.gif") if to_folder else args.out
         pictures = demo.episode_pictures(name, seed=args.seed, scale=args.scale, actions=args.actions,
                                          progress=not args.quiet, **overrides)
-        fps = args.fps or boxlcd.make(name, **overrides).definition.fps
+        fps = args.fps if args.fps is not None else boxlcd.make(name, **overrides).definition.fps
         demo.write_gif(path, pictures, fps)
         print(f"wrote {path} ({len(pictures)} frames, {os.path.getsize(path) / 1024:.0f} KiB)")
 
@@ -165,6 +194,8 @@ def cmd_dataset_show(args) -> None:
     from boxlcd.render import lcd_picture
 
     data = Episodes(args.path)
+    rows, cols = data.frame_shape
+    demo.check_pictures_fit(data.ep_len + 1, rows * cols * args.scale ** 2 * 3, f"an episode at scale {args.scale}")
     frames = data.episode(args.episode)["frames"]
     pictures = [lcd_picture(np.asarray(f), data.frame_shape[1], args.scale) for f in frames]
     demo.write_gif(args.out, pictures, data.manifest["fps"])
@@ -181,7 +212,10 @@ def _env_folder(text: str) -> tuple[str, str]:
 def cmd_voe_make(args) -> None:
     from boxlcd import voe
 
-    envs = [e for e in args.envs.split(",") if e]
+    envs = [e.strip() for e in args.envs.split(",") if e.strip()]
+    if not envs:
+        raise ValueError(f"--envs names no env, got {args.envs!r}: give comma-separated envs with objects, "
+                         "e.g. Dropbox,Bounce")
     for e in envs:
         if e not in boxlcd.envs():
             raise ValueError(f"unknown env {e!r}; envs: {', '.join(boxlcd.envs())}")
@@ -211,8 +245,11 @@ def cmd_voe_eval(args) -> None:
         raise ImportError(f"needs torch and the models extra ({e}): {MODELS_EXTRA}") from e
     if not (args.runs or args.fit or args.untrained or args.engine):
         raise ValueError("nothing to score: give runs, --fit, --untrained or --engine")
-    rows = voe.evaluate_suite(args.runs, args.suite, args.out, fit=dict(args.fit), untrained=args.untrained,
-                              engine=args.engine, device=args.device)
+    try:
+        rows = voe.evaluate_suite(args.runs, args.suite, args.out, fit=dict(args.fit), untrained=args.untrained,
+                                  engine=args.engine, device=args.device)
+    except ModuleNotFoundError as e:  # scipy, matplotlib, ignite: imported where used
+        raise ImportError(f"{e}: install the models extra ({MODELS_EXTRA})") from e
     print(voe.markdown(rows))
     print(f"wrote {Path(args.out) / 'voe.json'}, voe.md and voe.png")
 
@@ -225,15 +262,29 @@ def models_module(command: str):
 
 
 def cmd_models(args) -> None:
+    if args.command == "train":  # refused before any process starts
+        check_ranges({"threads": args.threads}, {"threads": (1, MAX_THREADS, True)})
+        if args.nproc > 1:
+            from boxlcd.models import distributed
+            from boxlcd.models.train import default_device
+
+            distributed.check_nproc(args.nproc, args.device or default_device(), name="--nproc")
     try:
         models_module(args.command).run(args)
     except ModuleNotFoundError as e:  # ignite or pillow, imported where used
         raise ImportError(f"{e}: install the models extra ({MODELS_EXTRA})") from e
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with its errors in one line, as every other error of the command."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: {' '.join(message.split())} (see {self.prog} --help)\n")
+
+
 def parser(model_command: str | None = None) -> argparse.ArgumentParser:
     """The command line, with the options of `model_command` (one of MODEL_COMMANDS) when given."""
-    p = argparse.ArgumentParser(prog="boxlcd", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = Parser(prog="boxlcd", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"boxlcd {boxlcd.__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -254,23 +305,23 @@ def parser(model_command: str | None = None) -> argparse.ArgumentParser:
     c.add_argument("envs", nargs="+", type=_env_name, metavar="ENV")
     c.add_argument("--out", default="demo", help="a .gif file for one env, else a folder (default: demo)")
     c.add_argument("--seed", type=int, default=0)
-    c.add_argument("--scale", type=_positive_int, default=8, help="screen pixels per LCD pixel (default 8)")
+    c.add_argument("--scale", type=_scale, default=8, help=f"screen pixels per LCD pixel (default 8, at most {MAX_SCALE})")
     c.add_argument("--actions", choices=demo.ACTIONS, default="random")
-    c.add_argument("--fps", type=float, default=None, help="GIF frame rate (default: the env's)")
+    c.add_argument("--fps", type=_fps, default=None, help="GIF frame rate (default: the env's)")
     c.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     settings(c)
     c = command("bench", "env steps per second under random actions", cmd_bench)
     c.add_argument("envs", nargs="+", type=_env_name, metavar="ENV")
     c.add_argument("--num-envs", type=_positive_int, nargs="+", default=[1, 256])
     c.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="0: all cores")
-    c.add_argument("--seconds", type=float, default=1.0, help="time per figure")
+    c.add_argument("--seconds", type=_seconds, default=1.0, help="time per figure (default 1, at most 3600)")
     c.add_argument("--no-frames", action="store_true", help="state only, no rasterizing")
     c.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     settings(c)
     c = command("play", "a window stepping one env: ESC quit, SPACE pause, RIGHT step, 0 reset", cmd_play)
     c.add_argument("env", type=_env_name)
     c.add_argument("--seed", type=int, default=0)
-    c.add_argument("--scale", type=_positive_int, default=16)
+    c.add_argument("--scale", type=_scale, default=16)
     c.add_argument("--actions", choices=demo.ACTIONS, default="random")
     c.add_argument("--max-steps", type=_positive_int, default=None, help="stop after this many steps")
     settings(c)
@@ -300,7 +351,7 @@ def parser(model_command: str | None = None) -> argparse.ArgumentParser:
     c.add_argument("path")
     c.add_argument("--episode", type=int, default=0)
     c.add_argument("--out", default="episode.gif")
-    c.add_argument("--scale", type=_positive_int, default=8)
+    c.add_argument("--scale", type=_scale, default=8)
     voe = sub.add_parser("voe", help="violation-of-expectation suites: make them, score models on them",
                          description="violation-of-expectation suites (boxlcd/voe.py, docs/voe.md)")
     voe_sub = voe.add_subparsers(dest="voe_command", required=True, metavar="COMMAND")
@@ -311,12 +362,13 @@ def parser(model_command: str | None = None) -> argparse.ArgumentParser:
     c.add_argument("--pairs", type=_positive_int, default=64, help="pairs per env and violation type (default 64)")
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--violations", default=None, help="comma-separated types (default: all)")
+    c.add_argument("-q", "--quiet", action="store_true", help="accepted as by the other commands (voe make draws no bar)")
     c = voe_sub.add_parser("show", help="one pair of a violation as a GIF: possible left, impossible right")
     c.set_defaults(fn=cmd_voe_show)
     c.add_argument("suite", help="one env's suite (OUT/ENV of voe make)")
     c.add_argument("--violation", required=True)
     c.add_argument("--out", required=True, help="a .gif file")
-    c.add_argument("--scale", type=_positive_int, default=8)
+    c.add_argument("--scale", type=_scale, default=8)
     c = voe_sub.add_parser("eval", help="surprise of models on a suite: pairwise accuracy and ROC-AUC")
     c.set_defaults(fn=cmd_voe_eval)
     c.add_argument("runs", nargs="*", metavar="RUN", help="trained runs (boxlcd train) of the suite's envs")
@@ -336,26 +388,48 @@ def parser(model_command: str | None = None) -> argparse.ArgumentParser:
     return p
 
 
-def error_line(e: Exception) -> str:
+# Errors that carry a message written for the user: printed as they are. Any other exception
+# (KeyError, AssertionError, zipfile.BadZipFile, ...) is a bug or an unforeseen input, printed
+# with its type so that it can be told apart and reported.
+USER_ERRORS = (ValueError, TypeError, ImportError, RuntimeError, OSError, IndexError)
+MAX_LINE = 2000  # characters: torch's messages can list every key of a model
+
+
+def wants_traceback() -> bool:
+    """Whether BOXLCD_TRACEBACK asks for tracebacks (for debugging) beside the one-line errors."""
+    return os.environ.get("BOXLCD_TRACEBACK", "") not in ("", "0")
+
+
+def error_line(e: BaseException) -> str:
     """An error as one line; advice to resume names this interface's flag, not the Python API's."""
     problem = getattr(e, "resume_problem", None)
     text = f"{problem}; continue it with `boxlcd collect` and the same arguments plus --resume" if problem else str(e)
-    return " ".join(text.splitlines())
+    if not isinstance(e, USER_ERRORS) or not text.strip():
+        text = f"{type(e).__name__}: {text}" if text.strip() else type(e).__name__
+        if not wants_traceback():
+            text += " (BOXLCD_TRACEBACK=1 shows where)"
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_LINE else text[:MAX_LINE - 3] + "..."
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Runs one command; returns its exit code: 0, 2 for an error (one line on stderr), 130 for
+    Ctrl-C. argparse's own errors exit through SystemExit(2), also with one line."""
     argv = sys.argv[1:] if argv is None else argv
     command = next((a for a in argv if not a.startswith("-")), None)
     try:
         p = parser(command if command in MODEL_COMMANDS else None)
-    except ImportError as e:
-        print(f"boxlcd {command}: {e}", file=sys.stderr)
-        return 2
-    args = p.parse_args(argv)
-    try:
+        args = p.parse_args(argv)
+        command = args.command
         return args.fn(args) or 0
-    except (ValueError, TypeError, ImportError, RuntimeError, OSError, IndexError) as e:
-        print(f"boxlcd {args.command}: {error_line(e)}", file=sys.stderr)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as e:
+        if wants_traceback():
+            import traceback
+
+            traceback.print_exc()
+        print(f"{' '.join(['boxlcd'] + ([command] if command else []))}: {error_line(e)}", file=sys.stderr)
         return 2
 
 

@@ -2,6 +2,7 @@
 command (boxlcd.cli) runs for `demo`, `bench` and `play`."""
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -10,6 +11,17 @@ import boxlcd
 from boxlcd.render import Window, side_by_side
 
 ACTIONS = ("random", "zero")
+MIN_FPS, MAX_FPS = 0.01, 1000.0  # a GIF frame lasts 1 ms to 100 s (GIF delays are whole 1/100 s, up to 655 s)
+MAX_PICTURE_BYTES = 2 * 2**30  # the pictures of one GIF, all held in memory until it is written
+
+
+def check_pictures_fit(count: int, picture_bytes: int, what: str) -> None:
+    """A clear error, before any is made, for a GIF whose pictures would not fit in memory (an
+    ep_len of 10**8 once ran until the OOM killer came)."""
+    need = count * picture_bytes
+    if need > MAX_PICTURE_BYTES:
+        raise ValueError(f"{what}: {count} pictures of {picture_bytes / 2**10:.0f} KiB are {need / 2**30:.1f} GiB, "
+                         f"more than the {MAX_PICTURE_BYTES / 2**30:g} GiB a GIF may take: fewer steps or a smaller scale")
 
 
 def _actions(kind: str, rng: np.random.Generator, shape) -> np.ndarray:
@@ -29,6 +41,7 @@ def episode_pictures(env: str | boxlcd.World, seed: int = 0, scale: int = 8, act
     rng = np.random.default_rng(seed)
     e.reset(seed=seed)
     pictures = [side_by_side(e.batch, 0, scale)]
+    check_pictures_fit(e.definition.ep_len + 1, pictures[0].nbytes, f"an episode of {e.definition.name} at scale {scale}")
     for _ in tqdm(range(e.definition.ep_len), desc=f"demo {e.definition.name}", unit="step", disable=not progress):
         e.step(_actions(actions, rng, (1, e.action_size)))
         pictures.append(side_by_side(e.batch, 0, scale))
@@ -44,6 +57,8 @@ def write_gif(path, pictures: list[np.ndarray], fps: float) -> None:
         raise ImportError("writing GIFs needs pillow: pip install 'boxlcd[demo]'") from e
     if not pictures:
         raise ValueError("no pictures to write")
+    if isinstance(fps, bool) or not isinstance(fps, (int, float, np.number)) or not MIN_FPS <= fps <= MAX_FPS:
+        raise ValueError(f"fps must be a number in [{MIN_FPS:g}, {MAX_FPS:g}], got {fps!r}")
     # the palette of the first and last pictures together: colours that appear later are kept
     ends = np.concatenate([pictures[0], pictures[-1]]) if pictures[0].shape == pictures[-1].shape else pictures[0]
     palette = Image.fromarray(ends).quantize(colors=64, method=Image.Quantize.MEDIANCUT)
@@ -56,6 +71,8 @@ def steps_per_second(env: str | boxlcd.World, num_envs: int, num_threads: int, s
                      frames: bool = True, **overrides) -> float:
     """Env steps per second (num_envs x calls / time) under random actions. A quick figure:
     bench/ holds the project's benchmarks."""
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not (math.isfinite(seconds) and seconds > 0):
+        raise ValueError(f"seconds must be a finite number > 0, got {seconds!r}")  # NaN would never end the loop
     e = boxlcd.make(env, num_envs=num_envs, num_threads=num_threads, seed=0, frames=frames, **overrides)
     rng = np.random.default_rng(0)
     actions = [rng.uniform(-1, 1, (num_envs, e.action_size)).astype(np.float32) for _ in range(16)]

@@ -31,12 +31,14 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from boxlcd.models.common import bernoulli_nll, proprio_width, settings
+from boxlcd.ranges import check_ranges
 
 WINDOW = 5
 EMBEDDING = 256
 VERSION = 1
 DELTA_SCALE = 10.0
 DEFAULTS = {"channels": 32, "hidden": 512, "version": VERSION, "action_weight": 1.0}
+RANGES = {"channels": (1, 1024, True), "hidden": (1, 16384, True), "action_weight": (0.0, None, True)}
 
 
 class Arbiter(nn.Module):
@@ -49,6 +51,7 @@ class Arbiter(nn.Module):
         c = self.config
         if c["version"] != VERSION:
             raise ValueError(f"arbiter version {c['version']} is not this boxlcd's ({VERSION}): train a new one")
+        check_ranges(c, RANGES)
         H, W = spec["frame_shape"]
         self.frame_shape = (H, W)
         self.P = proprio_width(spec)

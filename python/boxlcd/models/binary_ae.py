@@ -19,9 +19,13 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from boxlcd.models.common import CausalTransformer, Stepper, Vector, bernoulli_nll, frame_tokens, pick, settings
+from boxlcd.ranges import check_flags, check_heads, check_ranges
 
 DEFAULTS = {"bits": 64, "channels": 64, "d_model": 256, "layers": 4, "heads": 4, "dropout": 0.0,
             "proprio_weight": 1.0, "predict_state": False}
+RANGES = {  # boxlcd.ranges: (lowest, highest, whether the lowest itself is allowed)
+    "bits": (1, 4096, True), "channels": (1, 1024, True), "d_model": (1, 8192, True), "layers": (1, 64, True),
+    "heads": (1, 256, True), "dropout": (0.0, 1.0, True), "proprio_weight": (0.0, None, True)}
 
 
 def norm(c: int) -> nn.GroupNorm:
@@ -73,6 +77,9 @@ class BinaryAE(Stepper, nn.Module):
         super().__init__()
         self.spec, self.config = spec, settings(self, DEFAULTS, config)
         c = self.config
+        check_ranges(c, RANGES)
+        check_flags(c, ("predict_state",))
+        check_heads(c)
         H, W = spec["frame_shape"]
         if H % 4 or W % 4:
             raise ValueError(f"binary_ae needs frame sides divisible by 4, got {H}x{W}")

@@ -19,7 +19,11 @@ environment (WORLD_SIZE unset) everything here is a no-op for one process.
 """
 from __future__ import annotations
 
+import logging
 import os
+import signal
+import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -118,12 +122,103 @@ def loss_function(model: torch.nn.Module, ranks: Ranks, device: str):
     return DistributedDataParallel(LossModule(model), device_ids=ids)
 
 
-def launch(nproc: int, entrypoint, *args) -> None:
-    """Runs entrypoint(*args) on `nproc` local processes, as torchrun --standalone does."""
+class ChildError(RuntimeError):
+    """The first error of the processes `launch` started, as one line."""
+
+
+def max_processes(device: str | None = None) -> int:
+    """The most processes `launch` starts: one per GPU for a CUDA run, one per CPU core for a CPU
+    run, and the larger of the two when the device is not known."""
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if device is None:
+        return max(os.cpu_count() or 1, gpus)
+    return gpus if str(device).startswith("cuda") else os.cpu_count() or 1
+
+
+def check_nproc(nproc: int, device: str | None = None, name: str = "nproc") -> None:
+    """A clear error, naming the setting `name`, for more processes than the machine has cores
+    (or GPUs on CUDA): each holds a copy of the model and the data, and a thousand of them only
+    meet the OOM killer."""
+    limit = max_processes(device)
+    if isinstance(nproc, bool) or not isinstance(nproc, int) or nproc < 1:
+        raise ValueError(f"{name} must be a whole number >= 1, got {nproc!r}")
+    if nproc > limit:
+        where = ("CUDA devices" if str(device).startswith("cuda") else "CPU cores") if device else "CPU cores or GPUs"
+        raise ValueError(f"{name} must be at most the {where} of this machine ({limit}), got {nproc}")
+
+
+def _child(errors: str, entrypoint, *args):
+    """Runs entrypoint(*args) in a launched process; an error becomes one line in the folder
+    `errors` and exit code 1, so neither this process nor the launcher prints a traceback."""
+    try:
+        return entrypoint(*args)
+    except KeyboardInterrupt:
+        raise  # Ctrl-C reached every process; the launcher reports it
+    except BaseException as e:
+        if isinstance(e, SystemExit) and not e.code:
+            return None
+        from boxlcd.cli import error_line, wants_traceback
+
+        if wants_traceback():
+            import traceback
+
+            traceback.print_exc()
+        line = str(e.code) if isinstance(e, SystemExit) else error_line(e)
+        with open(os.path.join(errors, os.environ.get("RANK", "0")), "w") as f:
+            f.write(line)
+    sys.exit(1)
+
+
+def _first_error(errors: str, rank: int, failure, nproc: int) -> str:
+    """The line the failed process left (or another's, when it was killed first), else its end."""
+    names = [str(rank)] + sorted(os.listdir(errors), key=lambda n: os.path.getmtime(os.path.join(errors, n)))
+    for name in names:
+        path = os.path.join(errors, name)
+        if os.path.exists(path):
+            with open(path) as f:
+                return f"process {name} of {nproc}: {f.read()}"
+    how = f"exit code {failure.exitcode}" if failure.exitcode >= 0 else f"signal {failure.signal_name()}"
+    return f"process {rank} of {nproc} ended with {how} (out of memory?) and left no error"
+
+
+@contextmanager
+def _quiet_launcher():
+    """torch's launcher logs each failure with tracebacks, and each process it stops; the error
+    `launch` raises says it in one line."""
+    from boxlcd.cli import wants_traceback
+
+    logs = [logging.getLogger(name) for name in ("torch.distributed.elastic", "torch.multiprocessing")]
+    levels = [log.level for log in logs]
+    for log in logs if not wants_traceback() else ():
+        log.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        for log, level in zip(logs, levels):
+            log.setLevel(level)
+
+
+def launch(nproc: int, entrypoint, *args, device: str | None = None) -> None:
+    """Runs entrypoint(*args) on `nproc` local processes, as torchrun --standalone does; at most
+    max_processes(device). A failure in any process raises ChildError with that process's error
+    in one line (the others are stopped)."""
+    import tempfile
     import uuid
 
+    from torch.distributed.elastic.multiprocessing import SignalException
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
+    check_nproc(nproc, device)
     config = LaunchConfig(min_nodes=1, max_nodes=1, nproc_per_node=nproc, run_id=uuid.uuid4().hex,
                           rdzv_backend="c10d", rdzv_endpoint="localhost:0", max_restarts=0)
-    elastic_launch(config, entrypoint)(*args)
+    with tempfile.TemporaryDirectory(prefix="boxlcd-launch-") as errors, _quiet_launcher():
+        try:
+            elastic_launch(config, _child)(errors, entrypoint, *args)
+        except ChildFailedError as e:
+            rank, failure = e.get_first_failure()
+            raise ChildError(_first_error(errors, rank, failure, nproc)) from None
+        except SignalException as e:
+            if e.sigval == signal.SIGINT:
+                raise KeyboardInterrupt from None
+            raise ChildError(f"stopped by {e.sigval.name}") from None

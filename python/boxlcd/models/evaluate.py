@@ -46,7 +46,8 @@ from boxlcd.dataset import Episodes
 from boxlcd.dataset.windows import Windows
 from boxlcd.models.arbiter import RealismSums, check_arbiter, load_arbiter
 from boxlcd.models.checkpoint import default_prompt
-from boxlcd.models.common import LN2, changed_settings, prepare, rollout
+from boxlcd.models.common import LN2, changed_settings, data_spec, prepare, rollout
+from boxlcd.ranges import check_ranges
 
 TARGETS = {  # the original testbed's workshop paper, its best model per env
     "ssim": {"Dropbox": 0.953, "Bounce": 0.980, "Bounce2": 0.856, "Object2": 0.710, "Urchin": 0.741,
@@ -98,10 +99,22 @@ def decoding(temperature: float, samples: int) -> str:
     return f"sample T={temperature:g}" if temperature > 0 else "mode"
 
 
+EVAL_RANGES = {  # boxlcd.ranges: (lowest, highest, whether the lowest itself is allowed)
+    "episodes": (0, None, True), "batch": (1, None, True), "gif_episodes": (0, None, True)}
+MAX_THREADS = 1024  # torch threads: more only contend
+
+
+def check_settings(settings: dict) -> None:
+    """A clear error for the first of EVAL_RANGES' settings in `settings` out of its range."""
+    asked = {k: v for k, v in settings.items() if k in EVAL_RANGES}
+    check_ranges(asked, {k: EVAL_RANGES[k] for k in asked})
+
+
 def check_decoding(temperature: float, samples: int) -> None:
     """A clear error for a decoding `rollouts` cannot do."""
     if not (isinstance(samples, int) and samples >= 1):
         raise ValueError(f"samples must be a whole number >= 1, got {samples!r}")
+    check_ranges({"temperature": temperature}, {"temperature": (0.0, None, True)})
     if samples > 1 and not temperature > 0:
         raise ValueError(f"a majority over {samples} rollouts needs a temperature > 0 to sample them "
                          f"(mode decoding gives the same rollout every time), got {temperature}")
@@ -132,6 +145,32 @@ def votes(model, batch: dict, prompt: int, temperature: float, samples: int,
     return count
 
 
+def check_model_data(model, data: Episodes) -> None:
+    """A clear error for data the model was not trained for: another env (whose frames a model
+    would score without complaint when the shapes agree), other frame, action or vector sizes,
+    or longer episodes than a transformer's positions (torch would fail on shapes deep inside)."""
+    ours, theirs = model.spec, data_spec(data)
+    vector = getattr(getattr(model, "vector", None), "key", "proprio")
+    keys = ("env", "frame_shape", "action_size") + (("state_keys",) if vector == "full_state" else ("proprio_size",))
+    differ = [k for k in keys if list_of(ours.get(k)) != list_of(theirs[k])]
+    if differ:
+        sizes = "".join(f"; {k}: the model's {list_of(ours.get(k))}, the data's {list_of(theirs[k])}"
+                        for k in differ if k not in ("env", "state_keys"))
+        raise ValueError(f"the model is of {ours['env']} but the data {data.path} is of {theirs['env']}"
+                         f"{' with other settings' if 'env' not in differ else ''}{sizes}: evaluate a model on "
+                         "held-out data of its own env and settings")
+    positions = getattr(getattr(model, "core", None), "max_len", None)
+    if positions is not None and data.ep_len + 1 > positions:
+        raise ValueError(f"the data {data.path} has episodes of {data.ep_len} steps, longer than the model's "
+                         f"{positions - 1} (it has positions for {positions} frames): evaluate it on episodes "
+                         f"of at most {positions - 1} steps")
+
+
+def list_of(value):
+    """Tuples and lists compare equal (a spec read back from a checkpoint holds lists)."""
+    return list(value) if isinstance(value, (list, tuple)) else value
+
+
 @torch.no_grad()
 def evaluate(model, data: str | Episodes, prompt: int | None = None, episodes: int = 512, batch: int = 128,
              temperature: float = 0.0, samples: int = 1, seed: int = 0, device: str = "cpu",
@@ -141,6 +180,8 @@ def evaluate(model, data: str | Episodes, prompt: int | None = None, episodes: i
     one more rollout per episode sampled at temperature 1 (the model's own distribution, whatever
     the decoding of the other columns)."""
     data = data if isinstance(data, Episodes) else Episodes(data)
+    check_settings({"episodes": episodes, "batch": batch, "gif_episodes": gif_episodes})
+    check_model_data(model, data)
     env = data.manifest["env"]
     prompt = default_prompt(env) if prompt is None else prompt
     T = data.ep_len + 1
@@ -283,12 +324,16 @@ def evaluate_checkpoint(ckpt: str | Path, data: str, out: str | Path | None = No
     from boxlcd.models.train import default_device
 
     device = device or default_device()
+    check_decoding(kwargs.get("temperature", 0.0), kwargs.get("samples", 1))  # all before making --out
+    check_settings(kwargs)
     model, state = load_model(ckpt, device)
+    episodes = Episodes(data)
+    check_model_data(model, episodes)
     scorer, scorer_identity = load_arbiter(arbiter, device) if arbiter else (None, {})
     ckpt = Path(ckpt)
     out = Path(out) if out else (ckpt if ckpt.is_dir() else ckpt.parent)
     out.mkdir(parents=True, exist_ok=True)
-    result = evaluate(model, data, device=device, gif=out / "rollout.gif", arbiter=scorer, **kwargs)
+    result = evaluate(model, episodes, device=device, gif=out / "rollout.gif", arbiter=scorer, **kwargs)
     result = {"model": state["model_name"], "settings": changed_settings(model), "checkpoint": str(ckpt),
               "steps": state["step"],
               "train_seconds": state["elapsed"], "test_data": str(data), **result, **scorer_identity}
@@ -324,8 +369,15 @@ def default_temperature(temperature: float | None, samples: int) -> float:
     return temperature if temperature is not None else (1.0 if samples > 1 else 0.0)
 
 
+def set_threads(threads: int) -> None:
+    """torch's CPU threads for this process, refused by name out of [1, MAX_THREADS]."""
+    check_ranges({"threads": threads}, {"threads": (1, MAX_THREADS, True)})
+    torch.set_num_threads(threads)
+
+
 def run(a: argparse.Namespace) -> None:
-    torch.set_num_threads(a.threads)
+    set_threads(a.threads)
+    check_settings({"episodes": a.episodes, "batch": a.batch})
     r = evaluate_checkpoint(a.ckpt, a.data, a.out, device=a.device, prompt=a.prompt, episodes=a.episodes,
                             batch=a.batch, temperature=default_temperature(a.temperature, a.samples),
                             samples=a.samples, seed=a.seed, arbiter=a.arbiter)

@@ -19,10 +19,17 @@ import torch.nn.functional as F
 
 from boxlcd.models.common import (CausalTransformer, Stepper, Vector, bernoulli_nll, check_precision, frame_tokens,
                                   pick, settings, vector_mse)
+from boxlcd.ranges import check_flags, check_heads, check_ranges
 
 DEFAULTS = {"d_model": 128, "layers": 4, "heads": 4, "dropout": 0.0, "proprio_weight": 1.0, "conv_channels": 0,
             "predict_state": False, "dynamics": 0, "precision": "fp32", "input_noise": 0.0,
             "balanced_vector_loss": False}
+RANGES = {  # boxlcd.ranges: (lowest, highest, whether the lowest itself is allowed); the caps stop a typo
+    # from asking for terabytes
+    "d_model": (1, 8192, True), "layers": (1, 64, True), "heads": (1, 256, True), "dropout": (0.0, 1.0, True),
+    "proprio_weight": (0.0, None, True), "conv_channels": (0, 1024, True), "dynamics": (0, 16384, True),
+    "input_noise": (0.0, None, True)}
+FLAGS = ("predict_state", "balanced_vector_loss")
 
 
 class FrameTransformer(Stepper, nn.Module):
@@ -36,6 +43,9 @@ class FrameTransformer(Stepper, nn.Module):
         check_precision(c["precision"])
         if not c["input_noise"] >= 0:
             raise ValueError(f"input_noise must be >= 0, got {c['input_noise']!r}")
+        check_ranges(c, RANGES)
+        check_flags(c, FLAGS)
+        check_heads(c)
         H, W = spec["frame_shape"]
         self.pixels = H * W
         self.vector = Vector(spec, c["predict_state"])

@@ -16,13 +16,12 @@ import json
 from pathlib import Path
 from typing import NamedTuple
 
-import torch
 
 from boxlcd.dataset import Episodes
 from boxlcd.models.common import changed_settings
 from boxlcd.models.checkpoint import load_model
-from boxlcd.models.evaluate import (check_decoding, decoding, default_temperature, evaluate_checkpoint, markdown_rows,
-                                    upgrade_row)
+from boxlcd.models.evaluate import (check_decoding, check_settings, decoding, default_temperature, evaluate_checkpoint,
+                                    markdown_rows, set_threads, upgrade_row)
 from boxlcd.models.arbiter import SCORES, WINDOW, load_arbiter
 from boxlcd.models.train import key_value, train
 
@@ -43,6 +42,7 @@ def results(checkpoints: list[str], tests: dict[str, str], out: str | Path, devi
     row's decoding."""
     if not samples:
         raise ValueError("samples: give at least one decoding (1: mode decoding)")
+    check_settings(eval_kwargs)  # before any baseline is fit
     for n in samples:  # before any baseline is fit
         check_decoding(default_temperature(None, n), n)
     out = Path(out)
@@ -164,7 +164,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(a: argparse.Namespace) -> None:
-    torch.set_num_threads(a.threads)
+    set_threads(a.threads)
     results(a.checkpoints, dict(a.test), a.out, device=a.device, reuse=a.reuse, oracle={} if a.oracle else None,
             episodes=a.episodes, samples=tuple(a.samples), arbiters=dict(a.arbiter))
     print((Path(a.out) / "results.md").read_text(), end="")

@@ -15,8 +15,12 @@ import torch.nn.functional as F
 from torch.distributions import Normal, kl_divergence
 
 from boxlcd.models.common import Stepper, Vector, bernoulli_nll, pick, settings
+from boxlcd.ranges import check_flags, check_ranges
 
 DEFAULTS = {"deter": 256, "stoch": 32, "hidden": 512, "free_nats": 3.0, "proprio_weight": 1.0, "predict_state": False}
+RANGES = {  # boxlcd.ranges: (lowest, highest, whether the lowest itself is allowed)
+    "deter": (1, 16384, True), "stoch": (1, 4096, True), "hidden": (1, 16384, True), "free_nats": (0.0, None, True),
+    "proprio_weight": (0.0, None, True)}
 
 
 def mlp(d_in: int, hidden: int, d_out: int) -> nn.Sequential:
@@ -32,6 +36,8 @@ class RSSM(Stepper, nn.Module):
         super().__init__()
         self.spec, self.config = spec, settings(self, DEFAULTS, config)
         c = self.config
+        check_ranges(c, RANGES)
+        check_flags(c, ("predict_state",))
         H, W = spec["frame_shape"]
         self.pixels = H * W
         self.vector = Vector(spec, c["predict_state"])
