@@ -75,6 +75,24 @@ def settle(env, steps=3, reset=True):
         check(obs, space, f"step {t}")
 
 
+def settle_edit(name, kind, envs=0, body=None, other=None, **values):
+    """Resets two envs of `name`, edits them, then steps: the edit either raises, or every
+    observation stays finite and (but after pass_through, which may let a body leave the
+    world, as documented) inside its space."""
+    env = boxlcd.make(name, num_envs=2)
+    space = observation_space(env.batch)
+    env.reset(seed=1)
+    loose = kind == "pass_through"
+    rng = np.random.default_rng(0)
+    obs = env.edit(kind, envs, body, other, **values)
+    for t in range(4):
+        if loose:
+            assert all(np.isfinite(v).all() for v in obs.values()), f"step {t}: not finite"
+        else:
+            check(obs, space, f"after the edit, step {t}")
+        obs, *_ = env.step(rng.uniform(-1, 1, (2, env.action_size)).astype(np.float32))
+
+
 def settle_gym(env, steps=3):
     """The same for a Gymnasium env or vector env."""
     space = getattr(env, "single_observation_space", env.observation_space)
@@ -537,6 +555,34 @@ def gym_cases(rng: random.Random, count: int) -> list[str]:
     return cases
 
 
+EDIT_KINDS = {"pose": ("x", "y", "angle"), "add": ("x", "y", "angle"), "velocity": ("vx", "vy", "omega"),
+              "scale_velocity": ("scale",), "gravity": ("gx", "gy"), "resize": ("scale",), "reshape": ("shape",),
+              "hide": (), "show": (), "remove": (), "pass_through": (), "collide": ()}
+
+
+def edit_cases(rng: random.Random, count: int) -> list[str]:
+    envs = ["0", "1", "[0, 1]", "[0, 5]", "[0, -3]", "[1, 1]", "-1", "2", "0.9", "True", "np.array([0, 1])", "[]",
+            "None", "'0'"]
+    bodies = ["0", "1", "'object0'", "0.9", "-1", "99", "True", "None", "'nope'", "np.int64(0)"]
+    sensible = ["0.0", "0.3", "-0.5", "1.0", "2.0", "'circle'", "'box'"]
+    cases = []
+    for _ in range(count):
+        kind = rng.choice(sorted(EDIT_KINDS) + ["'teleport'"])
+        names = EDIT_KINDS.get(kind, ("x",))
+        values = {k: rng.choice(sensible if rng.random() < 0.5 else GENERIC) for k in names if rng.random() < 0.8}
+        if rng.random() < 0.1:
+            values[rng.choice(["vx", "scale", "shape", "bogus"])] = "1.0"
+        args = [repr(kind) if kind in EDIT_KINDS else kind, rng.choice(envs) if rng.random() < 0.3 else "0"]
+        if kind not in ("gravity",) or rng.random() < 0.2:
+            args.append(f"body={rng.choice(bodies) if rng.random() < 0.3 else repr('object0')}")
+        if kind in ("pass_through", "collide"):
+            args.append(f"other={rng.choice(bodies)}")
+        args += [f"{k}={v}" for k, v in values.items()]
+        env = rng.choice(["'UrchinCube'", "'Bounce'", "'Dropbox'"])
+        cases.append(f"settle_edit({env}, {', '.join(args)})")
+    return cases
+
+
 def all_cases() -> list[tuple[str, str]]:
     """(category, source) of every case: the same list on every run."""
     rng = random.Random(SEED)
@@ -551,6 +597,7 @@ def all_cases() -> list[tuple[str, str]]:
         "render": render_cases(rng, 20),
         "make": make_cases(rng, 20),
         "gym/task": gym_cases(rng, 35),
+        "edit": edit_cases(rng, 60),
     }
     return [(category, source) for category, sources in categories.items() for source in sources]
 
