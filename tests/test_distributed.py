@@ -94,7 +94,8 @@ def test_nproc_is_capped_by_the_machine(data, tmp_path, capsys):
     from boxlcd.cli import main
 
     cores = os.cpu_count()
-    with pytest.raises(ValueError, match=rf"nproc must be at most the CPU cores of this machine \({cores}\), got {cores + 1}"):
+    with pytest.raises(ValueError, match=rf"nproc must be at most the CPU cores of this machine \({cores}\), "
+                                         rf"got {cores + 1}"):
         distributed.check_nproc(cores + 1, "cpu")
     with pytest.raises(ValueError, match="nproc must be a whole number >= 1"):
         distributed.check_nproc(0, "cpu")
@@ -103,7 +104,8 @@ def test_nproc_is_capped_by_the_machine(data, tmp_path, capsys):
             distributed.check_nproc(1, "cuda")
     with pytest.raises(ValueError, match="nproc must be at most"):
         distributed.launch(1000, _train_with_threads, 1, ("frame_transformer", str(data), str(tmp_path / "x")), {})
-    assert main(["train", "frame_transformer", "--data", str(data), "--out", str(tmp_path / "f"), "--nproc", "1000"]) == 2
+    assert main(["train", "frame_transformer", "--data", str(data), "--out", str(tmp_path / "f"),
+                 "--nproc", "1000"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "boxlcd train: --nproc must be at most the CPU cores" in err, err
     assert not (tmp_path / "f").exists()

@@ -254,3 +254,20 @@ def test_model_settings_are_refused_by_name_at_build_time(name, config, why):
 
     with pytest.raises(ValueError, match=why):
         build(name, MODEL_SPEC, **config)
+
+
+@pytest.mark.parametrize("fps", [float("nan"), 0, -1, 1e-300, float("inf"), "10"])
+def test_gif_frame_rate_is_checked(tmp_path, fps):
+    from boxlcd import demo
+
+    with pytest.raises(ValueError, match="fps must be a number in"):
+        demo.write_gif(tmp_path / "x.gif", [np.zeros((4, 4, 3), np.uint8)], fps)
+    assert not (tmp_path / "x.gif").exists()
+
+
+@pytest.mark.parametrize("seconds", [float("nan"), float("inf"), 0, -1.0])
+def test_bench_seconds_are_checked(seconds):
+    from boxlcd import demo
+
+    with pytest.raises(ValueError, match="seconds must be a finite number > 0"):  # NaN never ended the loop
+        demo.steps_per_second("Bounce", 1, 1, seconds)

@@ -212,7 +212,7 @@ def _env_folder(text: str) -> tuple[str, str]:
 def cmd_voe_make(args) -> None:
     from boxlcd import voe
 
-    envs = [e.strip() for e in args.envs.split(",") if e.strip()]
+    envs = list(dict.fromkeys(e.strip() for e in args.envs.split(",") if e.strip()))  # each once
     if not envs:
         raise ValueError(f"--envs names no env, got {args.envs!r}: give comma-separated envs with objects, "
                          "e.g. Dropbox,Bounce")
@@ -305,7 +305,8 @@ def parser(model_command: str | None = None) -> argparse.ArgumentParser:
     c.add_argument("envs", nargs="+", type=_env_name, metavar="ENV")
     c.add_argument("--out", default="demo", help="a .gif file for one env, else a folder (default: demo)")
     c.add_argument("--seed", type=int, default=0)
-    c.add_argument("--scale", type=_scale, default=8, help=f"screen pixels per LCD pixel (default 8, at most {MAX_SCALE})")
+    c.add_argument("--scale", type=_scale, default=8,
+                   help=f"screen pixels per LCD pixel (default 8, at most {MAX_SCALE})")
     c.add_argument("--actions", choices=demo.ACTIONS, default="random")
     c.add_argument("--fps", type=_fps, default=None, help="GIF frame rate (default: the env's)")
     c.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -362,7 +363,7 @@ def parser(model_command: str | None = None) -> argparse.ArgumentParser:
     c.add_argument("--pairs", type=_positive_int, default=64, help="pairs per env and violation type (default 64)")
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--violations", default=None, help="comma-separated types (default: all)")
-    c.add_argument("-q", "--quiet", action="store_true", help="accepted as by the other commands (voe make draws no bar)")
+    c.add_argument("-q", "--quiet", action="store_true", help="taken as by the other commands (voe make draws no bar)")
     c = voe_sub.add_parser("show", help="one pair of a violation as a GIF: possible left, impossible right")
     c.set_defaults(fn=cmd_voe_show)
     c.add_argument("suite", help="one env's suite (OUT/ENV of voe make)")

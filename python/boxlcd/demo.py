@@ -21,7 +21,8 @@ def check_pictures_fit(count: int, picture_bytes: int, what: str) -> None:
     need = count * picture_bytes
     if need > MAX_PICTURE_BYTES:
         raise ValueError(f"{what}: {count} pictures of {picture_bytes / 2**10:.0f} KiB are {need / 2**30:.1f} GiB, "
-                         f"more than the {MAX_PICTURE_BYTES / 2**30:g} GiB a GIF may take: fewer steps or a smaller scale")
+                         f"more than the {MAX_PICTURE_BYTES / 2**30:g} GiB a GIF may take: fewer steps or a "
+                         "smaller scale")
 
 
 def _actions(kind: str, rng: np.random.Generator, shape) -> np.ndarray:
@@ -41,7 +42,8 @@ def episode_pictures(env: str | boxlcd.World, seed: int = 0, scale: int = 8, act
     rng = np.random.default_rng(seed)
     e.reset(seed=seed)
     pictures = [side_by_side(e.batch, 0, scale)]
-    check_pictures_fit(e.definition.ep_len + 1, pictures[0].nbytes, f"an episode of {e.definition.name} at scale {scale}")
+    check_pictures_fit(e.definition.ep_len + 1, pictures[0].nbytes,
+                       f"an episode of {e.definition.name} at scale {scale}")
     for _ in tqdm(range(e.definition.ep_len), desc=f"demo {e.definition.name}", unit="step", disable=not progress):
         e.step(_actions(actions, rng, (1, e.action_size)))
         pictures.append(side_by_side(e.batch, 0, scale))
@@ -71,7 +73,8 @@ def steps_per_second(env: str | boxlcd.World, num_envs: int, num_threads: int, s
                      frames: bool = True, **overrides) -> float:
     """Env steps per second (num_envs x calls / time) under random actions. A quick figure:
     bench/ holds the project's benchmarks."""
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not (math.isfinite(seconds) and seconds > 0):
+    finite = isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and math.isfinite(seconds)
+    if not (finite and seconds > 0):
         raise ValueError(f"seconds must be a finite number > 0, got {seconds!r}")  # NaN would never end the loop
     e = boxlcd.make(env, num_envs=num_envs, num_threads=num_threads, seed=0, frames=frames, **overrides)
     rng = np.random.default_rng(0)

@@ -183,19 +183,17 @@ def _first_error(errors: str, rank: int, failure, nproc: int) -> str:
 
 @contextmanager
 def _quiet_launcher():
-    """torch's launcher logs each failure with tracebacks, and each process it stops; the error
-    `launch` raises says it in one line."""
+    """torch's launcher logs each failure with tracebacks, and each process it stops, through
+    loggers that set their own levels; the error `launch` raises says it in one line."""
     from boxlcd.cli import wants_traceback
 
-    logs = [logging.getLogger(name) for name in ("torch.distributed.elastic", "torch.multiprocessing")]
-    levels = [log.level for log in logs]
-    for log in logs if not wants_traceback() else ():
-        log.setLevel(logging.CRITICAL + 1)
+    before = logging.root.manager.disable
+    if not wants_traceback():
+        logging.disable(logging.CRITICAL)
     try:
         yield
     finally:
-        for log, level in zip(logs, levels):
-            log.setLevel(level)
+        logging.disable(before)
 
 
 def launch(nproc: int, entrypoint, *args, device: str | None = None) -> None:

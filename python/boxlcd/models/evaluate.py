@@ -100,8 +100,19 @@ def decoding(temperature: float, samples: int) -> str:
 
 
 EVAL_RANGES = {  # boxlcd.ranges: (lowest, highest, whether the lowest itself is allowed)
-    "episodes": (0, None, True), "batch": (1, None, True), "gif_episodes": (0, None, True)}
+    "episodes": (0, None, True), "batch": (1, None, True), "gif_episodes": (0, None, True),
+    "seed": (0, 2**63 - 2, True)}  # torch's generators take a signed 64-bit seed (and the realism one seed + 1)
 MAX_THREADS = 1024  # torch threads: more only contend
+
+
+def check_device(device) -> None:
+    """A clear error for a device torch does not know or this machine lacks."""
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, TypeError) as e:
+        raise ValueError(f"device must be cpu, cuda or cuda:N, got {device!r}") from e
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r}: this machine has no CUDA device (use --device cpu)")
 
 
 def check_settings(settings: dict) -> None:
@@ -180,7 +191,7 @@ def evaluate(model, data: str | Episodes, prompt: int | None = None, episodes: i
     one more rollout per episode sampled at temperature 1 (the model's own distribution, whatever
     the decoding of the other columns)."""
     data = data if isinstance(data, Episodes) else Episodes(data)
-    check_settings({"episodes": episodes, "batch": batch, "gif_episodes": gif_episodes})
+    check_settings({"episodes": episodes, "batch": batch, "gif_episodes": gif_episodes, "seed": seed})
     check_model_data(model, data)
     env = data.manifest["env"]
     prompt = default_prompt(env) if prompt is None else prompt
@@ -326,6 +337,7 @@ def evaluate_checkpoint(ckpt: str | Path, data: str, out: str | Path | None = No
     device = device or default_device()
     check_decoding(kwargs.get("temperature", 0.0), kwargs.get("samples", 1))  # all before making --out
     check_settings(kwargs)
+    check_device(device)
     model, state = load_model(ckpt, device)
     episodes = Episodes(data)
     check_model_data(model, episodes)
@@ -377,7 +389,7 @@ def set_threads(threads: int) -> None:
 
 def run(a: argparse.Namespace) -> None:
     set_threads(a.threads)
-    check_settings({"episodes": a.episodes, "batch": a.batch})
+    check_settings({"episodes": a.episodes, "batch": a.batch, "seed": a.seed})
     r = evaluate_checkpoint(a.ckpt, a.data, a.out, device=a.device, prompt=a.prompt, episodes=a.episodes,
                             batch=a.batch, temperature=default_temperature(a.temperature, a.samples),
                             samples=a.samples, seed=a.seed, arbiter=a.arbiter)

@@ -20,8 +20,8 @@ from typing import NamedTuple
 from boxlcd.dataset import Episodes
 from boxlcd.models.common import changed_settings
 from boxlcd.models.checkpoint import load_model
-from boxlcd.models.evaluate import (check_decoding, check_settings, decoding, default_temperature, evaluate_checkpoint,
-                                    markdown_rows, set_threads, upgrade_row)
+from boxlcd.models.evaluate import (check_decoding, check_device, check_settings, decoding, default_temperature,
+                                    evaluate_checkpoint, markdown_rows, set_threads, upgrade_row)
 from boxlcd.models.arbiter import SCORES, WINDOW, load_arbiter
 from boxlcd.models.train import key_value, train
 
@@ -43,6 +43,8 @@ def results(checkpoints: list[str], tests: dict[str, str], out: str | Path, devi
     if not samples:
         raise ValueError("samples: give at least one decoding (1: mode decoding)")
     check_settings(eval_kwargs)  # before any baseline is fit
+    if device is not None:
+        check_device(device)
     for n in samples:  # before any baseline is fit
         check_decoding(default_temperature(None, n), n)
     out = Path(out)
