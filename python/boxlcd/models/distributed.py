@@ -177,8 +177,9 @@ def _first_error(errors: str, rank: int, failure, nproc: int) -> str:
         if os.path.exists(path):
             with open(path) as f:
                 return f"process {name} of {nproc}: {f.read()}"
-    how = f"exit code {failure.exitcode}" if failure.exitcode >= 0 else f"signal {failure.signal_name()}"
-    return f"process {rank} of {nproc} ended with {how} (out of memory?) and left no error"
+    how = (f"exit code {failure.exitcode}" if failure.exitcode >= 0
+           else f"signal {failure.signal_name()} (out of memory, or killed)")
+    return f"process {rank} of {nproc} ended with {how} and left no error"
 
 
 @contextmanager
