@@ -275,6 +275,10 @@ def test_ppo_in_a_learned_env_and_its_evaluation_in_both(tmp_path):
     assert real["evaluated_in"] == "real" and learned["evaluated_in"] == str((moved / "sim" / "0").resolve())
     assert learned["trained_in"] == str((tmp_path / "ft").resolve())
     assert (moved / "eval.json").is_file() and (moved / "eval_learned.json").is_file()
+    # resuming trains on in the kept models, though their source is gone
+    train("Urchin", "body", str(out), sim=str(tmp_path / "ft"), steps=256, ep_len=10, progress=False, num_envs=16,
+          n_steps=8, batch_size=64, net=[16], sim_noise=0.02)
+    assert json.loads((out / "state.json").read_text())["env_steps"] == 256
     train_model("frame_transformer", str(tmp_path / "data"), str(tmp_path / "ft"), steps=2, batch=4, progress=False,
                 prompt=1, d_model=16, layers=1, heads=2)
     # an ensemble of two models (--sim A,B): both paths resolved, evaluated inside the ensemble

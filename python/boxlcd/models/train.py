@@ -276,7 +276,7 @@ def _train_with_threads(threads: int, args: tuple, kwargs: dict) -> str:
 
 def run(a: argparse.Namespace) -> None:
     if a.nproc < 1:
-        raise SystemExit(f"boxlcd train: --nproc must be >= 1, got {a.nproc}")
+        raise ValueError(f"--nproc must be >= 1, got {a.nproc}")
     config = {k: parse_value(v) for k, v in a.set}
     out = a.out or f"runs/{a.model}-{Path(a.data).name}"
     args = (a.model, a.data, out)
@@ -285,10 +285,10 @@ def run(a: argparse.Namespace) -> None:
                   progress=not a.quiet, prompt=a.prompt, init=a.init, **config)
     if a.nproc > 1:
         if TRAINABLE[a.model].closed_form:
-            raise SystemExit(f"boxlcd train: {a.model} is fit by counting in one pass: leave out --nproc")
+            raise ValueError(f"{a.model} is fit by counting in one pass: leave out --nproc")
         if distributed.launched():
-            raise SystemExit("boxlcd train: --nproc starts its own processes; under torchrun leave it out")
-        distributed.launch(a.nproc, _train_with_threads, a.threads, args, kwargs)
+            raise ValueError("--nproc starts its own processes; under torchrun leave it out")
+        distributed.launch(a.nproc, _train_with_threads, a.threads, args, kwargs, device=a.device or default_device())
     else:
         _train_with_threads(a.threads, args, kwargs)
     print(Path(out) / CKPT)

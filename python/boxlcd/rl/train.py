@@ -306,8 +306,9 @@ def train(env: str, task: str, out: str, sim: str = "real", steps: int = 5_000_0
         if changed:
             raise ValueError(f"{out_dir} is a run with other settings ({', '.join(sorted(changed))}); "
                              "use another --out for a new run")
-    # Before making --out: a wrong env, task or sim leaves no empty run folder.
-    vec = make_env(run, sim=",".join(sources) or "real")
+    # Before making --out: a wrong env, task or sim leaves no empty run folder. A resumed run
+    # goes on in the models it kept, whatever became of their sources since.
+    vec = make_env(run, sim=run_sim(run, out_dir) if resuming else ",".join(sources) or "real")
     out_dir.mkdir(parents=True, exist_ok=True)
     if sources and not resuming:
         keep_sim(sources, out_dir)
