@@ -15,6 +15,26 @@ import subprocess
 
 from conftest import run_python
 
+# Put into a child's source after its imports (numpy as np): the check of observations.
+CHECK = r'''
+class Unfit(AssertionError):
+    """A failed check: observations that are not finite or leave their space, or (commands) a
+    traceback or an error of more than one line."""
+
+
+def check(obs, space, where):
+    for key, value in obs.items():
+        value = np.asarray(value)
+        if value.dtype.kind != "f":
+            continue
+        if not np.isfinite(value).all():
+            raise Unfit(f"{where}: {key} is not finite: {value}")
+        box = space[key]
+        if not ((value >= box.low) & (value <= box.high)).all():
+            bad = np.argwhere(~((value >= box.low) & (value <= box.high)))[:5].tolist()
+            raise Unfit(f"{where}: {key} leaves its space at {bad}: {value.ravel()[:32]}")
+'''
+
 # Appended to a child's own source: runs the cases given on stdin as JSON [(index, source)].
 LOOP = r'''
 import json as _json, sys as _sys, time as _time, traceback as _traceback

@@ -18,7 +18,7 @@ import os
 import random
 
 import boxlcd
-from fuzzing import check_results, run_cases
+from fuzzing import CHECK, check_results, run_cases
 
 SEED = 13
 CHUNK = 60  # cases per child
@@ -42,22 +42,7 @@ except ImportError:
 nan, inf = float("nan"), float("inf")
 
 
-class Unfit(AssertionError):
-    """An observation that is not finite or not inside its space."""
-
-
-def check(obs, space, where):
-    for key, value in obs.items():
-        value = np.asarray(value)
-        if value.dtype.kind != "f":
-            continue
-        if not np.isfinite(value).all():
-            raise Unfit(f"{where}: {key} is not finite: {value}")
-        box = space[key]
-        if not ((value >= box.low) & (value <= box.high)).all():
-            bad = np.argwhere(~((value >= box.low) & (value <= box.high)))[:5].tolist()
-            raise Unfit(f"{where}: {key} leaves its space at {bad}: {value.ravel()[:32]}")
-
+''' + CHECK + r'''
 
 def settle(env, steps=3, reset=True):
     """Resets (unless reset=False) and steps a boxlcd Env; checks every observation."""
