@@ -1,4 +1,4 @@
-"""Does a model trained on seed-preset data notice another solver preset? (issue 16, part 3)
+"""Does a model trained on seed-preset data notice another solver preset?
 
     python bench/solver_fidelity.py runs/luxo-ft=data/luxo_test runs/bounce2-ft=data/bounce2_test \\
         --preset fast --episodes 1000 --out docs/bench/solver_fidelity.json

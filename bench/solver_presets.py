@@ -1,4 +1,4 @@
-"""Solver presets against the seed's settings: speed and behaviour statistics (issue 16, part 3).
+"""Solver presets against the seed's settings: speed and behaviour statistics.
 
     python bench/solver_presets.py --out docs/bench/solver_presets.json            # the README table
     python bench/solver_presets.py --configs seed 60/20 30/10 10/3 --stats 0      # speed only

@@ -323,7 +323,7 @@ void bind_batch(py::module_& m) {
       .def_property_readonly("proprio_keys", [](const Batch& b) { return b.layout().proprio_keys(); })
       .def_property_readonly("action_keys", [](const Batch& b) { return b.layout().action_names(); });
 
-  // ---- Python layer (issue 3): unpacking frames ---------------------------------------------
+  // ---- Python layer: unpacking frames ------------------------------------------------------
 }
 
 }  // namespace boxlcd::bindings

@@ -1,4 +1,4 @@
-"""Violation of expectation: matched pairs of a possible and an impossible clip (issue 15).
+"""Violation of expectation: matched pairs of a possible and an impossible clip.
 
 A pair is two episodes of one env from the same seed and the same random actions. The
 impossible clip has one edit (Env.edit) at frame t*: frame t* and every frame after it show
