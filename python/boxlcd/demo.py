@@ -8,6 +8,7 @@ import time
 import numpy as np
 
 import boxlcd
+from boxlcd.files import replace_with
 from boxlcd.render import Window, side_by_side
 
 ACTIONS = ("random", "zero")
@@ -65,8 +66,8 @@ def write_gif(path, pictures: list[np.ndarray], fps: float) -> None:
     ends = np.concatenate([pictures[0], pictures[-1]]) if pictures[0].shape == pictures[-1].shape else pictures[0]
     palette = Image.fromarray(ends).quantize(colors=64, method=Image.Quantize.MEDIANCUT)
     frames = [Image.fromarray(p).quantize(palette=palette, dither=Image.Dither.NONE) for p in pictures]
-    frames[0].save(path, save_all=True, append_images=frames[1:], duration=round(1000 / fps), loop=0,
-                   optimize=True, disposal=1)
+    replace_with(path, lambda tmp: frames[0].save(tmp, save_all=True, append_images=frames[1:],
+                                                  duration=round(1000 / fps), loop=0, optimize=True, disposal=1))
 
 
 def steps_per_second(env: str | boxlcd.World, num_envs: int, num_threads: int, seconds: float = 1.0,

@@ -17,6 +17,7 @@ import numpy as np
 
 from boxlcd import _core
 from boxlcd.env import envs, make
+from boxlcd.files import replace_with
 from boxlcd.worlds import World, definition_summary
 
 FORMAT = "boxlcd-dataset"
@@ -88,12 +89,13 @@ def shard_episodes(episodes: int, shard_size: int, index: int) -> int:
 
 
 def write_json_atomically(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w") as f:
-        json.dump(data, f, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    def write(tmp: Path) -> None:
+        with open(tmp, "w") as f:
+            json.dump(data, f, indent=1)
+            f.flush()
+            os.fsync(f.fileno())
+
+    replace_with(path, write)
 
 
 def write_shard(root: Path, index: int, arrays: dict[str, np.ndarray]) -> dict:

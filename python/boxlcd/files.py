@@ -1,0 +1,44 @@
+"""Writing into folders a user may have been sent (run folders, suites, --out): never through a
+link placed there.
+
+A whole file is written under a fresh temporary name beside it (created exclusively, so no link
+can stand there) and renamed over the target: os.replace swaps the name and never follows a link
+at it, and a crash leaves the old file whole. A file that grows (log.csv) is opened with
+O_NOFOLLOW, so a link there is an error, not a write elsewhere.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable, TextIO
+
+
+def replace_with(path: str | os.PathLike, write: Callable[[Path], object]) -> None:
+    """Calls write(tmp) for a fresh file beside `path` (same suffix, so writers that go by it
+    choose the same format), then renames it to `path`."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    os.close(fd)
+    os.chmod(tmp, 0o644)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_text(path: str | os.PathLike, text: str) -> None:
+    replace_with(path, lambda tmp: tmp.write_text(text))
+
+
+def open_append(path: str | os.PathLike) -> TextIO:
+    """`path` opened to append text (created if missing); a link there raises OSError."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    except OSError as e:
+        if Path(path).is_symlink():
+            raise OSError(f"{path} is a link: boxlcd does not write through links in a folder") from None
+        raise OSError(f"cannot append to {path}: {e.strerror}") from None
+    return os.fdopen(fd, "a", newline="")
