@@ -136,8 +136,8 @@ def _inf_moment(ckpt):
 
 
 @pytest.mark.parametrize("change, message", [
-    (_nan_weight, "holds NaN or inf"),
-    (_inf_moment, "optimizer.*holds NaN or inf"),
+    (_nan_weight, "holds NaN, inf"),
+    (_inf_moment, "optimizer.*holds NaN, inf"),
     (lambda c: c["spec"].update(env="../../outside"), "not a built-in env"),
     (lambda c: c["spec"].update(env="Luxo"), "disagrees with Luxo"),
     (lambda c: c["spec"].update(frame_shape=[16, 64]), "disagrees with Urchin in frame_shape"),
@@ -176,6 +176,69 @@ def test_training_stops_at_the_first_non_finite_loss(good, tmp_path, capsys):
     err = one_line_error(capsys, argv)
     assert "step " in err and "NaN or inf" in err
     load_model(tmp_path / "run")  # what was saved is finite
+
+
+@pytest.mark.parametrize("setting", ["grad_clip=NaN", "weight_decay=Infinity", "weight_decay=1e300", "stop_after=-1"])
+def test_training_settings_that_would_go_non_finite_are_refused(good, tmp_path, capsys, setting):
+    argv = ["train", "frame_transformer", "--data", good / "data", "--out", tmp_path / "run", "--steps", "1",
+            "-q", f"--set={setting}"] + [f"--set={k}={v}" for k, v in TINY_FT.items()]
+    assert setting.split("=")[0] in one_line_error(capsys, argv)
+    assert not (tmp_path / "run").exists()
+
+
+def test_an_update_that_overflows_the_weights_is_not_saved(good, tmp_path, monkeypatch):
+    """The last step's update itself can overflow (the loss before it was finite): the
+    checkpoint is not written with it."""
+    from boxlcd.models.train import TrainingDiverged
+
+    monkeypatch.setattr(torch.optim.AdamW, "step", lambda self, *a, **k: [
+        p.data.fill_(float("inf")) for g in self.param_groups for p in g["params"]])
+    with pytest.raises(TrainingDiverged, match="step 1: the update made .* NaN or inf"):
+        train_model("frame_transformer", str(good / "data"), str(tmp_path / "run"), steps=1, batch=2, progress=False,
+                    prompt=1, **TINY_FT)
+    assert not (tmp_path / "run" / "ckpt.pt").exists()
+
+
+def _moments(change):
+    def tamper(ckpt):
+        for state in ckpt["optimizer"]["state"].values():
+            change(state)
+    return tamper
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda c: c["optimizer"]["param_groups"][0].update(betas=(1.0, 1.0)), None),  # the run's own betas are kept
+    (_moments(lambda s: s.update(exp_avg_sq=-s["exp_avg_sq"] - 1)), "exp_avg_sq is negative"),
+    (_moments(lambda s: s.update(exp_avg=torch.zeros(3))), "exp_avg does not fit"),
+    (_moments(lambda s: s.update(step=torch.tensor(-5.0))), "step -5.0 is not a count"),
+    (lambda c: c["model"].update({k: v.to(torch.complex64) for k, v in list(c["model"].items())[:1]}),
+     "complex numbers"),
+    (lambda c: c["model"].update({k: v.double() for k, v in list(c["model"].items())[:1]}), "do not fit"),
+])
+def test_resuming_takes_moments_not_settings_from_the_file(good, tmp_path, capsys, change, message):
+    """A resumed run keeps its own optimizer settings (lr, betas, eps: betas of 1 divided by
+    zero) and refuses moments that cannot be, and weights of another dtype than the model's."""
+    run = tampered_checkpoint(good, tmp_path / "run", change)
+    argv = ["train", "frame_transformer", "--data", good / "data", "--out", run, "--steps", "4", "-q",
+            "--set=prompt=1"] + [f"--set={k}={v}" for k, v in TINY_FT.items()]
+    argv = [a for a in argv if a != "--set=prompt=1"] + ["--prompt", "1"]
+    if message is None:
+        assert main([str(a) for a in argv]) == 0, capsys.readouterr().err
+    else:
+        assert message in one_line_error(capsys, argv)
+
+
+def test_bytes_that_are_no_checkpoint_give_one_line_and_no_warnings(good, tmp_path, capsys):
+    for name, content in (("text", b"hello world"), ("pickle", pickle.dumps({"a": [1, 2]}, protocol=4))):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "ckpt.pt").write_bytes(content)
+        err = one_line_error(capsys, ["eval", tmp_path / name, "--data", good / "data", "--episodes", "2"])
+        assert "not a readable boxlcd checkpoint" in err or "not a dict" in err
+
+
+def test_a_learned_env_refuses_a_huge_batch_before_allocating(good):
+    with pytest.raises((ValueError, MemoryError), match="num_envs|MiB|memory"):
+        LearnedEnv(str(good / "ft"), num_envs=10**9)
 
 
 # -- PPO runs ---------------------------------------------------------------------------------
@@ -240,12 +303,18 @@ def _nan_policy(path: Path) -> None:
     (lambda run: (run / "run.json").write_text("[1]"), "not an object"),
     (lambda run: (run / "run.json").write_text("{"), "not JSON"),
     (lambda run: (run / "model.zip").write_bytes((run / "model.zip").read_bytes()[:200]), "not a readable policy"),
-    (lambda run: _nan_policy(run / "model.zip"), "holds NaN or inf"),
+    (lambda run: _nan_policy(run / "model.zip"), "holds NaN, inf"),
     (lambda run: _set(run, net=[1 << 30]), "net must be"),
     (lambda run: _set(run, net=[16, 16]), "do not fit the policy"),
     (lambda run: _set(run, env="../../x"), "not a built-in env"),
     (lambda run: _set(run, gamma=float("nan")), "gamma"),
     (lambda run: _set(run, task="os.system"), "not a task"),
+    (lambda run: _set(run, ep_len=10**9), "ep_len must be"),
+    (lambda run: _set(run, history=10**8), "history must be"),
+    (lambda run: _set(run, threshold=1e308), "threshold must be"),
+    (lambda run: _set(run, num_envs=10**9), "num_envs must be"),
+    (lambda run: _link(run, "run.json"), "link leading outside the run folder"),
+    (lambda run: _link(run, "model.zip"), "link leading outside the run folder"),
 ])
 def test_a_tampered_ppo_run_is_refused_by_name(good, tmp_path, capsys, tamper, message):
     run = copy_run(good, tmp_path / "run")
@@ -254,6 +323,13 @@ def test_a_tampered_ppo_run_is_refused_by_name(good, tmp_path, capsys, tamper, m
     assert message in err
     with pytest.raises((RunError, FileNotFoundError)):
         load_policy(run)
+
+
+def _link(run: Path, name: str) -> None:
+    """Moves the run's file outside its folder and leaves a link to it."""
+    outside = run.parent / f"outside-{name}"
+    (run / name).rename(outside)
+    (run / name).symlink_to(outside)
 
 
 def _set(run: Path, **values) -> None:
@@ -269,3 +345,50 @@ def test_a_runs_sim_path_stays_inside_its_folder(good, tmp_path, capsys):
         err = one_line_error(capsys, ["rl", "eval", run, "--episodes", "2", "--sim", "learned"])
         assert "is not a folder in the run's sim/" in err
     assert read_run(good / "ppo")["sim"] == "real"
+
+
+def test_a_learned_sims_checkpoint_that_links_outside_is_refused(good, tmp_path, capsys):
+    run = copy_run(good, tmp_path / "run")
+    (run / "sim" / "0").mkdir(parents=True)
+    (run / "sim" / "0" / "ckpt.pt").symlink_to(good / "ft" / "ckpt.pt")
+    _set(run, sim="sim/0")
+    err = one_line_error(capsys, ["rl", "eval", run, "--episodes", "2", "--sim", "learned"])
+    assert "is not a folder in the run's sim/" in err
+
+
+@pytest.mark.parametrize("name", ["eval.gif", "eval.json", "log.csv", "state.json", "model.zip"])
+def test_writers_never_follow_a_link_out_of_a_run_folder(good, tmp_path, capsys, name):
+    """A link placed in a run folder a user was sent is replaced (whole files) or refused
+    (log.csv, which grows), never written through: the file it points at is untouched."""
+    run = copy_run(good, tmp_path / "run")
+    victim = tmp_path / "victim"
+    victim.write_text("keep me")
+    (run / name).unlink(missing_ok=True)
+    (run / name).symlink_to(victim)
+    if name in ("eval.gif", "eval.json"):
+        assert main(["rl", "eval", str(run), "--episodes", "2"]) == 0
+        assert not (run / name).is_symlink()
+    else:
+        (run / "state.json").unlink(missing_ok=True)
+        shutil.copy(good / "ppo" / "state.json", run / "state.json") if name != "state.json" else None
+        main(["rl", "train", "--env", "Urchin", "--out", str(run), "--steps", "64", "--num-envs", "8", "--ep-len", "6",
+              "--set", "n_steps=4", "--set", "batch_size=32", "--set", "net=[8]", "-q"])
+        capsys.readouterr()
+    assert victim.read_text() == "keep me"
+
+
+def test_model_run_writers_never_follow_a_link(good, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(good / "ft", run)
+    victim = tmp_path / "victim"
+    victim.write_text("keep me")
+    for name in ("config.json", "eval.md"):
+        (run / name).unlink(missing_ok=True)
+        (run / name).symlink_to(victim)
+    assert main(["eval", str(run), "--data", str(good / "data"), "--episodes", "2"]) == 0
+    with pytest.raises(Exception):  # resuming appends to log.csv: a link there is refused
+        (run / "log.csv").unlink(missing_ok=True)
+        (run / "log.csv").symlink_to(victim)
+        train_model("frame_transformer", str(good / "data"), str(run), steps=3, batch=2, progress=False, prompt=1,
+                    **TINY_FT)
+    assert victim.read_text() == "keep me"

@@ -114,7 +114,10 @@ class LearnedEnv(gymnasium.vector.VectorEnv):
         self.model, ckpt = loaded[0]
         spec = self.model.spec
         self.num_envs = int(num_envs)
-        self._blocks = [(int(b[0]), int(b[-1]) + 1) for b in np.array_split(np.arange(self.num_envs), len(paths))]
+        # np.array_split's blocks, computed rather than split (num_envs is checked by the engine below)
+        size, extra = divmod(self.num_envs, len(paths))
+        starts = [k * size + min(k, extra) for k in range(len(paths) + 1)]
+        self._blocks = list(zip(starts[:-1], starts[1:]))
         self.temperature = float(temperature)
         self.noise = float(noise)
         self.prompt = prompt_frames(ckpt)

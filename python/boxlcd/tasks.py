@@ -179,8 +179,8 @@ class GoalTask(gymnasium.vector.VectorEnv):
                  start_near: float = 0.0, near_spread: float = 0.0, near_ahead: float = 0.0):
         if env.metadata.get("autoreset_mode") != AutoresetMode.DISABLED:
             raise ValueError("GoalTask resets the envs itself: wrap an env made with autoreset_mode DISABLED")
-        if not (isinstance(threshold, numbers.Real) and threshold > 0):
-            raise ValueError(f"threshold must be a number > 0, got {threshold!r}")
+        if isinstance(threshold, bool) or not (isinstance(threshold, numbers.Real) and 0 < threshold <= 2):
+            raise ValueError(f"threshold must be a number in (0, 2] (deltas of positions in [-1, 1]), got {threshold!r}")
         for name, value in (("reach", reach), ("reach_behind", reach_behind)):
             if not (isinstance(value, numbers.Real) and 0 <= value < float("inf")):
                 raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")

@@ -10,11 +10,13 @@ from __future__ import annotations
 import math
 import os
 import pickle
+import warnings
 import zipfile
 from pathlib import Path
 
 import torch
 
+from boxlcd.files import replace_with
 from boxlcd.models import TRAINABLE, build, kind
 from boxlcd.models.common import env_spec
 
@@ -51,9 +53,7 @@ def save_checkpoint(path: Path, model, optimizer, step: int, run: dict, sampler:
              "step": step, "sampler": sampler.get_state(), "torch_rng": torch.get_rng_state(), "elapsed": elapsed}
     if torch_rng_ranks:
         state["torch_rng_ranks"] = torch_rng_ranks
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    replace_with(path, lambda tmp: torch.save(state, tmp))
 
 
 def read_checkpoint(path: str | os.PathLike, device: str = "cpu") -> tuple[Path, dict]:
@@ -64,7 +64,7 @@ def read_checkpoint(path: str | os.PathLike, device: str = "cpu") -> tuple[Path,
     takes, the shapes and keys that env makes) and that every tensor is finite."""
     path = checkpoint_path(path)
     try:
-        ckpt = torch.load(path, map_location=device, weights_only=True)
+        ckpt = load_data(path, device)
     except pickle.UnpicklingError as e:
         if "GLOBAL " not in str(e):  # not a pickle of objects: bytes that are no checkpoint
             raise CheckpointError(f"{path}: not a readable boxlcd checkpoint ({' '.join(str(e).split())[:120]})") from None
@@ -73,8 +73,8 @@ def read_checkpoint(path: str | os.PathLike, device: str = "cpu") -> tuple[Path,
             f"{path}: holds {what}, not only tensors, numbers, strings, lists and dicts; boxlcd loads "
             "checkpoints as data and never runs what a file holds (re-save it as plain data only if "
             "you made it yourself)") from None
-    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, MemoryError) as e:
-        reason = " ".join(str(e).split())[:200]
+    except Exception as e:  # torch's readers raise many kinds on bytes that are not theirs
+        reason = " ".join(f"{type(e).__name__}: {e}".split())[:200]
         raise CheckpointError(f"{path}: not a readable boxlcd checkpoint (truncated or not a torch file: {reason})") from None
     if not isinstance(ckpt, dict):
         raise CheckpointError(f"{path}: not a boxlcd checkpoint (a {type(ckpt).__name__}, not a dict)")
@@ -95,12 +95,44 @@ def read_checkpoint(path: str | os.PathLike, device: str = "cpu") -> tuple[Path,
     for part in ("model", "optimizer"):
         where = non_finite(ckpt.get(part))
         if where is not None:
-            raise CheckpointError(f"{path}: {part} {where} holds NaN or inf: the run diverged; "
-                                  "use an earlier checkpoint or train again")
+            raise CheckpointError(f"{path}: {part} {where} holds NaN, inf or complex numbers: the run "
+                                  "diverged (or the file was changed); use an earlier checkpoint or train again")
     prompt = ckpt["run"].get("prompt")
     if prompt is not None and not (isinstance(prompt, int) and 1 <= prompt <= ckpt["spec"]["ep_len"]):
         raise CheckpointError(f"{path}: its prompt must be an int in [1, {ckpt['spec']['ep_len']}], got {prompt!r}")
     return path, ckpt
+
+
+def load_data(source, device: str = "cpu"):
+    """torch.load as data only (weights_only), without torch's warnings about a file's pickle
+    protocol: whatever is wrong with a file is said once, by the caller's error."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return torch.load(source, map_location=device, weights_only=True)
+
+
+def restore_optimizer(optimizer, state: dict, where) -> None:
+    """Loads an optimizer's saved moments into `optimizer`, keeping its own settings (lr, betas,
+    eps, weight decay come from the run's checked settings, never from a file); one clear error
+    when the moments do not fit its parameters or cannot be (a negative second moment, a
+    negative step)."""
+    own = [{k: v for k, v in group.items() if k != "params"} for group in optimizer.param_groups]
+    try:
+        optimizer.load_state_dict(state)
+    except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as e:
+        raise CheckpointError(f"{where}: its optimizer state does not fit ({' '.join(str(e).split())[:160]})") from None
+    for group, settings in zip(optimizer.param_groups, own):
+        group.update(settings)
+        for p in group["params"]:
+            moments = optimizer.state.get(p, {})
+            for key, value in moments.items():
+                if key == "step":
+                    if not (float(value) >= 0 and math.isfinite(float(value))):
+                        raise CheckpointError(f"{where}: its optimizer's step {float(value)} is not a count")
+                elif not isinstance(value, torch.Tensor) or value.shape != p.shape:
+                    raise CheckpointError(f"{where}: its optimizer's {key} does not fit its parameter")
+                elif key.endswith("_sq") and (value < 0).any():
+                    raise CheckpointError(f"{where}: its optimizer's {key} is negative")
 
 
 def check_spec(path: Path, spec: dict) -> None:
@@ -116,9 +148,10 @@ def check_spec(path: Path, spec: dict) -> None:
 
 
 def non_finite(value, where: str = "") -> str | None:
-    """Where the first NaN or inf in a nest of tensors, numbers, lists and dicts is, or None."""
+    """Where the first NaN, inf or complex number in a nest of tensors, numbers, lists and dicts
+    is, or None."""
     if isinstance(value, torch.Tensor):
-        if (value.is_floating_point() or value.is_complex()) and not torch.isfinite(value).all():
+        if value.is_complex() or (value.is_floating_point() and not torch.isfinite(value).all()):
             return where or "a tensor"
     elif isinstance(value, float):
         if not math.isfinite(value):
@@ -136,6 +169,18 @@ def non_finite(value, where: str = "") -> str | None:
     return None
 
 
+def check_weights_fit(path, weights: dict, expected: dict, name: str) -> None:
+    """The weights must have exactly the names, shapes and dtypes `expected` holds (name ->
+    (shape, dtype), or a model's state dict): load_state_dict would copy a float64 or complex
+    tensor into a float32 parameter, or fail with a torch error of many lines."""
+    expected = {k: v if isinstance(v, tuple) else (tuple(v.shape), v.dtype) for k, v in expected.items()}
+    stored = {k: (tuple(v.shape), v.dtype) for k, v in weights.items()}
+    if stored != expected:
+        wrong = sorted(k for k in set(expected) | set(stored) if expected.get(k) != stored.get(k))
+        raise CheckpointError(f"{path}: its weights do not fit its {name} settings ({len(wrong)} differ in name, "
+                              f"shape or dtype: {', '.join(wrong[:3])})")
+
+
 def build_from(path: Path, ckpt: dict, device: str = "cpu"):
     """The checkpoint's model with its weights, in eval mode. Its settings are first tried on
     torch's meta device (no memory): the weights must have exactly the shapes they build, so
@@ -143,14 +188,10 @@ def build_from(path: Path, ckpt: dict, device: str = "cpu"):
     name, spec, config = ckpt["model_name"], ckpt["spec"], ckpt["model_config"]
     try:
         with torch.device("meta"):
-            shapes = {k: tuple(v.shape) for k, v in build(name, spec, **config).state_dict().items()}
+            shapes = {k: (tuple(v.shape), v.dtype) for k, v in build(name, spec, **config).state_dict().items()}
     except (TypeError, ValueError, KeyError, AssertionError, RuntimeError) as e:
         raise CheckpointError(f"{path}: its model settings do not build a {name} ({' '.join(str(e).split())})") from None
-    stored = {k: tuple(v.shape) for k, v in ckpt["model"].items()}
-    if shapes != stored:
-        wrong = sorted(k for k in set(shapes) | set(stored) if shapes.get(k) != stored.get(k))
-        raise CheckpointError(f"{path}: its weights do not fit its {name} settings ({len(wrong)} differ: "
-                              f"{', '.join(wrong[:3])})")
+    check_weights_fit(path, ckpt["model"], shapes, name)
     model = build(name, spec, **config).to(device)
     model.load_state_dict(ckpt["model"])
     model.eval()

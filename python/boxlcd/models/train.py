@@ -27,16 +27,19 @@ import torch
 
 from boxlcd.dataset import open_episodes
 from boxlcd.dataset.windows import Windows
+from boxlcd.files import open_append, write_text
 from boxlcd.models import MODELS, SCORERS, TRAINABLE, build
 from boxlcd.models import distributed
-from boxlcd.models.checkpoint import (CKPT, CheckpointError, checkpoint_path, default_prompt,  # noqa: F401
-                                     load_model, non_finite, read_checkpoint, save_checkpoint)
+from boxlcd.models.checkpoint import (CKPT, CheckpointError, check_weights_fit, checkpoint_path,  # noqa: F401
+                                     default_prompt, load_model, non_finite, read_checkpoint,
+                                     restore_optimizer, save_checkpoint)
 from boxlcd.models.common import data_spec, prepare, warn_if_bf16_is_slow
 from boxlcd.ranges import check_ranges
 
 TRAIN_RANGES = {  # boxlcd.ranges: (lowest, highest, whether the lowest itself is allowed)
     "steps": (1, None, True), "batch": (1, None, True), "lr": (0.0, None, True), "warmup": (0, None, True),
     "time_limit": (0.0, None, True), "ckpt_every": (1, None, True), "log_every": (1, None, True),
+    "grad_clip": (0.0, None, True), "weight_decay": (0.0, 1.0, True), "stop_after": (0, None, True),
 }
 
 
@@ -77,7 +80,8 @@ def train(model_name: str, data: str, out: str, steps: int = 10_000, batch: int 
     from tqdm import tqdm
 
     check_ranges({"steps": steps, "batch": batch, "lr": lr, "warmup": warmup, "time_limit": time_limit,
-                  "ckpt_every": ckpt_every, "log_every": log_every}, TRAIN_RANGES)
+                  "ckpt_every": ckpt_every, "log_every": log_every, "grad_clip": grad_clip,
+                  "weight_decay": weight_decay, "stop_after": stop_after}, TRAIN_RANGES)
     ranks, device = distributed.setup(device or default_device())
     episodes = open_episodes(data)  # before making --out: a wrong --data leaves no empty run folder
     out_dir = Path(out)
@@ -118,8 +122,7 @@ def train(model_name: str, data: str, out: str, steps: int = 10_000, batch: int 
         start_from(model, model_name, run["init"], device)
     out_dir.mkdir(parents=True, exist_ok=True)  # only now: refused settings leave no empty run folder
     if ranks.main:
-        with open(out_dir / "config.json", "w") as f:
-            json.dump({"run": run, "spec": spec, "model_config": model.config}, f, indent=1)
+        write_text(out_dir / "config.json", json.dumps({"run": run, "spec": spec, "model_config": model.config}, indent=1))
 
     if model.closed_form:  # one pass over every training window, without overlap
         if step == 0:
@@ -135,12 +138,16 @@ def train(model_name: str, data: str, out: str, steps: int = 10_000, batch: int 
         return ckpt_path
 
     def checkpoint() -> None:  # every rank's generator state, so each resumes its own noise
+        where = non_finite(model.state_dict())
+        if where is not None:  # the last step's update itself overflowed: keep the checkpoint before it
+            raise TrainingDiverged(f"step {step}: the update made {where} NaN or inf; stopped before saving it "
+                                   f"({ckpt_path} keeps the last checkpoint): lower --lr or check the data")
         rng = distributed.gather_objects(torch.get_rng_state(), ranks)
         if ranks.main:
             save_checkpoint(ckpt_path, model, optimizer, step, run, sampler, time.perf_counter() - start,
                             torch_rng_ranks=rng if ranks.world > 1 else None)
 
-    log_file = open(out_dir / "log.csv", "a", newline="") if ranks.main else None
+    log_file = open_append(out_dir / "log.csv") if ranks.main else None
     writer = None
     model.train()
     compute_loss = distributed.loss_function(model, ranks, device)
@@ -196,16 +203,19 @@ def train(model_name: str, data: str, out: str, steps: int = 10_000, batch: int 
 def resume(path, ckpt: dict, model, optimizer, sampler: torch.Generator, seed: int, ranks) -> None:
     """Puts the run's checkpoint (read as data by read_checkpoint) back into the model, the
     optimizer and the generators; one clear error when its parts do not fit them."""
+    check_weights_fit(path, ckpt["model"], model.state_dict(), ckpt["model_name"])
     try:
         model.load_state_dict(ckpt["model"])
         if optimizer is not None:
-            optimizer.load_state_dict(ckpt["optimizer"])
+            restore_optimizer(optimizer, ckpt["optimizer"], path)
         sampler.set_state(ckpt["sampler"])
         rng = ckpt.get("torch_rng_ranks") or [ckpt["torch_rng"]]
         if len(rng) == ranks.world:
             torch.set_rng_state(rng[ranks.rank])
         else:  # resumed on another number of processes
             torch.manual_seed(seed + ranks.rank + 7919 * ckpt["step"])
+    except CheckpointError:
+        raise
     except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as e:
         raise CheckpointError(f"{path}: cannot resume from it ({' '.join(str(e).split())[:200]}); "
                               "use another --out for a new run") from None
@@ -223,6 +233,7 @@ def start_from(model, model_name: str, init: str, device) -> None:
                     if model.config.get(k) != ckpt["model_config"].get(k))
     if differ:
         raise ValueError(f"--init {init} has other model settings ({', '.join(differ)}): pass the same --set")
+    check_weights_fit(f"--init {init}", ckpt["model"], model.state_dict(), model_name)
     try:
         model.load_state_dict(ckpt["model"])
     except RuntimeError as e:

@@ -41,16 +41,19 @@ TRAINING_ONLY = {"sim_noise": 0.0, "reach": 0.0, "reach_behind": 0.0, "start_nea
                  "near_spread": 0.0, "near_ahead": 0.0}  # all off: the task itself
 BEFORE_THE_SETTING = {"history": 1, "lr_end": 1.0, "precision": "fp32",
                       **TRAINING_ONLY}  # what a run.json written before a setting existed meant
+# The highs bound what a setting can build or run (a run.json is a file a user may be sent):
+# deltas live in [0, 2], a learned sim's temperature is at most 10, the rest is ample.
 SETTING_RANGES = {  # boxlcd.ranges: (lowest, highest, whether the lowest itself is allowed)
-    "steps": (1, None, True), "num_envs": (1, None, True), "n_steps": (1, None, True),
-    "batch_size": (1, None, True), "n_epochs": (1, None, True), "history": (1, None, True),
-    "lr": (0.0, None, False), "lr_end": (0.0, None, True), "gamma": (0.0, 1.0, False),
-    "gae_lambda": (0.0, 1.0, True), "ent_coef": (0.0, None, True), "time_limit": (0.0, None, True),
-    "seed": (0, None, True), "threshold": (0.0, None, False), "temperature": (0.0, None, True),
-    "sim_noise": (0.0, 1.0, True), "reach": (0.0, None, True), "reach_behind": (0.0, None, True),
-    "start_near": (0.0, 1.0, True), "near_spread": (0.0, None, True), "near_ahead": (0.0, 1.0, True),
-    "env_threads": (0, None, True), "log_std_init": (-20.0, 2.0, True),
+    "steps": (1, 10**12, True), "num_envs": (1, 65536, True), "n_steps": (1, 100_000, True),
+    "batch_size": (1, 10**7, True), "n_epochs": (1, 1000, True), "history": (1, 64, True),
+    "lr": (0.0, 1.0, False), "lr_end": (0.0, 1.0, True), "gamma": (0.0, 1.0, False),
+    "gae_lambda": (0.0, 1.0, True), "ent_coef": (0.0, 100.0, True), "time_limit": (0.0, None, True),
+    "seed": (0, 2**62, True), "threshold": (0.0, 2.0, False), "temperature": (0.0, 10.0, True),
+    "sim_noise": (0.0, 1.0, True), "reach": (0.0, 1e6, True), "reach_behind": (0.0, 2.0, True),
+    "start_near": (0.0, 1.0, True), "near_spread": (0.0, 2.0, True), "near_ahead": (0.0, 1.0, True),
+    "env_threads": (0, 1024, True), "log_std_init": (-20.0, 2.0, True),
 }
+MAX_EP_LEN = 100_000
 MAX_LAYERS, MAX_WIDTH = 8, 4096  # the policy's net: larger is a typo (or a file built to exhaust memory)
 RUN_FILE, MODEL_FILE, STATE_FILE, LOG_FILE = "run.json", "model.zip", "state.json", "log.csv"
 SIM_DIR = "sim"  # a learned sim's models inside the run: SIM_DIR/0/ckpt.pt, ...
@@ -106,14 +109,14 @@ def new_ppo(run: dict, vec):
 
 
 def write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1))
-    os.replace(tmp, path)
+    from boxlcd.files import write_text
+
+    write_text(path, json.dumps(data, indent=1))
 
 
 def read_run(out: str | os.PathLike) -> dict:
     """run.json of a PPO run folder, checked (check_run), with the settings it predates filled in."""
-    path = Path(out) / RUN_FILE
+    path = run_file(out, RUN_FILE)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: not a PPO run folder (no {RUN_FILE})")
     try:
@@ -128,6 +131,15 @@ def read_run(out: str | os.PathLike) -> dict:
     except (ValueError, TypeError) as e:
         raise RunError(f"{path}: {e}") from None
     return run
+
+
+def run_file(out: str | os.PathLike, name: str) -> Path:
+    """The run folder's file `name`, refused when a link leads it outside the folder: a run
+    folder a user was sent is read as itself, never as files elsewhere."""
+    path = Path(out) / name
+    if (path.exists() or path.is_symlink()) and not path.resolve().is_relative_to(Path(out).resolve()):
+        raise RunError(f"{path} is a link leading outside the run folder: boxlcd reads a run's own files only")
+    return path
 
 
 # What every run.json holds; BEFORE_THE_SETTING's keys are filled in when missing.
@@ -156,8 +168,9 @@ def check_run(run: dict) -> None:
     policy_class(run["precision"])
     check_ranges(run, {k: v for k, v in SETTING_RANGES.items() if k in run})
     ep_len = run["ep_len"]
-    if ep_len is not None and (isinstance(ep_len, bool) or not isinstance(ep_len, int) or ep_len < 1):
-        raise ValueError(f"ep_len must be null or a whole number >= 1, got {ep_len!r}")
+    if ep_len is not None and (isinstance(ep_len, bool) or not isinstance(ep_len, int)
+                               or not 1 <= ep_len <= MAX_EP_LEN):
+        raise ValueError(f"ep_len must be null or a whole number in [1, {MAX_EP_LEN}], got {ep_len!r}")
     net = run["net"]
     if (not isinstance(net, list) or not 1 <= len(net) <= MAX_LAYERS
             or not all(isinstance(w, int) and not isinstance(w, bool) and 1 <= w <= MAX_WIDTH for w in net)):
@@ -165,6 +178,8 @@ def check_run(run: dict) -> None:
 
 
 def run_sim(run: dict, run_dir: str | os.PathLike) -> str:
+    from boxlcd.models.checkpoint import CKPT
+
     """'real', or the run's learned sim: its models' folders inside run_dir/sim, joined by ','.
     A path read from run.json never leads outside the run's folder."""
     if run["sim"] == "real":
@@ -173,7 +188,8 @@ def run_sim(run: dict, run_dir: str | os.PathLike) -> str:
     paths = []
     for part in run["sim"].split(","):
         path = (root / part).resolve()
-        if Path(part).is_absolute() or not path.is_relative_to(root / SIM_DIR):
+        if (Path(part).is_absolute() or not path.is_relative_to(root / SIM_DIR)
+                or not (path / CKPT).resolve().is_relative_to(root / SIM_DIR)):
             raise RunError(f"{Path(run_dir) / RUN_FILE}: sim {part!r} is not a folder in the run's {SIM_DIR}/ "
                            "(a run made before runs kept their sim): pass the model itself, --sim MODEL_RUN")
         paths.append(str(path))
@@ -184,23 +200,21 @@ def keep_sim(sources: list[str], out_dir: Path) -> None:
     """Copies the weights of the learned sim's models (not their optimizers) into out_dir/sim."""
     import torch
 
+    from boxlcd.files import replace_with
     from boxlcd.models.checkpoint import CKPT, read_checkpoint
 
     for i, source in enumerate(sources):
         _, ckpt = read_checkpoint(source)
         folder = out_dir / SIM_DIR / str(i)
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f"{CKPT}.tmp"
-        torch.save({k: ckpt[k] for k in ("model_name", "spec", "model_config", "model", "run", "step")}, tmp)
-        os.replace(tmp, folder / CKPT)
+        kept = {k: ckpt[k] for k in ("model_name", "spec", "model_config", "model", "run", "step")}
+        replace_with(folder / CKPT, lambda tmp: torch.save(kept, tmp))
 
 
 def read_weights(path: Path, names: tuple[str, ...], device: str = "cpu") -> dict:
     """The torch files `names` inside the SB3 zip `path`, read as data only (weights_only),
     each checked to hold only finite numbers; a missing optional entry is left out."""
-    import torch
-
-    from boxlcd.models.checkpoint import non_finite
+    from boxlcd.models.checkpoint import load_data, non_finite
 
     out = {}
     try:
@@ -213,37 +227,40 @@ def read_weights(path: Path, names: tuple[str, ...], device: str = "cpu") -> dic
                     continue
                 if z.getinfo(name).file_size > MAX_WEIGHTS_BYTES:
                     raise RunError(f"{path}: its {name} is larger than a policy's weights can be")
-                out[name] = torch.load(io.BytesIO(z.read(name)), map_location=device, weights_only=True)
+                out[name] = load_data(io.BytesIO(z.read(name)), device)
     except pickle.UnpicklingError:
         raise RunError(f"{path}: holds objects other than tensors, numbers, strings, lists and dicts; "
                        "boxlcd loads policies as data and never runs what a file holds") from None
-    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError, KeyError) as e:
-        if isinstance(e, RunError):
-            raise
+    except RunError:
+        raise
+    except Exception as e:  # zipfile's and torch's readers raise many kinds on bytes not theirs
         raise RunError(f"{path}: not a readable policy (truncated or not SB3's zip: {' '.join(str(e).split())[:160]})") from None
     for name, value in out.items():
         where = non_finite(value)
         if where is not None:
-            raise RunError(f"{path}: {name} {where} holds NaN or inf: the run diverged")
+            raise RunError(f"{path}: {name} {where} holds NaN, inf or complex numbers: the run diverged "
+                           "(or the file was changed)")
     return out
 
 
 def load_ppo(out: str | os.PathLike, run: dict, vec, device: str = "cpu", optimizer: bool = False):
     """An SB3 PPO built from the run's (checked) settings on `vec`, with model.zip's policy
     weights (and its optimizer's state when `optimizer`)."""
-    path = Path(out) / MODEL_FILE
+    path = run_file(out, MODEL_FILE)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: the run has no policy yet")
     names = (POLICY_WEIGHTS, OPTIMIZER_WEIGHTS) if optimizer else (POLICY_WEIGHTS,)
     weights = read_weights(path, names, device)
+    from boxlcd.models.checkpoint import restore_optimizer
+
     model = new_ppo({**run, "device": device}, vec)
     try:
         model.policy.load_state_dict(weights[POLICY_WEIGHTS])
-        if optimizer and OPTIMIZER_WEIGHTS in weights:
-            model.policy.optimizer.load_state_dict(weights[OPTIMIZER_WEIGHTS])
     except (RuntimeError, ValueError, KeyError, TypeError) as e:
         raise RunError(f"{path}: its weights do not fit the policy {RUN_FILE} describes (net, history, task): "
                        f"{' '.join(str(e).split())[:200]}") from None
+    if optimizer and OPTIMIZER_WEIGHTS in weights:
+        restore_optimizer(model.policy.optimizer, weights[OPTIMIZER_WEIGHTS], f"{path} ({OPTIMIZER_WEIGHTS})")
     return model
 
 
@@ -258,7 +275,7 @@ def load_policy(out: str | os.PathLike, env=None, device: str = "cpu"):
 
 def read_state(out_dir: Path) -> dict:
     """state.json: env steps and wall clock a run had reached."""
-    path = out_dir / STATE_FILE
+    path = run_file(out_dir, STATE_FILE)
     try:
         state = json.loads(path.read_text())
     except (OSError, ValueError, UnicodeDecodeError) as e:
@@ -279,6 +296,7 @@ def train(env: str, task: str, out: str, sim: str = "real", steps: int = 5_000_0
     import torch
     from tqdm import tqdm
 
+    from boxlcd.files import open_append, replace_with
     from boxlcd.rl.sb3 import CollectionThreads
 
     unknown = sorted(set(ppo) - set(PPO_DEFAULTS))
@@ -324,7 +342,13 @@ def train(env: str, task: str, out: str, sim: str = "real", steps: int = 5_000_0
     start = time.perf_counter() - state["elapsed_s"]
 
     def save() -> None:
-        model.save(out_dir / MODEL_FILE)
+        from boxlcd.models.checkpoint import non_finite
+
+        where = non_finite(model.policy.state_dict())
+        if where is not None:  # kept from the file: model.zip holds the last finite policy
+            raise RuntimeError(f"the policy's {where} went NaN or inf after {model.num_timesteps} env steps; "
+                               f"{out_dir / MODEL_FILE} keeps the last checkpoint: lower lr")
+        replace_with(out_dir / MODEL_FILE, model.save)
         write_json(out_dir / STATE_FILE, {"env_steps": int(model.num_timesteps),
                                           "elapsed_s": round(time.perf_counter() - start, 2)})
 
@@ -336,7 +360,7 @@ def train(env: str, task: str, out: str, sim: str = "real", steps: int = 5_000_0
             super()._on_training_start()
             self.bar = tqdm(total=steps, initial=model.num_timesteps, unit="step", disable=not progress,
                             desc=f"ppo {env} {task} ({'real' if sim == 'real' else 'learned'})")
-            self.file = open(log_path, "a", newline="")
+            self.file = open_append(log_path)
             self.writer = csv.DictWriter(self.file, fieldnames=fields)
             if self.file.tell() == 0:
                 self.writer.writeheader()
