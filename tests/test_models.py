@@ -42,6 +42,13 @@ def datasets(tmp_path_factory):
     return {"Bounce": root / "bounce", "Bounce_test": root / "bounce_test", "Urchin": root / "urchin"}
 
 
+def strict_json(path):
+    """A JSON file that must hold no NaN or Infinity (Python's json writes and reads them)."""
+    def refuse(name):
+        raise AssertionError(f"{path} holds {name}")
+    return json.loads(Path(path).read_text(), parse_constant=refuse)
+
+
 def fixed_batch(path, n=8):
     data = Episodes(path)
     return prepare(Windows(data, window=data.ep_len + 1).__getitems__(np.arange(n)), "cpu")
@@ -268,7 +275,7 @@ def test_oracle_replays_the_episodes_it_sampled(tmp_path):
         model = MODELS["oracle"](data_spec(data), prior_samples=12, chunk=12, matches=1, prior_seed=0, decode=decode)
         result = evaluate(model, data, prompt=1, episodes=12)
         assert result["exact_frame"] == 1.0 and result["psnr"] == pytest.approx(100.0)
-        assert math.isnan(result["bits_per_dim"])
+        assert result["bits_per_dim"] is None  # no likelihood: not defined, written null
     with pytest.raises(ValueError, match="oracle decode must be one of"):
         MODELS["oracle"](data_spec(data), decode="mean")
 
@@ -330,9 +337,9 @@ def test_results_table_and_gif(tmp_path, datasets):
     assert [r["model"] for r in rows] == ["marginal", "copy_last", "oracle", "frame_transformer"]
     table = (tmp_path / "res" / "results.md").read_text()
     assert all(name in table for name in ("marginal", "copy_last", "oracle", "frame_transformer"))
-    saved = json.loads((tmp_path / "res" / "results.json").read_text())
+    saved = strict_json(tmp_path / "res" / "results.json")
     assert len(saved) == 4 and len(saved[0]["per_horizon"]["ssim"]) == 11 - 3
-    assert math.isnan(saved[2]["bits_per_dim"]) and "| oracle prior_samples=4096 matches=4 chunk=1024 | Bounce-oracle | mode | 1 | 0 | - | - |" in table
+    assert saved[2]["bits_per_dim"] is None and "| oracle prior_samples=4096 matches=4 chunk=1024 | Bounce-oracle | mode | 1 | 0 | - | - |" in table
     assert "| frame_transformer d_model=32 layers=1 heads=2 | ft | mode | 3 |" in table  # what tells runs apart
     assert "| marginal | Bounce-marginal | mode | 1 |" in table
     for r in rows:
@@ -362,6 +369,10 @@ def test_results_reuse_earlier_rows(tmp_path, datasets):
     marked = json.loads((tmp_path / "res" / "Bounce-frame_transformer" / "eval.json").read_text())
     (tmp_path / "res" / "Bounce-frame_transformer" / "eval.json").write_text(json.dumps({**marked, "ssim": -1.0}))
     assert results(*args, reuse=True, episodes=100)[2]["ssim"] == -1.0  # asking for more than there are: all 6
+    for kept in ({**marked, "ssim": math.nan}, {**marked, "per_horizon": {"ssim": [math.inf]}}, [marked]):
+        (tmp_path / "res" / "Bounce-frame_transformer" / "eval.json").write_text(json.dumps(kept))
+        assert math.isfinite(results(*args, reuse=True, episodes=0)[2]["ssim"])  # not reused: evaluated anew
+        assert strict_json(tmp_path / "res" / "results.json")[2]["ssim"] == marked["ssim"]
 
 
 def test_train_eval_and_results_commands(tmp_path, datasets, capsys):
@@ -470,7 +481,7 @@ def test_original_columns_score_the_original_polarity_over_its_ep_len_frames(tmp
     true[:, 4:8, 4:8] = 1
     assert frame_ssim(pred, true) != pytest.approx(frame_ssim(1 - pred, 1 - true))
     assert frame_psnr(pred, true) == pytest.approx(frame_psnr(1 - pred, 1 - true))
-    assert math.isnan(evaluate(model, datasets["Bounce_test"], prompt=ep_len, episodes=2)["ssim_original"])
+    assert evaluate(model, datasets["Bounce_test"], prompt=ep_len, episodes=2)["ssim_original"] is None
 
 
 def test_results_saved_under_the_old_column_names_read_as_the_new():
@@ -530,8 +541,9 @@ def test_majority_decoding_in_eval_and_results(tmp_path, datasets, capsys):
     a = evaluate(model, datasets["Bounce_test"], episodes=4, temperature=1.0, samples=3, seed=5)
     assert (a["decode"], a["samples"]) == ("vote 3 T=1", 3)
     assert evaluate(model, datasets["Bounce_test"], episodes=4, temperature=1.0, samples=3, seed=5) == a
-    for bad, why in [(dict(samples=0), "samples must be a whole number >= 1, got 0"),
-                     (dict(samples=2.5, temperature=1.0), "samples must be a whole number >= 1, got 2.5"),
+    for bad, why in [(dict(samples=0), "samples must be a whole number >= 1 and <= 1024, got 0"),
+                     (dict(samples=2.5, temperature=1.0), "samples must be a whole number >= 1 and <= 1024, got 2.5"),
+                     (dict(samples=10**9, temperature=1.0), "samples must be .* <= 1024, got 1000000000"),
                      (dict(samples=4), "a majority over 4 rollouts needs a temperature > 0")]:
         with pytest.raises(ValueError, match=why):
             evaluate(model, datasets["Bounce_test"], episodes=2, **bad)
@@ -549,7 +561,7 @@ def test_majority_decoding_in_eval_and_results(tmp_path, datasets, capsys):
     again = results([str(tmp_path / "ft")], {"Bounce": datasets["Bounce_test"]}, tmp_path / "res", episodes=4,
                     samples=(3,), reuse=True)
     assert [r["decode"] for r in again] == ["mode", "mode", "vote 3 T=1"] and again[2]["ssim"] == -1.0
-    with pytest.raises(ValueError, match=r"samples must be a whole number >= 1, got 0"):
+    with pytest.raises(ValueError, match=r"samples must be a whole number >= 1 and <= 1024, got 0"):
         results([str(tmp_path / "ft")], {"Bounce": datasets["Bounce_test"]}, tmp_path / "res", samples=(0,))
 
     assert main(["eval", str(tmp_path / "ft"), "--data", str(datasets["Bounce_test"]), "--episodes", "4",
@@ -831,3 +843,27 @@ def test_episode_stats_script_agrees_with_eval(tmp_path, datasets):
         assert len(rows[name]["ssim_original"]) == 6
         assert np.mean(rows[name]["ssim_original"]) == pytest.approx(r["ssim_original"], rel=1e-9)
         assert np.mean(rows[name]["psnr_original"]) == pytest.approx(r["psnr_original"], rel=1e-9)
+
+
+def test_eval_refuses_non_finite_scores_other_physics_and_bad_flags(tmp_path, datasets, capsys):
+    train("frame_transformer", datasets["Bounce"], tmp_path / "ft", steps=1, batch=2, progress=False,
+          **TINY["frame_transformer"])
+    test, out = str(datasets["Bounce_test"]), tmp_path / "e"
+    # finite weights whose predictions overflow: bits/dim would be NaN
+    ckpt = torch.load(tmp_path / "ft" / "ckpt.pt", weights_only=False)
+    ckpt["model"] = {k: v * 1e38 if v.is_floating_point() else v for k, v in ckpt["model"].items()}
+    torch.save(ckpt, tmp_path / "huge.pt")
+    assert main(["eval", str(tmp_path / "huge.pt"), "--data", test, "--out", str(out), "--episodes", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "bits_per_dim is nan: the model's predictions are not finite" in err and err.count("\n") == 1
+    assert not (out / "eval.json").exists()
+    # same env and shapes, other physics
+    collect("Bounce", 2, tmp_path / "flat", seed=1000, progress=False, ep_len=10, gravity_y=0.0)
+    assert main(["eval", str(tmp_path / "ft"), "--data", str(tmp_path / "flat"), "--out", str(out)]) == 2
+    assert "collected with overrides {'ep_len': 10, 'gravity_y': 0.0}: other physics (gravity" in capsys.readouterr().err
+    for flag, value, why in (("--samples", "1000000000", "samples must be a whole number >= 1 and <= 1024"),
+                             ("--device", "meta", "device must be cpu, cuda or cuda:N, got 'meta'"),
+                             ("--device", "cuda:99", "device 'cuda:99'")):
+        assert main(["eval", str(tmp_path / "ft"), "--data", test, "--out", str(out), flag, value]) == 2
+        assert why in capsys.readouterr().err
+    assert not (out / "eval.json").exists()

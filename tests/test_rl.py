@@ -414,3 +414,21 @@ def test_rl_pipeline_script_runs_every_step_on_tiny_budgets(tmp_path):
         assert json.loads((runs / run / "eval.json").read_text())["episodes"] == 8
         assert (runs / run / "eval_learned.json").is_file() == (sim != "real")
     assert read_run(runs / "ppo-luxo-dagger")["steps"] == 9_000_000
+
+
+def test_rl_plot_refuses_non_finite_log_rows_and_smooth_out_of_range(tmp_path, capsys):
+    from boxlcd.rl.plot import curve
+
+    head = "env_steps,elapsed_s,episodes,success_rate,mean_return,mean_length\n"
+    (tmp_path / "log.csv").write_text(head + "8,1,0,0,0,0\n16,2,2,0.5,1,5\n24,3,2,1.0,1,5\n32,4,1,0,1,5\n")
+    c = curve(str(tmp_path), 2)  # the first rollout ended no episode: no point
+    np.testing.assert_allclose(c["success"], [0.5, 0.75, 2 / 3])  # successes over episodes, last 2 rollouts
+    np.testing.assert_allclose(curve(str(tmp_path), 10_000)["success"], [0.5, 0.75, 0.6])
+    for bad, row in (("nan", 3), ("inf", 3), ("", 3)):
+        (tmp_path / "log.csv").write_text(head + f"8,1,0,0,0,0\n16,2,2,{bad},1,5\n")
+        with pytest.raises(ValueError, match=rf"log.csv: row {row}: success_rate is '{bad}', not a finite number"):
+            curve(str(tmp_path), 5)
+    for smooth in ("1000000000000", "-5", "0"):
+        assert main(["rl", "plot", str(tmp_path), "--smooth", smooth, "--out", str(tmp_path / "c.png")]) == 2
+        assert f"smooth must be >= 1 and <= 10000, got {smooth}" in capsys.readouterr().err
+    assert not (tmp_path / "c.png").exists()

@@ -241,3 +241,14 @@ def test_suite_folders_stay_inside(suite, tmp_path):
     (tmp_path / "far" / "Bounce").symlink_to(suite, target_is_directory=True)
     with pytest.raises(voe.SuiteError, match="Bounce leads to .*, outside the folder"):
         voe.env_suites(tmp_path / "far")
+
+
+def test_a_suite_keeping_no_pair_is_refused_without_warnings(suite, tmp_path, capsys):
+    """Every pair dropped (the summary agrees): accuracy and AUC over no pairs are not numbers,
+    so voe eval says there is nothing to score, in one line and with no numpy warnings."""
+    edit_pairs(suite, recount(lambda c: [p.update(kept=False) for p in c["pairs"]]))
+    voe.read_pairs(suite)  # consistent as a suite
+    assert main(["voe", "eval", "--suite", str(suite), "--out", str(tmp_path / "o"), "--engine"]) == 2
+    err = capsys.readouterr().err
+    assert "none of its 36 pairs is kept, so there is nothing to score" in err and err.count("\n") == 1
+    assert not (tmp_path / "o").exists()

@@ -42,6 +42,7 @@ import numpy as np
 import boxlcd
 from boxlcd.dataset.collector import new_manifest
 from boxlcd.dataset.store import JOINABLE, MANIFEST, inside, read_json, write_json_atomically, write_shard
+from boxlcd.files import replace_with, write_text
 
 BODY = "object0"
 PAIRS_FILE = "pairs.json"
@@ -390,6 +391,16 @@ def pair_scores(bits: dict, pairs: list[dict], reduce: str = "max") -> tuple[np.
     return tuple(np.array([f(bits[clip][p["pair"], p["t_star"]:]) for p in pairs]) for clip in CLIPS)
 
 
+def kept_pairs(suite: dict, path: str | os.PathLike | None = None) -> list[dict]:
+    """The suite's kept pairs; a clear error when it keeps none (every difference invisible or
+    no moment for it: accuracy and AUC over no pairs are not numbers)."""
+    kept = [p for p in suite["pairs"] if p["kept"]]
+    if not kept:
+        raise SuiteError(f"{path or suite['env'] + ' suite'}: none of its {len(suite['pairs'])} pairs is kept, so "
+                         "there is nothing to score (make the suite with more --pairs)")
+    return kept
+
+
 def accuracy_and_auc(possible: np.ndarray, impossible: np.ndarray) -> tuple[float, float]:
     """Pairwise accuracy (the impossible clip scores higher than its own possible one; a tie
     counts half) and ROC-AUC of telling impossible from possible clips by score over all clips
@@ -403,9 +414,10 @@ def accuracy_and_auc(possible: np.ndarray, impossible: np.ndarray) -> tuple[floa
 
 def score(bits: dict, suite: dict, model: str, bound: bool = False) -> list[dict]:
     """Rows of voe.json for one model on one env's suite: per violation type, then all types,
-    over the kept pairs. bits: {clip: (N, T + 1) surprise} for both of the suite's datasets."""
+    over the kept pairs. bits: {clip: (N, T + 1) surprise} for both of the suite's datasets.
+    A suite with no kept pair is refused: there is nothing to score."""
     rows = []
-    kept = [p for p in suite["pairs"] if p["kept"]]
+    kept = kept_pairs(suite)
     names = sorted({p["violation"] for p in kept}, key=list(VIOLATIONS).index)
     for name in names + ["all"]:
         pairs = [p for p in kept if name in ("all", p["violation"])]
@@ -460,7 +472,8 @@ def fitted_control(name: str, spec: dict, data: str, episodes: int = 2000):
 def evaluate_suite(runs: list[str], suite: str | os.PathLike, out: str | os.PathLike, fit: dict | None = None,
                    untrained: bool = False, engine: bool = False, device: str = "cpu") -> list[dict]:
     """Scores each run (and the controls asked for) on the suite of its env; writes voe.json,
-    voe.md and voe.png into `out`; returns voe.json's rows."""
+    voe.md and voe.png into `out`; returns voe.json's rows. A suite that keeps no pair is
+    refused before anything is loaded (kept_pairs)."""
     import torch
 
     from boxlcd.models import build
@@ -468,6 +481,8 @@ def evaluate_suite(runs: list[str], suite: str | os.PathLike, out: str | os.Path
     from boxlcd.models.common import data_spec
 
     suites = env_suites(suite)
+    for folder in suites.values():  # before any model is loaded
+        kept_pairs(read_pairs(folder), folder / PAIRS_FILE)
     fit = fit or {}
     scorers = []  # (env, name, bound, surprise function of a dataset)
     for run in runs:
@@ -499,7 +514,7 @@ def evaluate_suite(runs: list[str], suite: str | os.PathLike, out: str | os.Path
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomically(out / "voe.json", rows)
-    (out / "voe.md").write_text(markdown(rows))
+    write_text(out / "voe.md", markdown(rows))
     plot_examples(examples, out / "voe.png")
     return rows
 
@@ -544,5 +559,5 @@ def plot_examples(examples: dict, path: Path) -> None:
         axes[r][0].set_ylabel(f"{env}\n{name}\nbits", fontsize=7)
     axes[0][0].legend(fontsize=6)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    replace_with(path, lambda tmp: fig.savefig(tmp, dpi=100))
     plt.close(fig)

@@ -31,6 +31,11 @@ error bottom; prompt frames tinted green, predicted frames red).
   windows), `precision`, `recall`, `density`, `coverage` (k-NN manifolds, k = 3) and
   `action_error` (the error of the actions the arbiter reads from the windows), each beside its
   floor, the test set against itself (`fid_real`, `precision_real`, ..., `action_error_real`).
+
+A metric the run does not define is null in eval.json ("-" in eval.md): bits/dim of the
+posterior oracle (no likelihood), ssim_original and psnr_original with no predicted frame among
+the first ep_len, action_error of an env without a robot. Any other NaN or infinity (a model
+whose predictions overflow) is an error naming the metric, and nothing is written.
 """
 from __future__ import annotations
 
@@ -44,6 +49,7 @@ import torch
 
 from boxlcd.dataset import Episodes
 from boxlcd.dataset.windows import Windows
+from boxlcd.files import replace_with, write_text
 from boxlcd.models.arbiter import RealismSums, check_arbiter, load_arbiter
 from boxlcd.models.checkpoint import default_prompt
 from boxlcd.models.common import LN2, changed_settings, data_spec, prepare, rollout
@@ -103,16 +109,21 @@ EVAL_RANGES = {  # boxlcd.ranges: (lowest, highest, whether the lowest itself is
     "episodes": (0, None, True), "batch": (1, None, True), "gif_episodes": (0, None, True),
     "seed": (0, 2**63 - 2, True)}  # torch's generators take a signed 64-bit seed (and the realism one seed + 1)
 MAX_THREADS = 1024  # torch threads: more only contend
+MAX_SAMPLES = 1024  # rollouts voted over per episode: far past where the majority settles
 
 
 def check_device(device) -> None:
-    """A clear error for a device torch does not know or this machine lacks."""
+    """A clear error for a device other than cpu, cuda or cuda:N, or one this machine lacks
+    (torch knows others, such as meta, on which a model cannot be scored)."""
+    from boxlcd.learned import check_device as check_here
+
     try:
         kind = torch.device(device).type
     except (RuntimeError, TypeError) as e:
         raise ValueError(f"device must be cpu, cuda or cuda:N, got {device!r}") from e
-    if kind == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r}: this machine has no CUDA device (use --device cpu)")
+    if kind not in ("cpu", "cuda"):
+        raise ValueError(f"device must be cpu, cuda or cuda:N, got {device!r}")
+    check_here(device)
 
 
 def check_settings(settings: dict) -> None:
@@ -122,9 +133,10 @@ def check_settings(settings: dict) -> None:
 
 
 def check_decoding(temperature: float, samples: int) -> None:
-    """A clear error for a decoding `rollouts` cannot do."""
-    if not (isinstance(samples, int) and samples >= 1):
-        raise ValueError(f"samples must be a whole number >= 1, got {samples!r}")
+    """A clear error for a decoding `rollouts` cannot do (or would do without end: each of
+    `samples` rollouts runs the model over every episode)."""
+    if not (isinstance(samples, int) and not isinstance(samples, bool) and 1 <= samples <= MAX_SAMPLES):
+        raise ValueError(f"samples must be a whole number >= 1 and <= {MAX_SAMPLES}, got {samples!r}")
     check_ranges({"temperature": temperature}, {"temperature": (0.0, None, True)})
     if samples > 1 and not temperature > 0:
         raise ValueError(f"a majority over {samples} rollouts needs a temperature > 0 to sample them "
@@ -170,11 +182,37 @@ def check_model_data(model, data: Episodes) -> None:
         raise ValueError(f"the model is of {ours['env']} but the data {data.path} is of {theirs['env']}"
                          f"{' with other settings' if 'env' not in differ else ''}{sizes}: evaluate a model on "
                          "held-out data of its own env and settings")
+    check_physics(ours, data)
     positions = getattr(getattr(model, "core", None), "max_len", None)
     if positions is not None and data.ep_len + 1 > positions:
         raise ValueError(f"the data {data.path} has episodes of {data.ep_len} steps, longer than the model's "
                          f"{positions - 1} (it has positions for {positions} frames): evaluate it on episodes "
                          f"of at most {positions - 1} steps")
+
+
+def physics(env: str, overrides: dict) -> dict:
+    """The world definition the engine builds for `env` with `overrides`, as JSON values, but
+    ep_len: episode length is not physics (a model may be scored on shorter or longer episodes)."""
+    import boxlcd
+    from boxlcd.worlds import definition_summary
+
+    summary = definition_summary(boxlcd.make(env, num_envs=1, frames=False, **overrides).definition)
+    return {k: v for k, v in json.loads(json.dumps(summary)).items() if k != "ep_len"}
+
+
+def check_physics(spec: dict, data: Episodes) -> None:
+    """A clear error when the data's env settings (gravity, friction, ...) build other physics
+    than the model's: the frames may have the same shapes, so scoring would not fail."""
+    mine, theirs = spec.get("overrides") or {}, data.manifest.get("overrides") or {}
+    if mine == theirs:
+        return
+    ours, others = physics(spec["env"], mine), physics(data.manifest["env"], theirs)
+    differ = [k for k in ours if ours[k] != others.get(k)]
+    if differ:
+        k = differ[0]
+        raise ValueError(f"the model is of {spec['env']} with overrides {mine} but the data {data.path} was "
+                         f"collected with overrides {theirs}: other physics ({k}: the model's {ours[k]!r}, the "
+                         f"data's {others.get(k)!r}); evaluate a model on held-out data of its own env and settings")
 
 
 def list_of(value):
@@ -235,6 +273,11 @@ def evaluate(model, data: str | Episodes, prompt: int | None = None, episodes: i
         "per_horizon": per_horizon,
         **(realism.scores() if realism is not None else {}),
     }
+    if not has_likelihood(model):
+        result["bits_per_dim"] = result["bits_per_dim_frame0"] = None
+    if arbiter is not None and not arbiter.spec["robot"]:  # no actions to read from the frames
+        result["action_error"] = result["action_error_real"] = None
+    check_finite(result)
     if gif:
         write_gif(gif, *shown, prompt)
     return result
@@ -249,9 +292,38 @@ def generated(model, batch: dict, prompt: int, generator: torch.Generator):
     return model.sample(batch, prompt, temperature=1.0, generator=generator), batch["proprio"]
 
 
-def original_mean(per_horizon: list[float], frames: int) -> float:
-    """Mean over the first `frames` predicted frames (NaN when there are none)."""
-    return float(np.mean(per_horizon[:frames])) if frames > 0 else math.nan
+def original_mean(per_horizon: list[float], frames: int) -> float | None:
+    """Mean over the first `frames` predicted frames (None when there are none)."""
+    return float(np.mean(per_horizon[:frames])) if frames > 0 else None
+
+
+def has_likelihood(model) -> bool:
+    """Whether the model scores frames (the posterior oracle, a simulator, does not)."""
+    from boxlcd.models.oracle import PosteriorOracle
+
+    return not isinstance(model, PosteriorOracle)
+
+
+def check_finite(result: dict) -> None:
+    """Refuses a result holding NaN or an infinity, naming the first such metric: a number a
+    model cannot have (finite weights whose predictions overflow), never a score to keep. A
+    metric that is not defined for the run (the oracle's bits/dim, no frames for ssim_original)
+    is None, written null."""
+    bad = first_not_finite(result)
+    if bad is not None:
+        raise ValueError(f"{bad[0]} is {bad[1]}: the model's predictions are not finite, so its scores are "
+                         "meaningless (its weights may have overflowed)")
+
+
+def first_not_finite(value, name: str = "") -> tuple[str, float] | None:
+    """(its name, its value) of the first NaN or infinity in a JSON-like value, else None."""
+    if isinstance(value, dict):
+        items = ((f"{name}.{k}" if name else str(k), v) for k, v in value.items())
+    elif isinstance(value, (list, tuple)):
+        items = ((f"{name}[{i}]", v) for i, v in enumerate(value))
+    else:
+        return (name, value) if isinstance(value, float) and not math.isfinite(value) else None
+    return next((bad for k, v in items if (bad := first_not_finite(v, k)) is not None), None)
 
 
 # Result keys renamed since results were first saved: old name -> new name.
@@ -286,7 +358,8 @@ def write_gif(path: str | Path, truth: torch.Tensor, pred: torch.Tensor, prompt:
                 cell[mask] = colour
                 canvas[r * (H + gap):r * (H + gap) + H, x:x + W] = cell
         frames.append(Image.fromarray(canvas.repeat(scale, 0).repeat(scale, 1)))
-    frames[0].save(path, save_all=True, append_images=frames[1:], duration=ms_per_frame, loop=0)
+    replace_with(path, lambda tmp: frames[0].save(tmp, save_all=True, append_images=frames[1:],
+                                                  duration=ms_per_frame, loop=0))
 
 
 COLUMNS = [("bits_per_dim", "bits/dim", 4), ("bits_per_dim_frame0", "bits/dim f0", 4), ("ssim", "SSIM", 3),
@@ -349,9 +422,8 @@ def evaluate_checkpoint(ckpt: str | Path, data: str, out: str | Path | None = No
     result = {"model": state["model_name"], "settings": changed_settings(model), "checkpoint": str(ckpt),
               "steps": state["step"],
               "train_seconds": state["elapsed"], "test_data": str(data), **result, **scorer_identity}
-    with open(out / "eval.json", "w") as f:
-        json.dump(result, f, indent=1)
-    (out / "eval.md").write_text(markdown_rows([result]))
+    write_text(out / "eval.json", json.dumps(result, indent=1))
+    write_text(out / "eval.md", markdown_rows([result]))
     return result
 
 

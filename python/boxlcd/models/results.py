@@ -18,10 +18,12 @@ from typing import NamedTuple
 
 
 from boxlcd.dataset import Episodes
+from boxlcd.files import write_text
 from boxlcd.models.common import changed_settings
 from boxlcd.models.checkpoint import load_model
 from boxlcd.models.evaluate import (check_decoding, check_device, check_settings, decoding, default_temperature,
-                                    evaluate_checkpoint, markdown_rows, set_threads, upgrade_row)
+                                    evaluate_checkpoint, first_not_finite, markdown_rows, set_threads,
+                                    upgrade_row)
 from boxlcd.models.arbiter import SCORES, WINDOW, load_arbiter
 from boxlcd.models.train import key_value, train
 
@@ -88,8 +90,7 @@ def results(checkpoints: list[str], tests: dict[str, str], out: str | Path, devi
         row["settings"] = run.changed  # also on rows reused from before eval.json kept it
         row["folder"] = str(folder)
         rows.append(row)
-    with open(out / "results.json", "w") as f:
-        json.dump(rows, f, indent=1)
+    write_text(out / "results.json", json.dumps(rows, indent=1))
     notes = ("\nbits/dim: teacher-forced, frames after the prompt; ≤ marks an upper bound (ELBO or code bound). "
              "SSIM/PSNR: ignite's definitions (data_range 1), per predicted frame of rollouts from the prompt, "
              "decoded as the decode column says (mode: each pixel's mode, frame by frame; vote n: each "
@@ -101,8 +102,8 @@ def results(checkpoints: list[str], tests: dict[str, str], out: str | Path, devi
         notes += (f"FID, prec, rec, dens, cov, act err: the arbiter's realism scores of {WINDOW}-frame windows of one rollout per "
                   "episode sampled at temperature 1 (first row of each run), against the real windows of other "
                   "test episodes; the 'real' columns score real windows the same way: the floor.\n")
-    (out / "results.md").write_text(markdown_rows([{k: v for k, v in r.items() if k != "per_horizon"} for r in rows])
-                                    + notes)
+    write_text(out / "results.md", markdown_rows([{k: v for k, v in r.items() if k != "per_horizon"} for r in rows])
+               + notes)
     return rows
 
 
@@ -127,11 +128,16 @@ def reusable(folder: Path, run: Run, test: str, test_episodes: int, eval_kwargs:
              arbiter_step: int | None = None) -> dict | None:
     """A row's earlier result, if it was computed from this checkpoint's step with these settings
     (test_episodes: how many `test` holds) and, when an arbiter is asked for, by that arbiter at
-    `arbiter_step` (a retrained arbiter makes its scores stale)."""
+    `arbiter_step` (a retrained arbiter makes its scores stale). A file that is not a JSON
+    object, or holds NaN or an infinity (eval.json files written before evaluate refused them),
+    is evaluated anew: results.json holds finite numbers only."""
     try:
-        old = upgrade_row(json.loads((folder / "eval.json").read_text()))
+        old = json.loads((folder / "eval.json").read_text())
     except (OSError, ValueError):
         return None
+    if not isinstance(old, dict) or first_not_finite(old) is not None:
+        return None
+    old = upgrade_row(old)
     same = old.get("checkpoint") == str(run.ckpt) and old.get("steps") == run.step and old.get("test_data") == str(test)
     old.setdefault("samples", 1)  # rows from before majority decoding: mode decoded
     old.setdefault("decode", decoding(old.get("temperature", 0.0), old["samples"]))

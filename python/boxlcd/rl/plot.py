@@ -10,33 +10,69 @@ from __future__ import annotations
 
 import argparse
 import csv
+import math
 from pathlib import Path
 
 import numpy as np
 
+from boxlcd.files import replace_with
+from boxlcd.ranges import check_ranges
 from boxlcd.rl.train import LOG_FILE, read_run
 
 
+MAX_SMOOTH = 10_000  # rollouts per point: past that a curve is one flat line
+COLUMNS = ("env_steps", "elapsed_s", "episodes", "success_rate")  # what a curve reads of log.csv
+
+
+def check_smooth(smooth: int) -> None:
+    check_ranges({"smooth": smooth}, {"smooth": (1, MAX_SMOOTH, True)})
+
+
+def read_log(path: Path) -> np.ndarray:
+    """(rows, len(COLUMNS)) of log.csv; a clear error naming the row of a value that is missing,
+    not a number, NaN or infinite (a plot would draw it, or leave a gap, without a word)."""
+    values = []
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        for r in reader:
+            row = []
+            for key in COLUMNS:
+                try:
+                    v = float(r.get(key))
+                except (TypeError, ValueError):
+                    v = math.nan
+                if not math.isfinite(v):
+                    raise ValueError(f"{path}: row {reader.line_num}: {key} is {r.get(key)!r}, not a finite number")
+                row.append(v)
+            values.append(row)
+    return np.array(values, dtype=np.float64).reshape(-1, len(COLUMNS))
+
+
 def curve(run_dir: str, smooth: int) -> dict[str, np.ndarray]:
+    check_smooth(smooth)
     path = Path(run_dir) / LOG_FILE
     if not path.is_file():
         raise FileNotFoundError(f"{path}: the run has logged nothing yet")
-    with open(path) as f:
-        rows = [r for r in csv.DictReader(f) if int(r["episodes"]) > 0]
-    steps = np.array([float(r["env_steps"]) for r in rows])
-    seconds = np.array([float(r["elapsed_s"]) for r in rows])
-    episodes = np.array([float(r["episodes"]) for r in rows])
-    successes = np.array([float(r["success_rate"]) for r in rows]) * episodes
+    log = read_log(path)
+    log = log[log[:, 2] > 0]  # rollouts in which an episode ended
+    steps, seconds, episodes = log[:, 0], log[:, 1], log[:, 2]
+    successes = log[:, 3] * episodes
     # Each point: the successes over the episodes of the last `smooth` rollouts (a rollout that
     # ended few episodes, like the first one, weighs little).
-    if not len(rows):  # no episode has ended yet: nothing to draw
+    if not len(log):  # no episode has ended yet: nothing to draw
         return {"steps": steps, "seconds": seconds, "success": episodes}
-    kernel = np.ones(max(1, smooth))
-    smoothed = np.convolve(successes, kernel)[:len(rows)] / np.maximum(np.convolve(episodes, kernel)[:len(rows)], 1)
+    smoothed = trailing_sum(successes, smooth) / np.maximum(trailing_sum(episodes, smooth), 1)
     return {"steps": steps, "seconds": seconds, "success": smoothed}
 
 
+def trailing_sum(x: np.ndarray, n: int) -> np.ndarray:
+    """Each element's sum with the n - 1 before it (fewer at the start)."""
+    total = np.concatenate([[0.0], np.cumsum(x)])
+    return total[1:] - total[np.maximum(np.arange(1, len(x) + 1) - n, 0)]
+
+
 def plot(runs: list[str], out: str, smooth: int = 5) -> None:
+    check_smooth(smooth)
     import matplotlib
 
     matplotlib.use("Agg")
@@ -60,14 +96,14 @@ def plot(runs: list[str], out: str, smooth: int = 5) -> None:
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, fontsize=7, loc="lower center", ncol=2)
     fig.tight_layout(rect=(0, 0.06 + 0.035 * ((len(runs) + 1) // 2), 1, 1))
-    fig.savefig(out, dpi=110)
+    replace_with(out, lambda tmp: fig.savefig(tmp, dpi=110))
     print(f"wrote {out}")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("runs", nargs="+", metavar="RUN")
     p.add_argument("--out", default="rl_curves.png")
-    p.add_argument("--smooth", type=int, default=5, help="rollouts averaged per point (default 5)")
+    p.add_argument("--smooth", type=int, default=5, help=f"rollouts averaged per point, 1 to {MAX_SMOOTH} (default 5)")
 
 
 def run(a: argparse.Namespace) -> None:
