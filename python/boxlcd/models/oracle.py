@@ -10,7 +10,7 @@ others; temperature > 0: one survivor's frames, a posterior sample).
 
 Its scores bound what a model can reach under the evaluation's protocol (mode decoding from k
 real frames), up to the sampling error of `prior_samples`: a model scoring below the oracle has
-room to learn; none can score far above it. No likelihood: bits/dim is reported as NaN.
+room to learn; none can score far above it. No likelihood: bits/dim is reported as None (null in eval.json).
 """
 from __future__ import annotations
 
