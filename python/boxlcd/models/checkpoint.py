@@ -112,17 +112,20 @@ def load_data(source, device: str = "cpu"):
 
 
 def restore_optimizer(optimizer, state: dict, where) -> None:
-    """Loads an optimizer's saved moments into `optimizer`, keeping its own settings (lr, betas,
-    eps, weight decay come from the run's checked settings, never from a file); one clear error
-    when the moments do not fit its parameters or cannot be (a negative second moment, a
-    negative step)."""
+    """Loads an optimizer's saved moments into `optimizer`, keeping its own settings (betas, eps,
+    weight decay come from the run's checked settings, never from a file; the lr a schedule had
+    reached is taken when it lies in [0, the optimizer's own lr]); one clear error when the
+    moments do not fit its parameters or cannot be (a negative second moment, a negative step)."""
     own = [{k: v for k, v in group.items() if k != "params"} for group in optimizer.param_groups]
     try:
         optimizer.load_state_dict(state)
     except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as e:
         raise CheckpointError(f"{where}: its optimizer state does not fit ({' '.join(str(e).split())[:160]})") from None
     for group, settings in zip(optimizer.param_groups, own):
+        reached = group.get("lr")
         group.update(settings)
+        if isinstance(reached, (int, float)) and 0 <= reached <= settings.get("lr", 0):
+            group["lr"] = reached
         for p in group["params"]:
             moments = optimizer.state.get(p, {})
             for key, value in moments.items():
