@@ -305,7 +305,7 @@ def _nan_policy(path: Path) -> None:
     (lambda run: (run / "model.zip").write_bytes((run / "model.zip").read_bytes()[:200]), "not a readable policy"),
     (lambda run: _nan_policy(run / "model.zip"), "holds NaN, inf"),
     (lambda run: _set(run, net=[1 << 30]), "net must be"),
-    (lambda run: _set(run, net=[16, 16]), "do not fit the policy"),
+    (lambda run: _set(run, net=[16, 16]), "do not fit its policy"),
     (lambda run: _set(run, env="../../x"), "not a built-in env"),
     (lambda run: _set(run, gamma=float("nan")), "gamma"),
     (lambda run: _set(run, task="os.system"), "not a task"),
@@ -392,3 +392,87 @@ def test_model_run_writers_never_follow_a_link(good, tmp_path):
         train_model("frame_transformer", str(good / "data"), str(run), steps=3, batch=2, progress=False, prompt=1,
                     **TINY_FT)
     assert victim.read_text() == "keep me"
+
+
+def test_a_checkpoint_of_shared_lists_is_checked_once_per_list(good, tmp_path):
+    """A few KB of pickle can share one list 2**60 times over: each is visited once."""
+    def nest(ckpt):
+        x = [1.0]
+        for _ in range(60):
+            x = [x, x]
+        ckpt["optimizer"] = {"state": {}, "param_groups": [], "bomb": x}
+    folder = tampered_checkpoint(good, tmp_path / "bomb", nest)
+    load_model(folder)  # quick: the optimizer is only read on resume
+
+
+def test_weights_stretched_over_a_tiny_storage_are_refused(good, tmp_path):
+    """Stride-0 tensors let a small file claim a model of any size: refused before building it."""
+    def stretch(ckpt):
+        ckpt["model"] = {k: torch.zeros(1, dtype=v.dtype).expand(*v.shape) if v.dim() else v
+                         for k, v in ckpt["model"].items()}
+    with pytest.raises(CheckpointError, match="stretched over storage"):
+        load_model(tampered_checkpoint(good, tmp_path / "big", stretch))
+
+
+def test_moments_of_parameters_no_group_lists_are_refused(good, tmp_path, capsys):
+    def shift(ckpt):
+        ckpt["optimizer"]["state"] = {k + 1000: v for k, v in ckpt["optimizer"]["state"].items()}
+    run = tampered_checkpoint(good, tmp_path / "run", shift)
+    argv = ["train", "frame_transformer", "--data", good / "data", "--out", run, "--steps", "4", "-q", "--prompt", "1"]
+    assert "no group lists" in one_line_error(capsys, argv + [f"--set={k}={v}" for k, v in TINY_FT.items()])
+
+
+def test_fifos_and_hard_links_in_a_folder_neither_hang_nor_leak(good, tmp_path, capsys):
+    import os
+
+    run = copy_run(good, tmp_path / "run")
+    (run / "state.json").unlink()
+    os.mkfifo(run / "state.json")
+    argv = ["rl", "train", "--env", "Urchin", "--out", run, "--steps", "64", "--num-envs", "8", "--ep-len", "6",
+            "--set", "n_steps=4", "--set", "batch_size=32", "--set", "net=[8]", "-q"]
+    assert "not a regular file" in one_line_error(capsys, argv)
+    data = tmp_path / "data"
+    shutil.copytree(good / "data", data)
+    (data / "manifest.json").unlink()
+    os.mkfifo(data / "manifest.json")
+    assert "not a regular file" in one_line_error(capsys, ["dataset", "info", data])
+    model = tmp_path / "ft"
+    shutil.copytree(good / "ft", model)
+    victim = tmp_path / "victim"
+    victim.write_text("keep me")
+    (model / "log.csv").unlink(missing_ok=True)
+    os.link(victim, model / "log.csv")
+    with pytest.raises(OSError, match="hard link"):
+        train_model("frame_transformer", str(good / "data"), str(model), steps=3, batch=2, progress=False,
+                    prompt=1, **TINY_FT)
+    assert victim.read_text() == "keep me"
+
+
+def test_a_sim_folder_that_links_elsewhere_is_not_written_through(good, tmp_path, capsys):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "sim").symlink_to(elsewhere)
+    argv = ["rl", "train", "--env", "Urchin", "--sim", good / "ft", "--out", run, "--steps", "8", "--num-envs", "2",
+            "--ep-len", "4", "-q"]
+    assert "is a link" in one_line_error(capsys, argv)
+    assert not list(elsewhere.iterdir())
+
+
+@pytest.mark.parametrize("entry, value", [("policy.pth", "action_net.weight"), ("policy.optimizer.pth", None)])
+def test_float64_values_that_overflow_float32_are_refused(good, tmp_path, capsys, entry, value):
+    run = copy_run(good, tmp_path / "run")
+    weights = torch.load(io.BytesIO(zipfile.ZipFile(run / "model.zip").read(entry)), weights_only=True)
+    if value:
+        weights[value] = torch.full(weights[value].shape, 1e300, dtype=torch.float64)
+    else:
+        state = next(iter(weights["state"].values()))
+        state["exp_avg"] = torch.full(state["exp_avg"].shape, 1e300, dtype=torch.float64)
+    buffer = io.BytesIO()
+    torch.save(weights, buffer)
+    rewrite_zip(run / "model.zip", {entry: buffer.getvalue()})
+    argv = ["rl", "train", "--env", "Urchin", "--out", run, "--steps", "64", "--num-envs", "8", "--ep-len", "6",
+            "--set", "n_steps=4", "--set", "batch_size=32", "--set", "net=[8]", "-q"]
+    err = one_line_error(capsys, argv)
+    assert "do not fit" in err or "NaN or inf" in err

@@ -9,6 +9,7 @@ O_NOFOLLOW, so a link there is an error, not a write elsewhere.
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Callable, TextIO
@@ -34,11 +35,36 @@ def write_text(path: str | os.PathLike, text: str) -> None:
 
 
 def open_append(path: str | os.PathLike) -> TextIO:
-    """`path` opened to append text (created if missing); a link there raises OSError."""
+    """`path` opened to append text (created if missing); a link there, symbolic or hard (a
+    name shared with a file elsewhere), or anything but a regular file raises OSError."""
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
     except OSError as e:
         if Path(path).is_symlink():
             raise OSError(f"{path} is a link: boxlcd does not write through links in a folder") from None
         raise OSError(f"cannot append to {path}: {e.strerror}") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_nlink > 1:
+        os.close(fd)
+        raise OSError(f"{path} is {'a hard link' if stat.S_ISREG(info.st_mode) else 'not a regular file'}: "
+                      "boxlcd does not write through links in a folder")
+    os.set_blocking(fd, True)
     return os.fdopen(fd, "a", newline="")
+
+
+def make_folder(path: str | os.PathLike) -> Path:
+    """`path` made (with its parents) as a folder of its own: a link in its place is refused,
+    so what is written into it stays where it seems to be."""
+    path = Path(path)
+    if path.is_symlink():
+        raise OSError(f"{path} is a link: boxlcd does not write through links in a folder")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def read_bytes(path: str | os.PathLike) -> bytes:
+    """A file's bytes; a FIFO, device or folder in its place is an OSError, not a hang."""
+    path = Path(path)
+    if path.exists() and not path.is_file():
+        raise OSError(f"{path} is not a regular file")
+    return path.read_bytes()

@@ -17,7 +17,7 @@ import numpy as np
 
 from boxlcd import _core
 from boxlcd.env import envs, make
-from boxlcd.files import replace_with
+from boxlcd.files import read_bytes, replace_with
 from boxlcd.worlds import World, definition_summary
 
 FORMAT = "boxlcd-dataset"
@@ -46,7 +46,7 @@ def no_constant(name: str):
 def read_json(path: Path, error: type = DatasetError):
     """A JSON file's content; `error` naming the file if it is not valid (strict) JSON."""
     try:
-        return json.loads(path.read_bytes(), parse_constant=no_constant)
+        return json.loads(read_bytes(path), parse_constant=no_constant)
     except ValueError as e:  # JSONDecodeError, UnicodeDecodeError and NaN or Infinity
         raise error(f"{path} is not valid JSON: {e}") from e
 

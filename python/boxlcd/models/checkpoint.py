@@ -118,6 +118,9 @@ def restore_optimizer(optimizer, state: dict, where) -> None:
     moments do not fit its parameters or cannot be (a negative second moment, a negative step)."""
     own = [{k: v for k, v in group.items() if k != "params"} for group in optimizer.param_groups]
     try:
+        listed = {i for group in state["param_groups"] for i in group["params"]}
+        if not set(state["state"]) <= listed:  # torch would drop them without a word
+            raise ValueError(f"moments of parameters {sorted(set(state['state']) - listed)[:3]} no group lists")
         optimizer.load_state_dict(state)
     except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as e:
         raise CheckpointError(f"{where}: its optimizer state does not fit ({' '.join(str(e).split())[:160]})") from None
@@ -132,8 +135,10 @@ def restore_optimizer(optimizer, state: dict, where) -> None:
                 if key == "step":
                     if not (float(value) >= 0 and math.isfinite(float(value))):
                         raise CheckpointError(f"{where}: its optimizer's step {float(value)} is not a count")
-                elif not isinstance(value, torch.Tensor) or value.shape != p.shape:
-                    raise CheckpointError(f"{where}: its optimizer's {key} does not fit its parameter")
+                elif not isinstance(value, torch.Tensor) or value.shape != p.shape or value.dtype != p.dtype:
+                    raise CheckpointError(f"{where}: its optimizer's {key} does not fit its parameter (shape, dtype)")
+                elif not torch.isfinite(value).all():
+                    raise CheckpointError(f"{where}: its optimizer's {key} holds NaN or inf")
                 elif key.endswith("_sq") and (value < 0).any():
                     raise CheckpointError(f"{where}: its optimizer's {key} is negative")
 
@@ -150,9 +155,14 @@ def check_spec(path: Path, spec: dict) -> None:
         raise CheckpointError(f"{path}: its spec disagrees with {spec['env']} in {', '.join(differ)}")
 
 
-def non_finite(value, where: str = "") -> str | None:
+def non_finite(value, where: str = "", seen: set | None = None) -> str | None:
     """Where the first NaN, inf or complex number in a nest of tensors, numbers, lists and dicts
-    is, or None."""
+    is, or None. Each list or dict is visited once, however often a file's pickle shares it."""
+    seen = set() if seen is None else seen
+    if isinstance(value, (dict, list, tuple)):
+        if id(value) in seen:
+            return None
+        seen.add(id(value))
     if isinstance(value, torch.Tensor):
         if value.is_complex() or (value.is_floating_point() and not torch.isfinite(value).all()):
             return where or "a tensor"
@@ -161,12 +171,12 @@ def non_finite(value, where: str = "") -> str | None:
             return where or "a number"
     elif isinstance(value, dict):
         for k, v in value.items():
-            found = non_finite(v, f"{where}.{k}" if where else str(k))
+            found = non_finite(v, f"{where}.{k}" if where else str(k), seen)
             if found:
                 return found
     elif isinstance(value, (list, tuple)):
         for i, v in enumerate(value):
-            found = non_finite(v, f"{where}[{i}]")
+            found = non_finite(v, f"{where}[{i}]", seen)
             if found:
                 return found
     return None
@@ -182,6 +192,18 @@ def check_weights_fit(path, weights: dict, expected: dict, name: str) -> None:
         wrong = sorted(k for k in set(expected) | set(stored) if expected.get(k) != stored.get(k))
         raise CheckpointError(f"{path}: its weights do not fit its {name} settings ({len(wrong)} differ in name, "
                               f"shape or dtype: {', '.join(wrong[:3])})")
+    # Dense tensors whose bytes the file holds: a tensor stretched over a tiny storage (stride 0)
+    # would make a few bytes of file claim gigabytes once the model is built from its settings.
+    sparse = [k for k, v in weights.items() if v.layout != torch.strided]
+    if sparse:
+        raise CheckpointError(f"{path}: its weights {', '.join(sparse[:3])} are not dense tensors")
+    views = {(v.untyped_storage().data_ptr(), v.storage_offset(), tuple(v.shape), v.stride()): v
+             for v in weights.values()}  # a tied weight is one view, saved once
+    declared = sum(v.numel() * v.element_size() for v in views.values())
+    held = sum({v.untyped_storage().data_ptr(): v.untyped_storage().nbytes() for v in weights.values()}.values())
+    if held < declared:
+        raise CheckpointError(f"{path}: its weights claim {declared} bytes but the file holds {held}: "
+                              "tensors stretched over storage they do not have")
 
 
 def build_from(path: Path, ckpt: dict, device: str = "cpu"):

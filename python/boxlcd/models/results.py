@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 
 from boxlcd.dataset import Episodes
-from boxlcd.files import write_text
+from boxlcd.files import make_folder, write_text
 from boxlcd.models.common import changed_settings
 from boxlcd.models.checkpoint import load_model
 from boxlcd.models.evaluate import (check_decoding, check_device, check_settings, decoding, default_temperature,
@@ -79,6 +79,7 @@ def results(checkpoints: list[str], tests: dict[str, str], out: str | Path, devi
         while folder.name in used:
             folder = folder.with_name(folder.name + "+")
         used.add(folder.name)
+        make_folder(folder)  # a link planted in --out is refused, not written through
         decode = {**eval_kwargs, "samples": n, "temperature": default_temperature(None, n),
                   "arbiter": arbiters.get(env) if n == min(samples) or run.name in order else None}
         if reuse and env not in available:

@@ -17,7 +17,7 @@ import numpy as np
 
 from boxlcd.files import replace_with
 from boxlcd.ranges import check_ranges
-from boxlcd.rl.train import LOG_FILE, read_run
+from boxlcd.rl.train import LOG_FILE, read_run, run_file
 
 
 MAX_SMOOTH = 10_000  # rollouts per point: past that a curve is one flat line
@@ -50,7 +50,7 @@ def read_log(path: Path) -> np.ndarray:
 
 def curve(run_dir: str, smooth: int) -> dict[str, np.ndarray]:
     check_smooth(smooth)
-    path = Path(run_dir) / LOG_FILE
+    path = run_file(run_dir, LOG_FILE)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: the run has logged nothing yet")
     log = read_log(path)

@@ -30,6 +30,8 @@ import time
 import zipfile
 from pathlib import Path
 
+from boxlcd.files import read_bytes
+
 PPO_DEFAULTS = {  # what trained both robots here; see docs/rl.md
     "num_envs": 128, "n_steps": 64, "batch_size": 2048, "n_epochs": 5, "lr": 3e-4, "gamma": 0.99,
     "gae_lambda": 0.95, "ent_coef": 0.0, "net": [256, 256, 256], "log_std_init": -0.5,
@@ -120,8 +122,8 @@ def read_run(out: str | os.PathLike) -> dict:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: not a PPO run folder (no {RUN_FILE})")
     try:
-        run = json.loads(path.read_text())
-    except (ValueError, UnicodeDecodeError) as e:
+        run = json.loads(read_bytes(path))
+    except (ValueError, UnicodeDecodeError, OSError, RecursionError) as e:
         raise RunError(f"{path}: not JSON ({e})") from None
     if not isinstance(run, dict):
         raise RunError(f"{path}: not a PPO run's settings (a JSON {type(run).__name__}, not an object)")
@@ -200,13 +202,13 @@ def keep_sim(sources: list[str], out_dir: Path) -> None:
     """Copies the weights of the learned sim's models (not their optimizers) into out_dir/sim."""
     import torch
 
-    from boxlcd.files import replace_with
+    from boxlcd.files import make_folder, replace_with
     from boxlcd.models.checkpoint import CKPT, read_checkpoint
 
     for i, source in enumerate(sources):
         _, ckpt = read_checkpoint(source)
-        folder = out_dir / SIM_DIR / str(i)
-        folder.mkdir(parents=True, exist_ok=True)
+        make_folder(out_dir / SIM_DIR)
+        folder = make_folder(out_dir / SIM_DIR / str(i))
         kept = {k: ckpt[k] for k in ("model_name", "spec", "model_config", "model", "run", "step")}
         replace_with(folder / CKPT, lambda tmp: torch.save(kept, tmp))
 
@@ -251,16 +253,19 @@ def load_ppo(out: str | os.PathLike, run: dict, vec, device: str = "cpu", optimi
         raise FileNotFoundError(f"{path}: the run has no policy yet")
     names = (POLICY_WEIGHTS, OPTIMIZER_WEIGHTS) if optimizer else (POLICY_WEIGHTS,)
     weights = read_weights(path, names, device)
-    from boxlcd.models.checkpoint import restore_optimizer
+    from boxlcd.models.checkpoint import CheckpointError, check_weights_fit, restore_optimizer
 
     model = new_ppo({**run, "device": device}, vec)
     try:
+        check_weights_fit(path, weights[POLICY_WEIGHTS], model.policy.state_dict(), "policy")
         model.policy.load_state_dict(weights[POLICY_WEIGHTS])
+        if optimizer and OPTIMIZER_WEIGHTS in weights:
+            restore_optimizer(model.policy.optimizer, weights[OPTIMIZER_WEIGHTS], f"{path} ({OPTIMIZER_WEIGHTS})")
+    except CheckpointError as e:
+        raise RunError(str(e)) from None
     except (RuntimeError, ValueError, KeyError, TypeError) as e:
         raise RunError(f"{path}: its weights do not fit the policy {RUN_FILE} describes (net, history, task): "
                        f"{' '.join(str(e).split())[:200]}") from None
-    if optimizer and OPTIMIZER_WEIGHTS in weights:
-        restore_optimizer(model.policy.optimizer, weights[OPTIMIZER_WEIGHTS], f"{path} ({OPTIMIZER_WEIGHTS})")
     return model
 
 
@@ -277,8 +282,8 @@ def read_state(out_dir: Path) -> dict:
     """state.json: env steps and wall clock a run had reached."""
     path = run_file(out_dir, STATE_FILE)
     try:
-        state = json.loads(path.read_text())
-    except (OSError, ValueError, UnicodeDecodeError) as e:
+        state = json.loads(read_bytes(path))
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError) as e:
         raise RunError(f"{path}: unreadable ({e}): the run cannot resume") from None
     steps, elapsed = (state.get("env_steps"), state.get("elapsed_s")) if isinstance(state, dict) else (None, None)
     if (isinstance(steps, bool) or not isinstance(steps, int) or steps < 0
