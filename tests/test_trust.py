@@ -476,3 +476,13 @@ def test_float64_values_that_overflow_float32_are_refused(good, tmp_path, capsys
             "--set", "n_steps=4", "--set", "batch_size=32", "--set", "net=[8]", "-q"]
     err = one_line_error(capsys, argv)
     assert "do not fit" in err or "NaN or inf" in err
+
+
+def test_a_link_in_place_of_the_collection_lock_opens_nothing(good, tmp_path, capsys):
+    data = tmp_path / "data"
+    shutil.copytree(good / "data", data)
+    (data / ".collect.lock").unlink(missing_ok=True)
+    (data / ".collect.lock").symlink_to(tmp_path / "victim")
+    err = one_line_error(capsys, ["collect", "Urchin", "--episodes", "4", "--out", data, "--set", "ep_len=6",
+                                  "--resume", "-q"])
+    assert "cannot lock" in err and not (tmp_path / "victim").exists()

@@ -201,7 +201,10 @@ def lock_folder(root: Path) -> int:
     collection into it fails at once. The kernel drops flock locks with the process, so a
     crashed run leaves no stale lock."""
     path = root / LOCK
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:  # O_NOFOLLOW: a link planted in a folder to resume opens nothing elsewhere
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
+    except OSError as e:
+        raise DatasetError(f"cannot lock {path} ({e.strerror}): it must be a plain file of the dataset") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
