@@ -64,11 +64,11 @@ def check_device(device: str) -> torch.device:
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError) as e:
-        raise ValueError(f"device {device!r} is not a torch device ({e})") from None
+        raise ValueError(f"device must be cpu, cuda or cuda:N, got {device!r} (not a torch device: {e})") from None
     if dev.type == "cuda" and (not torch.cuda.is_available() or (dev.index or 0) >= torch.cuda.device_count()):
         raise ValueError(f"device {device!r} is not here: torch sees {torch.cuda.device_count()} CUDA device(s)")
-    if dev.type not in ("cpu", "cuda"):
-        raise ValueError(f"device {device!r}: LearnedEnv runs on cpu or cuda")
+    if dev.type not in ("cpu", "cuda"):  # torch knows others, such as meta, that cannot run a model
+        raise ValueError(f"device must be cpu, cuda or cuda:N, got {device!r}")
     return dev
 
 

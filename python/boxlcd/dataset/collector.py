@@ -19,6 +19,7 @@ import numpy as np
 import boxlcd
 from boxlcd.dataset.store import (FORMAT, FORMAT_VERSION, MANIFEST, DatasetError, no_constant, read_shard_entry,
                                   resume_error, shard_name, write_json_atomically, write_shard)
+from boxlcd.files import read_bytes
 from boxlcd.worlds import definition_summary
 
 LOCK = ".collect.lock"
@@ -144,8 +145,8 @@ def collect(
     Episodes last the env's ep_len (override it like any setting) under the policy: 'random'
     (uniform in [-1, 1], as the seed's datasets), 'zero', 'module:callable' or a callable
     (obs, rng, action_size) -> actions; the dataset stores the actions the engine applied
-    (clipped to [-1, 1]), and a policy returning NaN or infinity is refused. resume=True continues an interrupted run, keeping its
-    finished shards; a second collection into a folder in use fails at once. ray=True (or an
+    (clipped to [-1, 1]), and a policy returning NaN or infinity is refused. resume=True
+    continues an interrupted run, keeping its finished shards; a second collection into a folder in use fails at once. ray=True (or an
     address) spreads shards over a Ray cluster; the files are the same as a local run's.
     """
     if not isinstance(env, str) or env not in boxlcd.envs():
@@ -223,7 +224,7 @@ def check_folder(root: Path, manifest: dict, resume: bool) -> None:
         if not resume:
             raise resume_error(FileExistsError, problem)
         try:
-            old = json.loads(path.read_bytes(), parse_constant=no_constant)
+            old = json.loads(read_bytes(path), parse_constant=no_constant)
         except ValueError as e:
             raise DatasetError(f"{path} is not valid JSON ({e}): resume cannot tell what was collected") from e
         old = old if isinstance(old, dict) else {}

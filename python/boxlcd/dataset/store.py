@@ -120,7 +120,7 @@ def read_shard_entry(root: Path, index: int) -> dict | None:
     that is not this shard's: such a folder is collected again)."""
     path = root / shard_name(index) / "shard.json"
     try:
-        entry = json.loads(path.read_text(), parse_constant=no_constant)
+        entry = json.loads(read_bytes(path), parse_constant=no_constant)
     except (OSError, ValueError):
         return None
     return entry if isinstance(entry, dict) and entry.get("name") == shard_name(index) else None

@@ -11,7 +11,6 @@ import math
 import os
 import pickle
 import warnings
-import zipfile
 from pathlib import Path
 
 import torch
@@ -93,9 +92,9 @@ def read_checkpoint(path: str | os.PathLike, device: str = "cpu") -> tuple[Path,
         raise CheckpointError(f"{path}: its model_config has keys that are not names")
     check_spec(path, ckpt["spec"])
     for part in ("model", "optimizer"):
-        where = non_finite(ckpt.get(part))
-        if where is not None:
-            raise CheckpointError(f"{path}: {part} {where} holds NaN, inf or complex numbers: the run "
+        bad = non_finite(ckpt.get(part))
+        if bad is not None:
+            raise CheckpointError(f"{path}: {part} {bad[0]} holds NaN, inf or complex numbers: the run "
                                   "diverged (or the file was changed); use an earlier checkpoint or train again")
     prompt = ckpt["run"].get("prompt")
     if prompt is not None and not (isinstance(prompt, int) and 1 <= prompt <= ckpt["spec"]["ep_len"]):
@@ -155,31 +154,25 @@ def check_spec(path: Path, spec: dict) -> None:
         raise CheckpointError(f"{path}: its spec disagrees with {spec['env']} in {', '.join(differ)}")
 
 
-def non_finite(value, where: str = "", seen: set | None = None) -> str | None:
-    """Where the first NaN, inf or complex number in a nest of tensors, numbers, lists and dicts
-    is, or None. Each list or dict is visited once, however often a file's pickle shares it."""
+def non_finite(value, where: str = "", seen: set | None = None) -> tuple[str, object] | None:
+    """(where, what) of the first NaN, inf or complex number in a nest of tensors, numbers, lists
+    and dicts, or None. Each list or dict is visited once, however often a file's pickle shares it."""
     seen = set() if seen is None else seen
-    if isinstance(value, (dict, list, tuple)):
-        if id(value) in seen:
-            return None
-        seen.add(id(value))
     if isinstance(value, torch.Tensor):
-        if value.is_complex() or (value.is_floating_point() and not torch.isfinite(value).all()):
-            return where or "a tensor"
-    elif isinstance(value, float):
-        if not math.isfinite(value):
-            return where or "a number"
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            found = non_finite(v, f"{where}.{k}" if where else str(k), seen)
-            if found:
-                return found
+        bad = value.is_complex() or (value.is_floating_point() and not torch.isfinite(value).all())
+        return (where or "a tensor", value) if bad else None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (where or "a number", value)
+    if isinstance(value, dict):
+        items = ((f"{where}.{k}" if where else str(k), v) for k, v in value.items())
     elif isinstance(value, (list, tuple)):
-        for i, v in enumerate(value):
-            found = non_finite(v, f"{where}[{i}]", seen)
-            if found:
-                return found
-    return None
+        items = ((f"{where}[{i}]", v) for i, v in enumerate(value))
+    else:
+        return None
+    if id(value) in seen:
+        return None
+    seen.add(id(value))
+    return next((bad for name, v in items if (bad := non_finite(v, name, seen)) is not None), None)
 
 
 def check_weights_fit(path, weights: dict, expected: dict, name: str) -> None:

@@ -50,8 +50,9 @@ import torch
 from boxlcd.dataset import Episodes
 from boxlcd.dataset.windows import Windows
 from boxlcd.files import replace_with, write_text
+from boxlcd.learned import check_device
 from boxlcd.models.arbiter import RealismSums, check_arbiter, load_arbiter
-from boxlcd.models.checkpoint import default_prompt
+from boxlcd.models.checkpoint import default_prompt, non_finite
 from boxlcd.models.common import LN2, changed_settings, data_spec, prepare, rollout
 from boxlcd.ranges import check_ranges
 
@@ -111,19 +112,6 @@ EVAL_RANGES = {  # boxlcd.ranges: (lowest, highest, whether the lowest itself is
 MAX_THREADS = 1024  # torch threads: more only contend
 MAX_SAMPLES = 1024  # rollouts voted over per episode: far past where the majority settles
 
-
-def check_device(device) -> None:
-    """A clear error for a device other than cpu, cuda or cuda:N, or one this machine lacks
-    (torch knows others, such as meta, on which a model cannot be scored)."""
-    from boxlcd.learned import check_device as check_here
-
-    try:
-        kind = torch.device(device).type
-    except (RuntimeError, TypeError) as e:
-        raise ValueError(f"device must be cpu, cuda or cuda:N, got {device!r}") from e
-    if kind not in ("cpu", "cuda"):
-        raise ValueError(f"device must be cpu, cuda or cuda:N, got {device!r}")
-    check_here(device)
 
 
 def check_settings(settings: dict) -> None:
@@ -309,21 +297,11 @@ def check_finite(result: dict) -> None:
     model cannot have (finite weights whose predictions overflow), never a score to keep. A
     metric that is not defined for the run (the oracle's bits/dim, no frames for ssim_original)
     is None, written null."""
-    bad = first_not_finite(result)
+    bad = non_finite(result)
     if bad is not None:
         raise ValueError(f"{bad[0]} is {bad[1]}: the model's predictions are not finite, so its scores are "
                          "meaningless (its weights may have overflowed)")
 
-
-def first_not_finite(value, name: str = "") -> tuple[str, float] | None:
-    """(its name, its value) of the first NaN or infinity in a JSON-like value, else None."""
-    if isinstance(value, dict):
-        items = ((f"{name}.{k}" if name else str(k), v) for k, v in value.items())
-    elif isinstance(value, (list, tuple)):
-        items = ((f"{name}[{i}]", v) for i, v in enumerate(value))
-    else:
-        return (name, value) if isinstance(value, float) and not math.isfinite(value) else None
-    return next((bad for k, v in items if (bad := first_not_finite(v, k)) is not None), None)
 
 
 # Result keys renamed since results were first saved: old name -> new name.
@@ -461,7 +439,6 @@ def set_threads(threads: int) -> None:
 
 def run(a: argparse.Namespace) -> None:
     set_threads(a.threads)
-    check_settings({"episodes": a.episodes, "batch": a.batch, "seed": a.seed})
     r = evaluate_checkpoint(a.ckpt, a.data, a.out, device=a.device, prompt=a.prompt, episodes=a.episodes,
                             batch=a.batch, temperature=default_temperature(a.temperature, a.samples),
                             samples=a.samples, seed=a.seed, arbiter=a.arbiter)

@@ -16,13 +16,12 @@ import json
 from pathlib import Path
 from typing import NamedTuple
 
-
 from boxlcd.dataset import Episodes
-from boxlcd.files import make_folder, write_text
+from boxlcd.files import make_folder, read_bytes, write_text
 from boxlcd.models.common import changed_settings
-from boxlcd.models.checkpoint import load_model
+from boxlcd.models.checkpoint import load_model, non_finite
 from boxlcd.models.evaluate import (check_decoding, check_device, check_settings, decoding, default_temperature,
-                                    evaluate_checkpoint, first_not_finite, markdown_rows, set_threads,
+                                    evaluate_checkpoint, markdown_rows, set_threads,
                                     upgrade_row)
 from boxlcd.models.arbiter import SCORES, WINDOW, load_arbiter
 from boxlcd.models.train import key_value, train
@@ -133,10 +132,10 @@ def reusable(folder: Path, run: Run, test: str, test_episodes: int, eval_kwargs:
     object, or holds NaN or an infinity (eval.json files written before evaluate refused them),
     is evaluated anew: results.json holds finite numbers only."""
     try:
-        old = json.loads((folder / "eval.json").read_text())
+        old = json.loads(read_bytes(folder / "eval.json"))
     except (OSError, ValueError):
         return None
-    if not isinstance(old, dict) or first_not_finite(old) is not None:
+    if not isinstance(old, dict) or non_finite(old) is not None:
         return None
     old = upgrade_row(old)
     same = old.get("checkpoint") == str(run.ckpt) and old.get("steps") == run.step and old.get("test_data") == str(test)

@@ -18,7 +18,6 @@ import argparse
 import csv
 import json
 import math
-import os
 import time
 from pathlib import Path
 
@@ -130,17 +129,17 @@ def train(model_name: str, data: str, out: str, steps: int = 10_000, batch: int 
             order = np.arange(len(full))
             chunks = (prepare(full.__getitems__(order[i:i + 1024]), device) for i in range(0, len(order), 1024))
             model.fit(tqdm(chunks, total=-(-len(order) // 1024), disable=not progress, desc=f"fit {model_name}"))
-            where = non_finite(model.state_dict())
-            if where is not None:
-                raise TrainingDiverged(f"fitting {model_name} gave NaN or inf in {where}: check the data")
+            bad = non_finite(model.state_dict())
+            if bad is not None:
+                raise TrainingDiverged(f"fitting {model_name} gave NaN or inf in {bad[0]}: check the data")
             step = 1
             save_checkpoint(ckpt_path, model, optimizer, step, run, sampler, elapsed)
         return ckpt_path
 
     def checkpoint() -> None:  # every rank's generator state, so each resumes its own noise
-        where = non_finite(model.state_dict())
-        if where is not None:  # the last step's update itself overflowed: keep the checkpoint before it
-            raise TrainingDiverged(f"step {step}: the update made {where} NaN or inf; stopped before saving it "
+        bad = non_finite(model.state_dict())
+        if bad is not None:  # the last step's update itself overflowed: keep the checkpoint before it
+            raise TrainingDiverged(f"step {step}: the update made {bad[0]} NaN or inf; stopped before saving it "
                                    f"({ckpt_path} keeps the last checkpoint): lower --lr or check the data")
         rng = distributed.gather_objects(torch.get_rng_state(), ranks)
         if ranks.main:

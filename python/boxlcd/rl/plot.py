@@ -61,14 +61,10 @@ def curve(run_dir: str, smooth: int) -> dict[str, np.ndarray]:
     # ended few episodes, like the first one, weighs little).
     if not len(log):  # no episode has ended yet: nothing to draw
         return {"steps": steps, "seconds": seconds, "success": episodes}
-    smoothed = trailing_sum(successes, smooth) / np.maximum(trailing_sum(episodes, smooth), 1)
+    kernel = np.ones(smooth)
+    smoothed = np.convolve(successes, kernel)[:len(log)] / np.maximum(np.convolve(episodes, kernel)[:len(log)], 1)
     return {"steps": steps, "seconds": seconds, "success": smoothed}
 
-
-def trailing_sum(x: np.ndarray, n: int) -> np.ndarray:
-    """Each element's sum with the n - 1 before it (fewer at the start)."""
-    total = np.concatenate([[0.0], np.cumsum(x)])
-    return total[1:] - total[np.maximum(np.arange(1, len(x) + 1) - n, 0)]
 
 
 def plot(runs: list[str], out: str, smooth: int = 5) -> None:

@@ -238,9 +238,9 @@ def read_weights(path: Path, names: tuple[str, ...], device: str = "cpu") -> dic
     except Exception as e:  # zipfile's and torch's readers raise many kinds on bytes not theirs
         raise RunError(f"{path}: not a readable policy (truncated or not SB3's zip: {' '.join(str(e).split())[:160]})") from None
     for name, value in out.items():
-        where = non_finite(value)
-        if where is not None:
-            raise RunError(f"{path}: {name} {where} holds NaN, inf or complex numbers: the run diverged "
+        bad = non_finite(value)
+        if bad is not None:
+            raise RunError(f"{path}: {name} {bad[0]} holds NaN, inf or complex numbers: the run diverged "
                            "(or the file was changed)")
     return out
 
@@ -349,9 +349,9 @@ def train(env: str, task: str, out: str, sim: str = "real", steps: int = 5_000_0
     def save() -> None:
         from boxlcd.models.checkpoint import non_finite
 
-        where = non_finite(model.policy.state_dict())
-        if where is not None:  # kept from the file: model.zip holds the last finite policy
-            raise RuntimeError(f"the policy's {where} went NaN or inf after {model.num_timesteps} env steps; "
+        bad = non_finite(model.policy.state_dict())
+        if bad is not None:  # kept from the file: model.zip holds the last finite policy
+            raise RuntimeError(f"the policy's {bad[0]} went NaN or inf after {model.num_timesteps} env steps; "
                                f"{out_dir / MODEL_FILE} keeps the last checkpoint: lower lr")
         replace_with(out_dir / MODEL_FILE, model.save)
         write_json(out_dir / STATE_FILE, {"env_steps": int(model.num_timesteps),
