@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 import boxlcd
-from boxlcd import demo
+from boxlcd import demo, render
 from boxlcd.ranges import check_ranges
 
 # The world-model commands live in boxlcd.models, which needs torch: a module is imported, and
@@ -87,8 +87,8 @@ def _seconds(text: str) -> float:
 
 def _fps(text: str) -> float:
     value = float(text)
-    if not (math.isfinite(value) and demo.MIN_FPS <= value <= demo.MAX_FPS):
-        raise argparse.ArgumentTypeError(f"must be a number in [{demo.MIN_FPS:g}, {demo.MAX_FPS:g}], got {text}")
+    if not (math.isfinite(value) and render.MIN_FPS <= value <= render.MAX_FPS):
+        raise argparse.ArgumentTypeError(f"must be a number in [{render.MIN_FPS:g}, {render.MAX_FPS:g}], got {text}")
     return value
 
 
@@ -131,7 +131,7 @@ def cmd_demo(args) -> None:
         pictures = demo.episode_pictures(name, seed=args.seed, scale=args.scale, actions=args.actions,
                                          progress=not args.quiet, **overrides)
         fps = args.fps if args.fps is not None else boxlcd.make(name, **overrides).definition.fps
-        demo.write_gif(path, pictures, fps)
+        render.write_gif(path, pictures, fps)
         print(f"wrote {path} ({len(pictures)} frames, {os.path.getsize(path) / 1024:.0f} KiB)")
 
 
@@ -151,9 +151,7 @@ def cmd_bench(args) -> None:
 
 
 def cmd_play(args) -> int:
-    from boxlcd.render import has_display
-
-    if not has_display():
+    if not render.has_display():
         print("boxlcd play needs a display (DISPLAY or WAYLAND_DISPLAY is unset); "
               "`boxlcd demo ENV --out env.gif` writes a GIF instead", file=sys.stderr)
         return 1
@@ -191,14 +189,13 @@ def cmd_dataset_info(args) -> None:
 
 def cmd_dataset_show(args) -> None:
     from boxlcd.dataset import Episodes
-    from boxlcd.render import lcd_picture
 
     data = Episodes(args.path)
     rows, cols = data.frame_shape
-    demo.check_pictures_fit(data.ep_len + 1, rows * cols * args.scale ** 2 * 3, f"an episode at scale {args.scale}")
+    render.check_pictures_fit(data.ep_len + 1, rows * cols * args.scale ** 2 * 3, f"an episode at scale {args.scale}")
     frames = data.episode(args.episode)["frames"]
-    pictures = [lcd_picture(np.asarray(f), data.frame_shape[1], args.scale) for f in frames]
-    demo.write_gif(args.out, pictures, data.manifest["fps"])
+    pictures = [render.lcd_picture(np.asarray(f), data.frame_shape[1], args.scale) for f in frames]
+    render.write_gif(args.out, pictures, data.manifest["fps"])
     print(f"wrote {args.out} (episode {args.episode}, {len(pictures)} frames)")
 
 
@@ -233,7 +230,7 @@ def cmd_voe_show(args) -> None:
 
     pictures, pair = voe.pair_pictures(args.suite, args.violation, args.scale)
     fps = voe.load_suite(args.suite)[1]["possible"].manifest["fps"]
-    demo.write_gif(args.out, pictures, fps)
+    render.write_gif(args.out, pictures, fps)
     print(f"wrote {args.out} (pair {pair['pair']}, {args.violation} at frame {pair['t_star']})")
 
 

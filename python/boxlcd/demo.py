@@ -8,22 +8,9 @@ import time
 import numpy as np
 
 import boxlcd
-from boxlcd.files import replace_with
-from boxlcd.render import Window, side_by_side
+from boxlcd.render import Window, check_pictures_fit, side_by_side, write_gif  # noqa: F401 (write_gif: demo.write_gif keeps working)
 
 ACTIONS = ("random", "zero")
-MIN_FPS, MAX_FPS = 0.01, 1000.0  # a GIF frame lasts 1 ms to 100 s (GIF delays are whole 1/100 s, up to 655 s)
-MAX_PICTURE_BYTES = 2 * 2**30  # the pictures of one GIF, all held in memory until it is written
-
-
-def check_pictures_fit(count: int, picture_bytes: int, what: str) -> None:
-    """A clear error, before any is made, for a GIF whose pictures would not fit in memory (an
-    ep_len of 10**8 once ran until the OOM killer came)."""
-    need = count * picture_bytes
-    if need > MAX_PICTURE_BYTES:
-        raise ValueError(f"{what}: {count} pictures of {picture_bytes / 2**10:.0f} KiB are {need / 2**30:.1f} GiB, "
-                         f"more than the {MAX_PICTURE_BYTES / 2**30:g} GiB a GIF may take: fewer steps or a "
-                         "smaller scale")
 
 
 def _actions(kind: str, rng: np.random.Generator, shape) -> np.ndarray:
@@ -49,25 +36,6 @@ def episode_pictures(env: str | boxlcd.World, seed: int = 0, scale: int = 8, act
         e.step(_actions(actions, rng, (1, e.action_size)))
         pictures.append(side_by_side(e.batch, 0, scale))
     return pictures
-
-
-def write_gif(path, pictures: list[np.ndarray], fps: float) -> None:
-    """An animated GIF, looping, one palette for all frames (small files: the pictures have
-    few colours)."""
-    try:
-        from PIL import Image
-    except ImportError as e:
-        raise ImportError("writing GIFs needs pillow: pip install 'boxlcd[demo]'") from e
-    if not pictures:
-        raise ValueError("no pictures to write")
-    if isinstance(fps, bool) or not isinstance(fps, (int, float, np.number)) or not MIN_FPS <= fps <= MAX_FPS:
-        raise ValueError(f"fps must be a number in [{MIN_FPS:g}, {MAX_FPS:g}], got {fps!r}")
-    # the palette of the first and last pictures together: colours that appear later are kept
-    ends = np.concatenate([pictures[0], pictures[-1]]) if pictures[0].shape == pictures[-1].shape else pictures[0]
-    palette = Image.fromarray(ends).quantize(colors=64, method=Image.Quantize.MEDIANCUT)
-    frames = [Image.fromarray(p).quantize(palette=palette, dither=Image.Dither.NONE) for p in pictures]
-    replace_with(path, lambda tmp: frames[0].save(tmp, save_all=True, append_images=frames[1:],
-                                                  duration=round(1000 / fps), loop=0, optimize=True, disposal=1))
 
 
 def steps_per_second(env: str | boxlcd.World, num_envs: int, num_threads: int, seconds: float = 1.0,

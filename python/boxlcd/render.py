@@ -1,4 +1,5 @@
-"""Pictures for people: the LCD upscaled beside a high-resolution render, and a window for them."""
+"""Pictures for people: the LCD upscaled beside a high-resolution render, animated GIFs of them,
+and a window to show them in."""
 from __future__ import annotations
 
 import os
@@ -6,10 +7,13 @@ import sys
 
 import numpy as np
 
+from boxlcd.files import replace_with
 from boxlcd.frames import unpack
 
 # Lit LCD pixels are drawn dark on a light background, as on a real LCD.
 GAP = 4  # grey columns between the LCD and the render
+MIN_FPS, MAX_FPS = 0.01, 1000.0  # a GIF frame lasts 1 ms to 100 s (GIF delays are whole 1/100 s, up to 655 s)
+MAX_PICTURE_BYTES = 2 * 2**30  # the pictures of one GIF, all held in memory until it is written
 
 
 def lcd_picture(packed: np.ndarray, cols: int, scale: int) -> np.ndarray:
@@ -22,7 +26,7 @@ def lcd_picture(packed: np.ndarray, cols: int, scale: int) -> np.ndarray:
 
 def side_by_side(batch, env: int = 0, scale: int = 8) -> np.ndarray:
     """env's current LCD frame upscaled `scale` times beside an RGB render of equal height
-    (what the seed testbed's viewer showed). batch: a boxlcd._core.Batch."""
+    (what the original testbed's viewer showed). batch: a boxlcd._core.Batch."""
     if not isinstance(scale, int) or scale < 1:
         raise ValueError(f"scale must be a positive int, got {scale!r}")
     rows, cols = batch.frame_shape
@@ -30,6 +34,35 @@ def side_by_side(batch, env: int = 0, scale: int = 8) -> np.ndarray:
     rgb = batch.render_rgb(env, rows * scale, cols * scale)
     gap = np.full((rows * scale, GAP, 3), 128, np.uint8)
     return np.concatenate([lcd, gap, rgb], axis=1)
+
+
+def check_pictures_fit(count: int, picture_bytes: int, what: str) -> None:
+    """A clear error, before any is made, for a GIF whose pictures would not fit in memory (an
+    ep_len of 10**8 once ran until the OOM killer came)."""
+    need = count * picture_bytes
+    if need > MAX_PICTURE_BYTES:
+        raise ValueError(f"{what}: {count} pictures of {picture_bytes / 2**10:.0f} KiB are {need / 2**30:.1f} GiB, "
+                         f"more than the {MAX_PICTURE_BYTES / 2**30:g} GiB a GIF may take: fewer steps or a "
+                         "smaller scale")
+
+
+def write_gif(path, pictures: list[np.ndarray], fps: float) -> None:
+    """An animated GIF, looping, one palette for all frames (small files: the pictures have
+    few colours)."""
+    try:
+        from PIL import Image
+    except ImportError as e:
+        raise ImportError("writing GIFs needs pillow: pip install 'boxlcd[demo]'") from e
+    if not pictures:
+        raise ValueError("no pictures to write")
+    if isinstance(fps, bool) or not isinstance(fps, (int, float, np.number)) or not MIN_FPS <= fps <= MAX_FPS:
+        raise ValueError(f"fps must be a number in [{MIN_FPS:g}, {MAX_FPS:g}], got {fps!r}")
+    # the palette of the first and last pictures together: colours that appear later are kept
+    ends = np.concatenate([pictures[0], pictures[-1]]) if pictures[0].shape == pictures[-1].shape else pictures[0]
+    palette = Image.fromarray(ends).quantize(colors=64, method=Image.Quantize.MEDIANCUT)
+    frames = [Image.fromarray(p).quantize(palette=palette, dither=Image.Dither.NONE) for p in pictures]
+    replace_with(path, lambda tmp: frames[0].save(tmp, save_all=True, append_images=frames[1:],
+                                                  duration=round(1000 / fps), loop=0, optimize=True, disposal=1))
 
 
 def has_display() -> bool:
