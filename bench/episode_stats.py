@@ -25,7 +25,7 @@ import torch
 
 from boxlcd.dataset import Episodes
 from boxlcd.dataset.windows import Windows
-from boxlcd.models.common import prepare
+from boxlcd.models.spec import prepare
 from boxlcd.models.checkpoint import default_prompt
 from boxlcd.models.evaluate import frame_psnr, frame_ssim, rollouts, votes
 from boxlcd.models.train import load_model

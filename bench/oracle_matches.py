@@ -14,7 +14,7 @@ import argparse
 import numpy as np
 
 from boxlcd.dataset.store import Episodes
-from boxlcd.models.common import data_spec
+from boxlcd.models.spec import data_spec
 from boxlcd.models.oracle import DEFAULTS, PosteriorOracle
 from results_io import finish  # bench/results_io.py: python puts bench/ on the path
 

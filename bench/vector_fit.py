@@ -19,7 +19,7 @@ import torch
 from boxlcd.dataset import Episodes
 from boxlcd.dataset.windows import Windows
 from boxlcd.models.checkpoint import load_model
-from boxlcd.models.common import prepare
+from boxlcd.models.spec import prepare
 from results_io import finish  # bench/results_io.py: python puts bench/ on the path
 
 

@@ -14,9 +14,9 @@ from boxlcd.dataset.windows import Windows  # noqa: E402
 from boxlcd.models.arbiter import (EMBEDDING, SCORES, WINDOW, frechet_distance, load_arbiter,  # noqa: E402
                                    manifold_scores, windows_of)
 from boxlcd.models.checkpoint import load_model  # noqa: E402
-from boxlcd.models.common import prepare  # noqa: E402
 from boxlcd.models.evaluate import evaluate_checkpoint  # noqa: E402
 from boxlcd.models.results import results  # noqa: E402
+from boxlcd.models.spec import prepare  # noqa: E402
 from boxlcd.models.train import train  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -15,8 +15,11 @@ from boxlcd.dataset.store import write_json_atomically, write_shard  # noqa: E40
 from boxlcd.dataset.windows import Windows  # noqa: E402
 from boxlcd.models import MODELS  # noqa: E402
 from boxlcd.models.checkpoint import load_model, save_checkpoint  # noqa: E402
-from boxlcd.models.common import (CausalTransformer, bernoulli_nll, data_spec, pick, prepare, put_rows,  # noqa: E402
-                                  take_rows, vector_mse)
+from boxlcd.models.bernoulli import bernoulli_nll, pick  # noqa: E402
+from boxlcd.models.rollout import put_rows, take_rows  # noqa: E402
+from boxlcd.models.spec import data_spec, prepare  # noqa: E402
+from boxlcd.models.transformer import CausalTransformer  # noqa: E402
+from boxlcd.models.vector import vector_mse  # noqa: E402
 from boxlcd.models.evaluate import evaluate, frame_psnr, frame_ssim, rollouts  # noqa: E402
 from boxlcd.models.results import results  # noqa: E402
 from boxlcd.models.train import train  # noqa: E402
@@ -676,18 +679,18 @@ def test_bf16_precision_runs_the_blocks_in_bf16_and_steps_in_fp32(datasets):
 def test_bf16_warns_on_a_cpu_without_bf16_arithmetic(monkeypatch):
     import warnings
 
-    from boxlcd.models import common
+    from boxlcd.models import precision
 
-    monkeypatch.setattr(common, "cpu_flags", lambda: {"sse2", "avx2"})
+    monkeypatch.setattr(precision, "cpu_flags", lambda: {"sse2", "avx2"})
     with pytest.warns(RuntimeWarning, match="without AVX512-BF16 or AMX"):
-        common.warn_if_bf16_is_slow("cpu")
+        precision.warn_if_bf16_is_slow("cpu")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        common.warn_if_bf16_is_slow("cuda")  # a GPU: no CPU check
-        monkeypatch.setattr(common, "cpu_flags", lambda: {"avx2", "avx512_bf16"})
-        common.warn_if_bf16_is_slow("cpu")
-        monkeypatch.setattr(common, "cpu_flags", set)  # nothing to go by
-        common.warn_if_bf16_is_slow("cpu")
+        precision.warn_if_bf16_is_slow("cuda")  # a GPU: no CPU check
+        monkeypatch.setattr(precision, "cpu_flags", lambda: {"avx2", "avx512_bf16"})
+        precision.warn_if_bf16_is_slow("cpu")
+        monkeypatch.setattr(precision, "cpu_flags", set)  # nothing to go by
+        precision.warn_if_bf16_is_slow("cpu")
 
 
 def test_input_noise_perturbs_what_the_model_reads_not_what_it_predicts(datasets):

@@ -12,7 +12,7 @@
   zero-action steps first, and the episode goes on from there). So the first observation
   equals the real env's for the same seed.
 - Step predicts every env's next frame and proprio in one batched call of the model's step
-  contract (boxlcd.models.common) on its device: each pixel's mode at temperature 0, else a
+  contract (boxlcd.models.rollout) on its device: each pixel's mode at temperature 0, else a
   sample drawn from a generator seeded by reset's seed. Deterministic given seed and device.
   Predicted vectors are clipped to the observation space (a regression can stray past it).
 - noise > 0 adds Gaussian noise of that standard deviation (in the vector's own units) to every
@@ -52,7 +52,7 @@ import boxlcd
 from boxlcd.env import seed_int
 from boxlcd.gym_env import _random_seed, observation_space, parse_autoreset_mode
 from boxlcd.models.checkpoint import load_model, prompt_frames
-from boxlcd.models.common import put_rows, take_rows
+from boxlcd.models.rollout import put_rows, take_rows
 
 
 MAX_NOISE = 1.0  # predicted vectors live in [-1, 1]: more noise than that only blurs them

@@ -344,7 +344,7 @@ def model_surprise(model, episodes, batch: int = 64, device: str = "cpu", name: 
     import torch
 
     from boxlcd.dataset.windows import Windows
-    from boxlcd.models.common import prepare
+    from boxlcd.models.spec import prepare
 
     windows = Windows(episodes, window=episodes.ep_len + 1)
     out = []
@@ -457,7 +457,7 @@ def fitted_control(name: str, spec: dict, data: str, episodes: int = 2000):
     from boxlcd.dataset import Episodes
     from boxlcd.dataset.windows import Windows
     from boxlcd.models import build
-    from boxlcd.models.common import prepare
+    from boxlcd.models.spec import prepare
 
     train = Episodes(data)
     if train.manifest["env"] != spec["env"]:
@@ -478,7 +478,7 @@ def evaluate_suite(runs: list[str], suite: str | os.PathLike, out: str | os.Path
 
     from boxlcd.models import build
     from boxlcd.models.checkpoint import load_model
-    from boxlcd.models.common import data_spec
+    from boxlcd.models.spec import data_spec
 
     suites = env_suites(suite)
     for folder in suites.values():  # before any model is loaded

@@ -29,7 +29,7 @@ def kind(name: str) -> str:
 
 
 def build(name: str, spec: dict, **config):
-    """A model (or an arbiter) by name, for data of the given spec (see common.data_spec)."""
+    """A model (or an arbiter) by name, for data of the given spec (see spec.data_spec)."""
     if name not in TRAINABLE:
         raise ValueError(f"unknown model {name!r}; choose from {', '.join(TRAINABLE)}")
     return TRAINABLE[name](spec, **config)

@@ -30,7 +30,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from boxlcd.models.common import bernoulli_nll, proprio_width, settings
+from boxlcd.models.bernoulli import bernoulli_nll
+from boxlcd.models.settings import settings
+from boxlcd.models.spec import proprio_width
 from boxlcd.ranges import check_ranges
 
 WINDOW = 5

@@ -18,7 +18,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from boxlcd.models.common import CausalTransformer, Stepper, Vector, bernoulli_nll, frame_tokens, pick, settings
+from boxlcd.models.bernoulli import bernoulli_nll, pick
+from boxlcd.models.rollout import Stepper
+from boxlcd.models.settings import settings
+from boxlcd.models.transformer import CausalTransformer, frame_tokens
+from boxlcd.models.vector import Vector
 from boxlcd.ranges import check_flags, check_heads, check_ranges
 
 DEFAULTS = {"bits": 64, "channels": 64, "d_model": 256, "layers": 4, "heads": 4, "dropout": 0.0,

@@ -17,7 +17,7 @@ import torch
 
 from boxlcd.files import replace_with
 from boxlcd.models import TRAINABLE, build, kind
-from boxlcd.models.common import env_spec
+from boxlcd.models.spec import env_spec
 
 CKPT = "ckpt.pt"
 # What load_model needs; the rest (optimizer, sampler, rng) only a resumed run reads.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from boxlcd.models.common import bernoulli_nll, pick
+from boxlcd.models.bernoulli import bernoulli_nll, pick
 from boxlcd.models.copy_last import CopyLast
 
 

@@ -52,8 +52,11 @@ from boxlcd.dataset.windows import Windows
 from boxlcd.files import replace_with, write_text
 from boxlcd.learned import check_device
 from boxlcd.models.arbiter import RealismSums, check_arbiter, load_arbiter
+from boxlcd.models.bernoulli import LN2
 from boxlcd.models.checkpoint import default_prompt, non_finite
-from boxlcd.models.common import LN2, changed_settings, data_spec, prepare, rollout
+from boxlcd.models.rollout import rollout
+from boxlcd.models.settings import changed_settings
+from boxlcd.models.spec import data_spec, prepare
 from boxlcd.ranges import check_ranges
 
 TARGETS = {  # the original testbed's workshop paper, its best model per env

@@ -17,8 +17,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from boxlcd.models.common import (CausalTransformer, Stepper, Vector, bernoulli_nll, check_precision, frame_tokens,
-                                  pick, settings, vector_mse)
+from boxlcd.models.bernoulli import bernoulli_nll, pick
+from boxlcd.models.precision import check_precision
+from boxlcd.models.rollout import Stepper
+from boxlcd.models.settings import settings
+from boxlcd.models.transformer import CausalTransformer, frame_tokens
+from boxlcd.models.vector import Vector, vector_mse
 from boxlcd.ranges import check_flags, check_heads, check_ranges
 
 DEFAULTS = {"d_model": 128, "layers": 4, "heads": 4, "dropout": 0.0, "proprio_weight": 1.0, "conv_channels": 0,

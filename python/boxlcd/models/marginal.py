@@ -7,7 +7,9 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from boxlcd.models.common import Stepper, bernoulli_nll, pick, settings
+from boxlcd.models.bernoulli import bernoulli_nll, pick
+from boxlcd.models.rollout import Stepper
+from boxlcd.models.settings import settings
 
 
 class Marginal(Stepper, nn.Module):

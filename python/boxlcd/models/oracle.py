@@ -18,7 +18,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from boxlcd.models.common import settings
+from boxlcd.models.settings import settings
 
 DEFAULTS = {"prior_samples": 4_000_000, "matches": 64, "prior_seed": 1 << 40, "chunk": 1 << 16,
             "decode": "majority"}

@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 from boxlcd.dataset import Episodes
 from boxlcd.files import make_folder, read_bytes, write_text
-from boxlcd.models.common import changed_settings
+from boxlcd.models.settings import changed_settings
 from boxlcd.models.checkpoint import load_model, non_finite
 from boxlcd.models.evaluate import (check_decoding, check_device, check_settings, decoding, default_temperature,
                                     evaluate_checkpoint, markdown_rows, set_threads,

@@ -14,7 +14,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.distributions import Normal, kl_divergence
 
-from boxlcd.models.common import Stepper, Vector, bernoulli_nll, pick, settings
+from boxlcd.models.bernoulli import bernoulli_nll, pick
+from boxlcd.models.rollout import Stepper
+from boxlcd.models.settings import settings
+from boxlcd.models.vector import Vector
 from boxlcd.ranges import check_flags, check_ranges
 
 DEFAULTS = {"deter": 256, "stoch": 32, "hidden": 512, "free_nats": 3.0, "proprio_weight": 1.0, "predict_state": False}

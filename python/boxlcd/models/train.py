@@ -32,7 +32,8 @@ from boxlcd.models import distributed
 from boxlcd.models.checkpoint import (CKPT, CheckpointError, check_weights_fit, checkpoint_path,  # noqa: F401
                                      default_prompt, load_model, non_finite, read_checkpoint,
                                      restore_optimizer, save_checkpoint)
-from boxlcd.models.common import data_spec, prepare, warn_if_bf16_is_slow
+from boxlcd.models.precision import warn_if_bf16_is_slow
+from boxlcd.models.spec import data_spec, prepare
 from boxlcd.ranges import check_ranges
 
 TRAIN_RANGES = {  # boxlcd.ranges: (lowest, highest, whether the lowest itself is allowed)

@@ -15,7 +15,7 @@ import torch
 from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.torch_layers import MlpExtractor
 
-from boxlcd.models.common import check_precision
+from boxlcd.models.precision import check_precision
 
 
 def _mixed(net: torch.nn.Sequential, features: torch.Tensor) -> torch.Tensor:

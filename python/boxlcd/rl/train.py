@@ -319,7 +319,7 @@ def train(env: str, task: str, out: str, sim: str = "real", steps: int = 5_000_0
            "near_ahead": near_ahead, "env_threads": env_threads, **PPO_DEFAULTS, **ppo}
     check_run({**run, "time_limit": time_limit})  # a bad value fails before anything is made
     if run["precision"] == "bf16":
-        from boxlcd.models.common import warn_if_bf16_is_slow
+        from boxlcd.models.precision import warn_if_bf16_is_slow
 
         warn_if_bf16_is_slow(device)
     resuming = (out_dir / MODEL_FILE).is_file()
