@@ -9,9 +9,9 @@ import pytest
 
 import boxlcd
 
-# The spec's reference frames (the seed testbed's frames and states), kept in the repository so
-# that the tests comparing against them run on every checkout.
-SEED_FRAMES = Path(__file__).resolve().parent / "data" / "seed_frames.npz"
+# The spec's reference frames (the original testbed's frames and states), kept in the repository
+# so that the tests comparing against them run on every checkout.
+ORIGINAL_FRAMES = Path(__file__).resolve().parent / "data" / "original_frames.npz"
 
 # Seconds a probe subprocess may run; generous for a loaded 2-core machine, reached only by a hang.
 PROBE_TIMEOUT = int(os.environ.get("BOXLCD_PROBE_TIMEOUT", "300"))
@@ -39,8 +39,8 @@ def one_torch_thread():
 
 
 @pytest.fixture(scope="session")
-def seed_frames():
-    return np.load(SEED_FRAMES)
+def original_frames():
+    return np.load(ORIGINAL_FRAMES)
 
 
 def random_actions(env, steps, seed=0):

@@ -75,9 +75,9 @@ def test_urchin_and_crab_keys():
     assert "crab0:llclaw1:x:p" in crab.state_keys
 
 
-def test_state_keys_match_seed(seed_frames):
+def test_state_keys_match_the_original_testbed(original_frames):
     for name in ("Dropbox", "Urchin"):
-        assert boxlcd.make(name).state_keys == list(seed_frames[f"{name}/state_keys"])
+        assert boxlcd.make(name).state_keys == list(original_frames[f"{name}/state_keys"])
 
 
 def test_definitions_are_copies_a_user_can_change():
@@ -103,25 +103,27 @@ def test_overrides():
 
 def test_solver_presets():
     presets = boxlcd.solver_presets()
-    seed = boxlcd.env_def("Urchin")
-    assert presets["seed"] == {"velocity_iterations": seed.velocity_iterations,
-                               "position_iterations": seed.position_iterations, "substeps": seed.substeps}
+    default = boxlcd.env_def("Urchin")
+    assert list(presets)[0] == "original" and "seed" not in presets  # an alias is not listed
+    assert presets["original"] == {"velocity_iterations": default.velocity_iterations,
+                                   "position_iterations": default.position_iterations, "substeps": default.substeps}
     fast = presets["fast"]
-    assert fast["velocity_iterations"] < seed.velocity_iterations
+    assert fast["velocity_iterations"] < default.velocity_iterations
     d = boxlcd.make("Urchin", solver="fast").definition
     assert (d.velocity_iterations, d.position_iterations, d.substeps) == tuple(fast.values())
-    # the preset decides the physics: same seed and actions, other trajectories, and the
-    # seed preset is the default itself
+    # the preset decides the physics: same seed and actions, other trajectories; the original
+    # preset is the default itself, and "seed" (its earlier name) is the original preset
     runs = {}
-    for solver in ("seed", "fast", None):
+    for solver in ("original", "seed", "fast", None):
         env = boxlcd.make("Urchin", num_envs=4, seed=3, **({"solver": solver} if solver else {}))
         env.reset()
         for a in np.random.default_rng(0).uniform(-1, 1, (20, 4, env.action_size)).astype(np.float32):
             obs = env.step(a)[0]
         runs[solver] = obs["full_state"].copy()
+    np.testing.assert_array_equal(runs["original"], runs[None])
     np.testing.assert_array_equal(runs["seed"], runs[None])
-    assert not np.array_equal(runs["seed"], runs["fast"])
-    with pytest.raises(ValueError, match="solver must be one of seed, fast.*'turbo'"):
+    assert not np.array_equal(runs["original"], runs["fast"])
+    with pytest.raises(ValueError, match="solver must be one of original, fast.*'turbo'"):
         boxlcd.make("Urchin", solver="turbo")
 
 

@@ -55,23 +55,23 @@ def test_sizes_and_zero_padding(lcd_base, wh_ratio):
     assert not bits[..., cols:].any(), "padding bits past the last column must stay 0"
 
 
-def test_seed_look_matches_reference_frames(seed_frames):
+def test_original_look_matches_reference_frames(original_frames):
     for name in ("Dropbox", "Urchin"):
-        states = seed_frames[f"{name}/full_state"]
-        frames = seed_frames[f"{name}/frames"]
+        states = original_frames[f"{name}/full_state"]
+        frames = original_frames[f"{name}/frames"]
         states = states.reshape(-1, states.shape[-1])
         frames = frames.reshape(-1, *frames.shape[-2:])
         env = boxlcd.make(name, num_envs=len(states))
         ours = np.unpackbits(env.reset(full_state=states)["lcd"], axis=-1)
         theirs = np.unpackbits(frames, axis=-1)
         agreement = (ours == theirs).mean()
-        assert agreement >= 0.995, f"{name}: {agreement:.4f} of pixels agree with the seed"
-        # The seed rule follows Pillow's fill exactly: every reference frame matches.
+        assert agreement >= 0.995, f"{name}: {agreement:.4f} of pixels agree with the original testbed"
+        # The original rule follows Pillow's fill exactly: every reference frame matches.
         exact = (ours == theirs).all(axis=(1, 2)).mean()
         assert exact == 1.0, f"{name}: {exact:.3f} of frames match exactly"
 
 
-def test_seed_rule_matches_pillow_on_random_shapes():
+def test_original_rule_matches_pillow_on_random_shapes():
     from PIL import Image, ImageDraw
 
     rng = np.random.default_rng(0)
@@ -93,7 +93,7 @@ def test_seed_rule_matches_pillow_on_random_shapes():
     assert mismatched <= 3, f"{mismatched} of 300 boxes differ from Pillow's drawing"
 
 
-def test_lit_fraction_near_seed_statistics():
+def test_lit_fraction_near_the_original_testbeds_statistics():
     # The spec's mean background fractions under random actions: Dropbox 0.896, Bounce 0.948,
     # Urchin 0.962 (so lit 0.104, 0.052, 0.038).
     for name, lit in (("Dropbox", 0.104), ("Bounce", 0.052), ("Urchin", 0.038)):

@@ -360,16 +360,14 @@ bool set_setting(T& member, const Field<WorldDef>& f, const std::string& key, co
 // Sets a preset's solver fields.
 void set_solver(WorldDef& w, const OverrideValue& value) {
   const std::string* s = std::get_if<std::string>(&value);
-  std::string known;
-  for (const SolverPreset& p : solver_presets()) {
-    if (s != nullptr && *s == p.name) {
-      w.velocity_iterations = p.velocity_iterations;
-      w.position_iterations = p.position_iterations;
-      w.substeps = p.substeps;
-      return;
-    }
-    known += (known.empty() ? "" : ", ") + p.name;
+  if (const SolverPreset* p = s != nullptr ? find_solver_preset(*s) : nullptr) {
+    w.velocity_iterations = p->velocity_iterations;
+    w.position_iterations = p->position_iterations;
+    w.substeps = p->substeps;
+    return;
   }
+  std::string known;
+  for (const SolverPreset& p : solver_presets()) known += (known.empty() ? "" : ", ") + p.name;
   throw Error("option solver must be one of " + known + (s ? ", got '" + *s + "'" : ", got a number"));
 }
 

@@ -342,7 +342,7 @@ TEST(Overrides, RejectUnknownKeys) {
 TEST(Overrides, SolverPresetsSetTheSolverFields) {
   const auto& presets = boxlcd::solver_presets();
   ASSERT_GE(presets.size(), 2u);
-  EXPECT_EQ(presets[0].name, "seed");  // the default definition's solver, named
+  EXPECT_EQ(presets[0].name, "original");  // the default definition's solver, named
   for (const boxlcd::SolverPreset& p : presets) {
     boxlcd::WorldDef def = boxlcd::env_def("Urchin");
     def.velocity_iterations = 7, def.position_iterations = 5, def.substeps = 2;
@@ -361,11 +361,25 @@ TEST(Overrides, SolverPresetsSetTheSolverFields) {
     boxlcd::apply_override(def, "solver", std::string("fastest"));
     FAIL() << "an unknown preset was accepted";
   } catch (const boxlcd::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("solver must be one of seed, fast"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("solver must be one of original, fast"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("'fastest'"), std::string::npos) << e.what();
   }
   EXPECT_THROW(boxlcd::apply_override(def, "solver", 3.0), boxlcd::Error);
   EXPECT_EQ(def.velocity_iterations, plain.velocity_iterations);
+}
+
+TEST(Overrides, SeedIsTheOriginalSolverPresetsOldName) {
+  const boxlcd::SolverPreset* original = boxlcd::find_solver_preset("original");
+  ASSERT_NE(original, nullptr);
+  EXPECT_EQ(boxlcd::find_solver_preset("seed"), original);
+  EXPECT_EQ(boxlcd::find_solver_preset("Seed"), nullptr);
+  boxlcd::WorldDef def = boxlcd::env_def("Urchin");
+  def.velocity_iterations = 7, def.position_iterations = 5, def.substeps = 2;
+  boxlcd::apply_override(def, "solver", std::string("seed"));
+  EXPECT_EQ(def.velocity_iterations, original->velocity_iterations);
+  EXPECT_EQ(def.position_iterations, original->position_iterations);
+  EXPECT_EQ(def.substeps, original->substeps);
+  for (const boxlcd::SolverPreset& p : boxlcd::solver_presets()) EXPECT_NE(p.name, "seed");  // listed once
 }
 
 TEST(Overrides, EpLenMustBeAPositiveInteger) {

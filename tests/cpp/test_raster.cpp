@@ -71,7 +71,7 @@ std::string rect16(int r0, int r1, int c0, int c1) {
   return s;
 }
 
-TEST(Raster, SeedRuleBoxLightsTruncatedCornersInclusive) {
+TEST(Raster, OriginalRuleBoxLightsTruncatedCornersInclusive) {
   // 5.76..10.24 px truncates to 5..10; y-up rows 5..10 are top-down rows 10..5 of 16.
   const auto f = draw_box(5.76, 5.76, 10.24, 10.24, 16, 16, RasterRule::Original);
   EXPECT_EQ(picture(f.data(), 16, 16), rect16(5, 10, 5, 10));
