@@ -2,8 +2,8 @@
 
   build/cpp/bench/boxlcd_bench --boxlcd_n=256 --boxlcd_threads=1,2 --boxlcd_frames=1 \
       --boxlcd_no_sweeps --boxlcd_min_time=1.5 --benchmark_repetitions=3 --benchmark_filter='^(step|floor)/' \
-      --benchmark_out=docs/bench/scale3.json --benchmark_out_format=json
-  python bench/scaling.py docs/bench/scale3.json
+      --benchmark_out=docs/bench/thread_scaling_n256.json --benchmark_out_format=json
+  python bench/scaling.py docs/bench/thread_scaling_n256.json
 
 With --benchmark_repetitions=K every figure is the median of its K runs. floor/T:2 steps each thread's own share of the worlds with no hand-off between steps: its ratio
 is what two cores give Box2D in one process, the ceiling for the pool's. "cores got": process CPU

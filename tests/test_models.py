@@ -293,20 +293,14 @@ def test_medoid_is_the_most_typical_rollout():
     assert medoid(np.stack([outlier, a, a, b])) == 1
 
 
-def test_oracle_matches_script_counts_the_episodes_with_a_pose(tmp_path):
-    """bench/oracle_matches.py (the oracle's coverage in docs/models.md): with the dataset's own
-    seeds as the prior every episode has its pose; with other seeds and few draws, not all do."""
-    import subprocess
-    import sys
+def test_oracle_coverage_counts_the_episodes_with_a_pose(tmp_path):
+    """oracle_coverage (experiments/oracle_matches.py, the oracle's coverage in docs/models.md):
+    with the dataset's own seeds as the prior every episode has its pose; with other seeds and
+    few draws, not all do."""
+    from boxlcd.analysis import oracle_coverage
 
     collect("Dropbox", 12, tmp_path / "d", seed=0, progress=False, ep_len=10)
-    script = Path(__file__).resolve().parent.parent / "bench" / "oracle_matches.py"
-    found = {}
-    for seed in (0, 1 << 40):
-        out = tmp_path / f"m{seed}.json"
-        subprocess.run([sys.executable, str(script), str(tmp_path / "d"), "--prior-samples", "12",
-                        "--prior-seed", str(seed), "--out", str(out)], check=True, capture_output=True)
-        found[seed] = json.loads(out.read_text())
+    found = {seed: oracle_coverage(tmp_path / "d", prior_samples=12, prior_seed=seed) for seed in (0, 1 << 40)}
     assert found[0]["episodes"] == 12 and found[0]["with_a_match"] == 1.0 and found[0]["mean_matches"] >= 1
     assert found[1 << 40]["with_a_match"] < 1.0
 
@@ -796,12 +790,11 @@ def test_predict_state_learns_and_steps_the_full_state(datasets, name, tmp_path)
     assert errors[1] < 0.75 * errors[0], errors
 
 
-def test_vector_fit_script_sets_the_model_beside_copying_the_last_value(tmp_path, datasets):
-    """bench/vector_fit.py (the per-key one-step errors in docs/rl.md): its copy-last error is
-    the data's own step size; a model whose dynamics MLP outputs zero predicts the last vector,
-    so its error equals copying's on every key."""
-    import subprocess
-    import sys
+def test_vector_fit_sets_the_model_beside_copying_the_last_value(tmp_path, datasets):
+    """vector_fit (experiments/vector_fit.py, the per-key one-step errors): its copy-last error
+    is the data's own step size; a model whose dynamics MLP outputs zero predicts the last
+    vector, so its error equals copying's on every key."""
+    from boxlcd.analysis import vector_fit
 
     out = train("frame_transformer", datasets["Urchin"], tmp_path / "ft", steps=2, batch=4, device="cpu",
                 progress=False, **TINY["frame_transformer+dynamics"])
@@ -810,11 +803,7 @@ def test_vector_fit_script_sets_the_model_beside_copying_the_last_value(tmp_path
     ckpt["model"][last].zero_()
     ckpt["model"][last.replace("weight", "bias")].zero_()
     torch.save(ckpt, out)
-    script = Path(__file__).resolve().parent.parent / "bench" / "vector_fit.py"
-    result = tmp_path / "fit.json"
-    subprocess.run([sys.executable, str(script), str(tmp_path / "ft"), "--data", str(datasets["Urchin"]),
-                    "--episodes", "5", "--batch", "2", "--out", str(result)], check=True, capture_output=True)
-    keys = json.loads(result.read_text())["keys"]
+    keys = vector_fit(tmp_path / "ft", datasets["Urchin"], episodes=5, batch=2)["keys"]
     data = Episodes(datasets["Urchin"])
     proprio = np.stack([data.episode(e)["proprio"] for e in range(len(data) - 5, len(data))])
     steps = np.sqrt(((proprio[:, 1:] - proprio[:, :-1]) ** 2).mean((0, 1)))
@@ -824,20 +813,16 @@ def test_vector_fit_script_sets_the_model_beside_copying_the_last_value(tmp_path
         assert keys[k]["model_rmse"] == pytest.approx(keys[k]["copy_last_rmse"], rel=1e-5, abs=1e-7)
 
 
-def test_episode_stats_script_agrees_with_eval(tmp_path, datasets):
-    """bench/episode_stats.py (the standard errors and vote thresholds in docs/models.md): its
-    mean over episodes is eval's ssim_original / psnr_original for the same rollouts."""
-    import subprocess
-    import sys
+def test_episode_stats_agrees_with_eval(tmp_path, datasets):
+    """episode_stats (experiments/episode_stats.py, the standard errors and vote thresholds in
+    docs/models.md): its mean over episodes is eval's ssim_original / psnr_original for the same
+    rollouts."""
+    from boxlcd.analysis import episode_stats
 
     train("frame_transformer", datasets["Bounce"], tmp_path / "ft", steps=3, batch=4, device="cpu", progress=False,
           **TINY["frame_transformer"])
-    script = Path(__file__).resolve().parent.parent / "bench" / "episode_stats.py"
-    out = tmp_path / "stats.json"
-    subprocess.run([sys.executable, str(script), str(tmp_path / "ft"), "--data", str(datasets["Bounce_test"]),
-                    "--samples", "1", "3", "--thresholds", "0.3", "0.5", "--fraction", "--batch", "4",
-                    "--json", str(out)], check=True, capture_output=True)
-    rows = json.loads(out.read_text())["decodings"]
+    rows = episode_stats(tmp_path / "ft", datasets["Bounce_test"], samples=(1, 3), thresholds=(0.3, 0.5),
+                         fraction=True, batch=4)["decodings"]
     assert list(rows) == ["mode", "vote 3 >0.3", "vote 3 >0.5", "fraction of 3"]
     model, _ = load_model(tmp_path / "ft")
     for name, samples in (("mode", 1), ("vote 3 >0.5", 3)):

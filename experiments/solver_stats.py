@@ -1,18 +1,14 @@
-"""Solver presets against the seed's settings: speed and behaviour statistics.
+"""Solver presets against the original testbed's solver: behaviour statistics.
 
-    python bench/solver_presets.py --out docs/bench/solver_presets.json            # the README table
-    python bench/solver_presets.py --configs seed 60/20 30/10 10/3 --stats 0      # speed only
-    python bench/solver_presets.py --repeats 0 --configs seed fast 60/20         # statistics only
+    python experiments/solver_stats.py --configs original fast 360/120 240/80 120/40 60/20 30/10 \\
+        --episodes 1000 --out experiments/results/solver_stats.json
 
-A config is a preset name (`boxlcd.solver_presets()`: "seed", "fast", ...) or V/P[/S]: V velocity
-and P position iterations (S Box2D steps per env step; default the env's own).
+A config is a preset name (`boxlcd.solver_presets()`: "original", "fast", ...) or V/P[/S]: V
+velocity and P position iterations (S Box2D steps per env step; default the env's own). Their
+speed: bench/solver_speed.py.
 
-Speed: env steps/s of one env batch (N = --num-envs, one thread, frames on, random actions,
-autoreset), each config timed --repeats times in turn; the ratios to the first config come from
-the medians, so drift of a busy machine hits every config alike.
-
-Behaviour: --stats episodes per env and config, started from the same seeds and driven by the
-same random actions. Per episode:
+--episodes episodes per env and config, started from the same seeds and driven by the same
+random actions. Per episode:
   rest_height    mean object y in the last frame (envs with objects)
   bounce_height  highest object y after its first bounce (first rise after falling), mean over
                  objects that bounced (envs without a robot)
@@ -20,16 +16,13 @@ same random actions. Per episode:
   lit_ratio      mean fraction of lit pixels per frame
 Heights are the full_state's normalised y. Each statistic's 95% bootstrap interval of the mean
 (scipy.stats.bootstrap, BCa) is computed for the first config; a config passes a statistic when
-its mean lies inside that interval. The row "seed (other seeds)" reruns the first config on
+its mean lies inside that interval. The row "CONFIG (other seeds)" reruns the first config on
 disjoint seeds: how often an identical solver lands inside the interval by chance alone.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import platform
-import statistics
-import time
 
 import numpy as np
 from scipy.stats import bootstrap
@@ -38,7 +31,7 @@ import boxlcd
 
 ENVS = ["Dropbox", "Bounce", "Bounce2", "Object2", "Urchin", "Luxo", "UrchinCube", "LuxoCube"]
 ROBOT_ENVS = {"Urchin", "Luxo", "UrchinCube", "LuxoCube"}
-OTHER_SEEDS = 1_000_000  # "seed (other seeds)" starts here
+OTHER_SEEDS = 1_000_000  # where the "(other seeds)" row starts
 
 
 def overrides(config: str) -> dict:
@@ -55,19 +48,6 @@ def overrides(config: str) -> dict:
 def random_actions(env: boxlcd.Env, steps: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     return rng.uniform(-1, 1, (steps, env.num_envs, max(env.action_size, 1))).astype(np.float32)
-
-
-def steps_per_second(name: str, config: str, num_envs: int, steps: int) -> float:
-    env = boxlcd.make(name, num_envs=num_envs, num_threads=1, autoreset_mode="same_step", **overrides(config))
-    actions = random_actions(env, steps, 0)
-    env.reset(seed=0)
-    env.step(actions[0])  # first-call costs out of the timing
-    start = time.perf_counter()
-    for a in actions:
-        env.step(a)
-    seconds = time.perf_counter() - start
-    env.close()
-    return num_envs * steps / seconds
 
 
 def episode_stats(name: str, config: str, episodes: int, seed: int) -> dict[str, np.ndarray]:
@@ -120,52 +100,36 @@ def interval(values: np.ndarray, seed: int) -> tuple[float, float]:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--envs", nargs="+", default=ENVS)
     p.add_argument("--configs", nargs="+", default=None,
-                   help="presets or V/P[/S]; the first is the reference (default: every preset, seed first)")
-    p.add_argument("--num-envs", type=int, default=256)
-    p.add_argument("--steps", type=int, default=100, help="timed step calls per repeat")
-    p.add_argument("--repeats", type=int, default=5, help="timings per config (0: no timing)")
-    p.add_argument("--stats", type=int, default=1000, help="episodes per env and config (0: speed only)")
+                   help="presets or V/P[/S]; the first is the reference (default: every preset, original first)")
+    p.add_argument("--episodes", type=int, default=1000, help="episodes per env and config")
     p.add_argument("--out", help="JSON file")
     args = p.parse_args()
-    configs = args.configs or sorted(boxlcd.solver_presets(), key=lambda c: c != "seed")
+    if args.episodes < 2:
+        p.error("--episodes must be >= 2 (a bootstrap interval needs two)")
+    configs = args.configs or list(boxlcd.solver_presets())  # "original" comes first
 
     rows = []
     for name in args.envs:
-        times = {c: [] for c in configs}  # --repeats 0: statistics only
-        for _ in range(args.repeats):
-            for c in configs:
-                times[c].append(steps_per_second(name, c, args.num_envs, args.steps))
-        speed = {c: statistics.median(v) for c, v in times.items() if v}
-        ref = {}
-        if args.stats:
-            ref = episode_stats(name, configs[0], args.stats, 0)
-            bounds = {k: interval(v, 0) for k, v in ref.items()}
-        runs = [(c, c, 0) for c in configs] + ([(f"{configs[0]} (other seeds)", configs[0], OTHER_SEEDS)]
-                                               if args.stats else [])
+        ref = episode_stats(name, configs[0], args.episodes, 0)
+        bounds = {k: interval(v, 0) for k, v in ref.items()}
+        runs = [(c, c, 0) for c in configs] + [(f"{configs[0]} (other seeds)", configs[0], OTHER_SEEDS)]
         for label, c, seed in runs:
-            row = {"env": name, "config": label, "overrides": overrides(c)}
-            if seed == 0 and speed:
-                row["steps_per_s"] = speed[c]
-                row["speed_ratio"] = speed[c] / speed[configs[0]]
-            if args.stats:
-                stats = ref if (c == configs[0] and seed == 0) else episode_stats(name, c, args.stats, seed)
-                row["stats"] = {}
-                for k, v in stats.items():
-                    mean = float(np.nanmean(v))
-                    lo, hi = bounds[k]
-                    row["stats"][k] = {"mean": mean, "seed_interval": [lo, hi], "inside": bool(lo <= mean <= hi)}
-                row["all_inside"] = all(s["inside"] for s in row["stats"].values())
+            stats = ref if (c == configs[0] and seed == 0) else episode_stats(name, c, args.episodes, seed)
+            row = {"env": name, "config": label, "overrides": overrides(c), "stats": {}}
+            for k, v in stats.items():
+                mean = float(np.nanmean(v))
+                lo, hi = bounds[k]
+                row["stats"][k] = {"mean": mean, "reference_interval": [lo, hi], "inside": bool(lo <= mean <= hi)}
+            row["all_inside"] = all(s["inside"] for s in row["stats"].values())
             rows.append(row)
             print(json.dumps(row), flush=True)
 
     if args.out:
         with open(args.out, "w") as f:
-            json.dump({"machine": platform.processor() or platform.machine(), "num_envs": args.num_envs,
-                       "steps": args.steps, "repeats": args.repeats, "episodes": args.stats,
-                       "rows": rows}, f, indent=1)
+            json.dump({"episodes": args.episodes, "rows": rows}, f, indent=1)
 
 
 if __name__ == "__main__":

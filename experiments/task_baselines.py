@@ -1,8 +1,8 @@
 """What a goal task gives without learning: success of zero and of uniform random actions,
 beside trained policies (--runs).
 
-    python bench/task_baselines.py --env LuxoCube --task cube --episodes 1000 \
-        --runs runs/ppo-luxocube-real-s14 --out docs/bench/task_baselines_luxocube_cube.json
+    python experiments/task_baselines.py --env LuxoCube --task cube --episodes 1000 \
+        --runs runs/ppo-luxocube-real --out experiments/results/task_baselines_luxocube_cube.json
 
 The episodes are the ones `boxlcd rl eval` runs (the same first episodes, seeds and success
 rule, sampled actions), so a trained policy's figure reads against these. For the cube task

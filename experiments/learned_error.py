@@ -1,6 +1,6 @@
 """How far a learned env's proprio drifts from the real env's under the same actions.
 
-  python bench/learned_error.py RUN [--num-envs 1000] [--actions random|policy:PPO_RUN] [--out err.json]
+  python experiments/learned_error.py RUN [--num-envs 1000] [--actions random|policy:PPO_RUN] [--out err.json]
 
 Both envs reset with the same seeds (so they start equal) and take the same actions: uniform
 random ones, or a PPO run's policy acting on the real env's observations (the states a policy
@@ -21,7 +21,7 @@ from gymnasium.vector import AutoresetMode
 from boxlcd.gym_env import GymVectorEnv
 from boxlcd.learned import LearnedEnv
 from boxlcd.tasks import delta_keys, make_task
-from results_io import finish  # bench/results_io.py: python puts bench/ on the path
+from results_io import finish  # experiments/results_io.py: python puts the script's folder on the path
 
 
 def main(argv=None) -> dict:

@@ -1,13 +1,14 @@
-"""Does a model trained on seed-preset data notice another solver preset?
+"""Does a model trained on data of the original solver preset notice another preset?
 
-    python bench/solver_fidelity.py runs/luxo-ft=data/luxo_test runs/bounce2-ft=data/bounce2_test \\
-        --preset fast --episodes 1000 --out docs/bench/solver_fidelity.json
+    python experiments/solver_fidelity.py runs/luxo-ft=data/luxo_test runs/bounce2-ft=data/bounce2_test \\
+        --preset fast --episodes 1000 --out experiments/results/solver_fidelity.json
 
-Each RUN=TEST pairs a model trained on seed-preset data with its held-out seed-preset test set.
+Each RUN=TEST pairs a model trained on original-preset data with its held-out original-preset
+test set.
 The same episodes (the test set's seeds, env and policy) are collected again under --preset into
 TEST_<preset> (kept and reused), and the model is scored on both by `boxlcd eval`'s evaluation:
 teacher-forced bits/dim, and rollouts by mode (SSIM, pixel error, IoU). A preset the model cannot
-tell from the seed's reads the same bits/dim on both; one that changes what the model sees
+tell from the original reads the same bits/dim on both; one that changes what the model sees
 reads more on its own data.
 """
 from __future__ import annotations
@@ -29,7 +30,7 @@ def preset_copy(test: Path, preset: str) -> Path:
     """The test set's episodes collected again under the preset (same env, seeds and policy)."""
     m = Episodes(test).manifest
     if m.get("overrides"):
-        raise ValueError(f"{test}: has overrides {m['overrides']}; give a seed-preset test set")
+        raise ValueError(f"{test}: has overrides {m['overrides']}; give a test set of the original preset")
     out = test.parent / f"{test.name}_{preset}"
     if not (out / "manifest.json").exists():
         collect(m["env"], m["episodes"], out, seed=m["seed"], shard_size=m["shard_size"], policy=m["policy"],
@@ -52,11 +53,11 @@ def main() -> None:
         model, _ = load_model(run, "cpu")
         test = Path(test)
         row = {"run": Path(run).name, "env": model.spec["env"], "preset": a.preset}
-        for name, data in (("seed", test), (a.preset, preset_copy(test, a.preset))):
+        for name, data in (("original", test), (a.preset, preset_copy(test, a.preset))):
             torch.manual_seed(0)
             r = evaluate(model, str(data), episodes=a.episodes)
             row[name] = {k: r[k] for k in KEYS if k in r}
-        row["bits_ratio"] = row[a.preset]["bits_per_dim"] / row["seed"]["bits_per_dim"]
+        row["bits_ratio"] = row[a.preset]["bits_per_dim"] / row["original"]["bits_per_dim"]
         rows.append(row)
         print(json.dumps(row), flush=True)
     if a.out:
