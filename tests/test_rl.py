@@ -223,12 +223,11 @@ def test_rl_commands_train_resume_eval_plot(tmp_path):
     assert (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_rl_seeds_script_spreads_the_runs_evaluations(tmp_path):
-    """bench/rl_seeds.py (the seed-to-seed spread in docs/rl.md): per run, what `rl eval` and
-    the run wrote; over the runs, mean and sample standard deviation; a run never evaluated is
-    refused by name."""
-    import subprocess
-    import sys
+def test_seed_spread_of_the_runs_evaluations(tmp_path):
+    """seed_spread (experiments/rl_seeds.py, the seed-to-seed spread): per run, what `rl eval`
+    and the run wrote; over the runs, mean and sample standard deviation; a run never evaluated
+    is refused by name."""
+    from boxlcd.analysis import seed_spread
 
     rates = {"a": (0.99, 0.98, 0.996), "b": (0.96, 0.95, None), "c": (0.93, 0.90, 0.99)}
     for name, (sampled, mean_action, inside) in rates.items():
@@ -240,19 +239,15 @@ def test_rl_seeds_script_spreads_the_runs_evaluations(tmp_path):
                                                    "success_rate_deterministic": mean_action}))
         if inside is not None:
             (run / "eval_learned.json").write_text(json.dumps({"success_rate": inside}))
-    script = Path(__file__).resolve().parent.parent / "bench" / "rl_seeds.py"
-    out = tmp_path / "seeds.json"
-    subprocess.run([sys.executable, str(script), *(str(tmp_path / n) for n in rates), "--out", str(out)],
-                   check=True, capture_output=True)
-    result = json.loads(out.read_text())
+    result = seed_spread([tmp_path / n for n in rates])
     assert [r["seed"] for r in result["runs"]] == [ord(n) for n in rates]
     assert result["runs"][0]["minutes"] == 40.0 and result["runs"][1]["inside_success_rate"] is None
     assert result["success_rate"] == {"mean": 0.96, "sd": 0.03, "min": 0.93, "max": 0.99}
     assert result["success_rate_deterministic"]["mean"] == pytest.approx(0.9433, abs=1e-4)
     assert result["inside_success_rate"]["mean"] == pytest.approx(0.993)  # over the two that have it
     (tmp_path / "never").mkdir()
-    bad = subprocess.run([sys.executable, str(script), str(tmp_path / "never")], capture_output=True, text=True)
-    assert bad.returncode != 0 and "never: no eval.json" in bad.stderr
+    with pytest.raises(ValueError, match="never: no eval.json"):
+        seed_spread([tmp_path / "never"])
 
 
 def test_ppo_in_a_learned_env_and_its_evaluation_in_both(tmp_path):
