@@ -18,7 +18,8 @@ import tempfile
 import torch
 
 from boxlcd.models import distributed
-from boxlcd.models.train import _train_with_threads, key_value, parse_value
+from boxlcd.models.train import _train_with_threads
+from boxlcd.options import key_text as key_value, parse_value
 from results_io import finish  # bench/results_io.py: python puts bench/ on the path
 
 

@@ -24,7 +24,8 @@ from boxlcd.models.evaluate import (check_decoding, check_device, check_settings
                                     evaluate_checkpoint, markdown_rows, set_threads,
                                     upgrade_row)
 from boxlcd.models.arbiter import SCORES, WINDOW, load_arbiter
-from boxlcd.models.train import key_value, train
+from boxlcd.models.train import train
+from boxlcd.options import key_text
 
 BASELINES = ("marginal", "copy_last")
 
@@ -155,7 +156,7 @@ def reusable(folder: Path, run: Run, test: str, test_episodes: int, eval_kwargs:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of `boxlcd results` and `python -m boxlcd.models.results`."""
     p.add_argument("checkpoints", nargs="+", help="ckpt.pt files or run folders")
-    p.add_argument("--test", type=key_value, action="append", required=True, metavar="ENV=DIR",
+    p.add_argument("--test", type=key_text, action="append", required=True, metavar="ENV=DIR",
                    help="held-out data per env")
     p.add_argument("--out", default="results")
     p.add_argument("--episodes", type=int, default=512)
@@ -167,7 +168,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--samples", type=int, nargs="+", default=[1],
                    help="decodings of the learned models, a row each: 1 = mode, n > 1 = each pixel's majority "
                         "over n rollouts sampled at temperature 1 (e.g. --samples 1 32)")
-    p.add_argument("--arbiter", type=key_value, action="append", default=[], metavar="ENV=RUN",
+    p.add_argument("--arbiter", type=key_text, action="append", default=[], metavar="ENV=RUN",
                    help="an arbiter run per env (boxlcd train arbiter) for the realism columns")
 
 

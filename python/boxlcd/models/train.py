@@ -1,7 +1,12 @@
 """Train a world model on a boxlcd dataset.
 
-  boxlcd train MODEL --data DIR [--steps N --batch B --device D --seed S --out DIR] [--nproc K]
+  boxlcd train MODEL --data DIR [--preset NAME] [--steps N --batch B ... --set KEY=VALUE] [--nproc K]
   (or python -m boxlcd.models.train ..., or torchrun --nproc_per_node=K -m boxlcd.models.train ...)
+  e.g. boxlcd train frame_transformer --preset learned-sim --data data/luxo --out runs/luxo
+
+Every option below has its default; a preset (listed at the end) is a named recipe of options
+and model settings, and options given explicitly override it. The run records its resolved
+settings (TrainConfig) and the preset's name.
 
 Writes into --out: ckpt.pt (model, optimizer, step, sampler state, config; rewritten every
 --ckpt-every steps and at the end), config.json, log.csv. Running the same command again
@@ -18,8 +23,11 @@ import argparse
 import csv
 import json
 import math
+import textwrap
 import time
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -33,14 +41,118 @@ from boxlcd.models.checkpoint import (CKPT, CheckpointError, check_weights_fit, 
                                      default_prompt, load_model, non_finite, read_checkpoint,
                                      restore_optimizer, save_checkpoint)
 from boxlcd.models.precision import warn_if_bf16_is_slow
+from boxlcd.models.presets import PRESETS, describe as describe_presets, preset_for
 from boxlcd.models.spec import data_spec, prepare
+from boxlcd.options import key_value
 from boxlcd.ranges import check_ranges
 
-TRAIN_RANGES = {  # boxlcd.ranges: (lowest, highest, whether the lowest itself is allowed)
-    "steps": (1, None, True), "batch": (1, None, True), "lr": (0.0, None, True), "warmup": (0, None, True),
-    "time_limit": (0.0, None, True), "ckpt_every": (1, None, True), "log_every": (1, None, True),
-    "grad_clip": (0.0, None, True), "weight_decay": (0.0, 1.0, True), "stop_after": (0, None, True),
-}
+MAX_THREADS = 1024  # torch threads per process: more only contend
+
+
+def option(default, help: str, range: tuple | None = None, **cli):
+    """A TrainConfig field: its default, its help text, its range (boxlcd.ranges: lowest,
+    highest or None, whether the lowest itself is allowed) and how the command line takes it."""
+    return field(default=default, metadata={"help": help, "range": range, **cli})
+
+
+@dataclass
+class TrainConfig:
+    """Every setting of `boxlcd train`: the command line is generated from these fields and a
+    run records them (resolved: data as absolute paths, the window, prompt and device chosen)
+    in its checkpoint and config.json."""
+    model: str = option("", "the model to train", positional=True)
+    data: str = option("", "dataset folder (boxlcd collect), or several of one env joined by ','", required=True)
+    out: str | None = option(None, "run folder (default runs/MODEL-DATA)")
+    init: str | None = option(None, "start from this run's weights (same model and settings; a fresh optimizer)")
+    preset: str | None = option(None, "a named recipe (below); options given explicitly override it")
+    # batch 32, lr 1e-3 (with frame_transformer's d_model 128): what worked on 30 CPU minutes
+    # (docs/models.md); batch 64, lr 3e-4, d_model 256 were no better than the marginal in 150 s.
+    steps: int = option(10_000, "optimizer steps", (1, None, True))
+    batch: int = option(32, "windows per step (per process)", (1, None, True))
+    lr: float = option(1e-3, "peak learning rate (linear warmup, then cosine decay to 10%%)", (0.0, None, True))
+    warmup: int = option(200, "steps of linear learning-rate warmup", (0, None, True))
+    window: int = option(0, "frames per window (0: whole episodes; the arbiter's own 5)", (0, None, True))
+    prompt: int | None = option(None, "real frames a rollout or learned env starts from (default 3, 1 for Dropbox)")
+    time_limit: float = option(0.0, "stop after this many seconds of training (0: none)", (0.0, None, True))
+    grad_clip: float = option(1.0, "clip the gradient norm to this (0: no clipping)", (0.0, None, True))
+    weight_decay: float = option(0.01, "AdamW weight decay", (0.0, 1.0, True))
+    seed: int = option(0, "seed of the weights, the windows drawn and the model's noise")
+    device: str | None = option(None, "cpu or cuda (default: cuda when present)")
+    ckpt_every: int = option(500, "steps between checkpoints", (1, None, True))
+    log_every: int = option(50, "steps between log.csv rows", (1, None, True))
+    threads: int = option(1, "torch CPU threads (per process)", (1, MAX_THREADS, True))
+    nproc: int = option(1, "train on K local processes (torch.distributed; --batch is per process)")
+    quiet: bool = option(False, "no progress bar", short="-q")
+    settings: dict = option(None, "a model setting, e.g. --set d_model=128 --set layers=2; repeatable",
+                            flag="--set", metavar="KEY=VALUE")
+
+    def __post_init__(self):
+        self.settings = dict(self.settings or {})
+
+
+TRAIN_RANGES = {f.name: f.metadata["range"] for f in fields(TrainConfig) if f.metadata["range"]}
+STOP_AFTER_RANGE = (0, None, True)
+DEFAULT_RUN_COST = ("A default run (frame_transformer at its defaults, 10,000 steps of batch 32) takes about "
+                    "24 minutes on 2 CPU cores; the presets' 100,000 steps take ten times as long unless "
+                    "--time-limit stops them.")
+
+
+def resolve(model: str, options: dict, robot: bool) -> TrainConfig:
+    """The run's TrainConfig from the options given explicitly (TrainConfig fields, and model
+    settings under "settings") over the preset's, if one is named, over the defaults. robot:
+    whether the data's env has a robot (a preset may set other options for those)."""
+    given = {k: v for k, v in options.items() if k != "settings"}
+    settings = dict(options.get("settings") or {})
+    name = options.get("preset")
+    if name is not None:
+        preset = preset_for(name, model)
+        given = {**preset.options_for(robot), **given}
+        settings = {**preset.settings, **settings}
+    return TrainConfig(**{**given, "model": model, "settings": settings})
+
+
+class BarPosition(NamedTuple):
+    n: float  # done: steps, or seconds
+    total: float
+    initial: float  # where this call started, in the same unit (tqdm's rate counts from it)
+    unit: str
+
+
+def bar_position(step: int, steps: int, elapsed: float, time_limit: float, first_step: int,
+                 first_elapsed: float) -> BarPosition:
+    """What the progress bar counts: steps toward `steps`, or, when the time limit will end the
+    run first at the pace since this call began (first_step at first_elapsed seconds), seconds
+    toward the limit, so its ETA is the time left rather than the steps' (hours for a 2-minute
+    run). Before a step has run the pace is unknown and a time limit counts."""
+    if time_limit:
+        done, spent = step - first_step, elapsed - first_elapsed
+        if done <= 0 or elapsed + (steps - step) * spent / done > time_limit:
+            return BarPosition(round(min(elapsed, time_limit), 1), time_limit, round(first_elapsed, 1), "s")
+    return BarPosition(step, steps, first_step, "step")
+
+
+class TrainBar:
+    """The training progress bar (tqdm), counting what bar_position says."""
+
+    def __init__(self, steps: int, time_limit: float, step: int, elapsed: float, enabled: bool, desc: str):
+        from tqdm import tqdm
+
+        self.steps, self.time_limit, self.first = steps, time_limit, (step, elapsed)
+        # smoothing 0: tqdm's rate is the average since `initial`, in whichever unit it counts
+        self.bar = tqdm(total=steps, initial=step, disable=not enabled, desc=desc, unit="step", smoothing=0,
+                        miniters=0)
+        self.show(step, elapsed)
+
+    def show(self, step: int, elapsed: float) -> None:
+        b = self.bar
+        b.n, b.total, b.initial, b.unit = bar_position(step, self.steps, elapsed, self.time_limit, *self.first)
+        b.update(0)  # redraws at most every mininterval
+
+    def set_postfix(self, **kwargs) -> None:
+        self.bar.set_postfix(**kwargs)
+
+    def close(self) -> None:
+        self.bar.close()
 
 
 class TrainingDiverged(RuntimeError):
@@ -51,13 +163,6 @@ def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def parse_value(text: str):
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
-
-
 def learning_rate(run: dict, step: int, progress: float) -> float:
     """Linear warmup, then cosine decay to 10% of the peak over the run's progress (0..1)."""
     if step < run["warmup"]:
@@ -65,12 +170,10 @@ def learning_rate(run: dict, step: int, progress: float) -> float:
     return run["lr"] * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
-def train(model_name: str, data: str, out: str, steps: int = 10_000, batch: int = 32, device: str | None = None,
-          seed: int = 0, lr: float = 1e-3, warmup: int = 200, window: int = 0, time_limit: float = 0.0,
-          ckpt_every: int = 500, log_every: int = 50, grad_clip: float = 1.0, weight_decay: float = 0.01,
-          progress: bool = True, stop_after: int = 0, prompt: int | None = None, init: str | None = None,
-          **model_config) -> Path:
-    """Trains (or resumes) a model; returns the checkpoint path. stop_after > 0 stops this call
+def train(model_name: str, data: str, out: str, progress: bool = True, stop_after: int = 0, **options) -> Path:
+    """Trains (or resumes) a model; returns the checkpoint path. options: TrainConfig fields
+    (preset="learned-sim" among them); any other keyword is a model setting. Options given here
+    override the preset's; the rest take TrainConfig's defaults. stop_after > 0 stops this call
     after that many steps (as an interrupted job would; the next call resumes). prompt: the real
     frames its rollouts (and a learned env made from it) start from (default: default_prompt).
     data: a dataset folder, or several read as one (a list, or joined by ','). init: a run
@@ -79,35 +182,40 @@ def train(model_name: str, data: str, out: str, steps: int = 10_000, batch: int 
     calls this; `batch` is per process."""
     from tqdm import tqdm
 
-    check_ranges({"steps": steps, "batch": batch, "lr": lr, "warmup": warmup, "time_limit": time_limit,
-                  "ckpt_every": ckpt_every, "log_every": log_every, "grad_clip": grad_clip,
-                  "weight_decay": weight_decay, "stop_after": stop_after}, TRAIN_RANGES)
-    ranks, device = distributed.setup(device or default_device())
+    names = {f.name for f in fields(TrainConfig)}
+    settings = {**{k: v for k, v in options.items() if k not in names}, **(options.get("settings") or {})}
+    options = {k: v for k, v in options.items() if k in names and k != "settings"}
+    check_ranges({"stop_after": stop_after, **options}, {"stop_after": STOP_AFTER_RANGE,
+                                                        **{k: TRAIN_RANGES[k] for k in options if k in TRAIN_RANGES}})
     episodes = open_episodes(data)  # before making --out: a wrong --data leaves no empty run folder
+    spec = data_spec(episodes)
+    config = resolve(model_name, {**options, "data": data, "out": str(out), "settings": settings}, spec["robot"])
+    check_ranges(asdict(config), TRAIN_RANGES)  # a preset's options too
+    ranks, device = distributed.setup(config.device or default_device())
     out_dir = Path(out)
     ckpt_path = out_dir / CKPT
-    spec = data_spec(episodes)
-    window = window or getattr(TRAINABLE.get(model_name), "window", 0) or episodes.ep_len + 1
-    data = ",".join(str(Path(part.path).resolve()) for part in getattr(episodes, "parts", [episodes]))
-    run = {"model": model_name, "data": data, "steps": steps, "batch": batch, "seed": seed,
-           "lr": lr, "warmup": warmup, "window": window, "time_limit": time_limit, "grad_clip": grad_clip,
-           "weight_decay": weight_decay, "device": device, "processes": ranks.world,
-           "prompt": default_prompt(spec["env"]) if prompt is None else prompt}
-    if init is not None:
-        run["init"] = str(checkpoint_path(init).resolve())
+    steps, batch, seed, time_limit = config.steps, config.batch, config.seed, config.time_limit
+    config.window = config.window or getattr(TRAINABLE.get(model_name), "window", 0) or episodes.ep_len + 1
+    config.data = ",".join(str(Path(part.path).resolve()) for part in getattr(episodes, "parts", [episodes]))
+    config.device = device
+    config.prompt = default_prompt(spec["env"]) if config.prompt is None else config.prompt
+    if config.init is not None:
+        config.init = str(checkpoint_path(config.init).resolve())
+    run = {**asdict(config), "processes": ranks.world}
     if not 1 <= run["prompt"] <= episodes.ep_len:
         raise ValueError(f"prompt must be in [1, {episodes.ep_len}] frames, got {run['prompt']}")
     torch.manual_seed(seed)
-    model = build(model_name, spec, **model_config).to(device)
+    model = build(model_name, spec, **config.settings).to(device)
     if model.config.get("precision") == "bf16":
         warn_if_bf16_is_slow(device)
     if model.closed_form and ranks.world > 1:
         raise ValueError(f"{model_name} is fit by counting in one pass over the data: run it in one process")
     if ranks.world > 1:  # the noise inside a loss differs per rank; the weights stay rank 0's
         torch.manual_seed(seed + ranks.rank)
-    windows = Windows(episodes, window=window)
+    windows = Windows(episodes, window=config.window)
     sampler = torch.Generator().manual_seed(seed)
-    optimizer = None if model.closed_form else torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    optimizer = None if model.closed_form else torch.optim.AdamW(model.parameters(), lr=config.lr,
+                                                                          weight_decay=config.weight_decay)
     step, elapsed = 0, 0.0
     if ckpt_path.exists():
         ckpt_path, ckpt = read_checkpoint(ckpt_path, device)
@@ -118,8 +226,8 @@ def train(model_name: str, data: str, out: str, steps: int = 10_000, batch: int 
         step, elapsed = ckpt["step"], ckpt.get("elapsed", 0.0)
         if not isinstance(elapsed, (int, float)) or not math.isfinite(elapsed) or elapsed < 0:
             raise CheckpointError(f"{ckpt_path}: its elapsed time must be a finite number >= 0, got {elapsed!r}")
-    elif init is not None:
-        start_from(model, model_name, run["init"], device)
+    elif config.init is not None:
+        start_from(model, model_name, config.init, device)
     out_dir.mkdir(parents=True, exist_ok=True)  # only now: refused settings leave no empty run folder
     if ranks.main:
         write_text(out_dir / "config.json", json.dumps({"run": run, "spec": spec, "model_config": model.config}, indent=1))
@@ -129,7 +237,8 @@ def train(model_name: str, data: str, out: str, steps: int = 10_000, batch: int 
             full = Windows(episodes, window=episodes.ep_len + 1)
             order = np.arange(len(full))
             chunks = (prepare(full.__getitems__(order[i:i + 1024]), device) for i in range(0, len(order), 1024))
-            model.fit(tqdm(chunks, total=-(-len(order) // 1024), disable=not progress, desc=f"fit {model_name}"))
+            model.fit(tqdm(chunks, total=-(-len(order) // 1024), disable=not progress or config.quiet,
+                           desc=f"fit {model_name}"))
             bad = non_finite(model.state_dict())
             if bad is not None:
                 raise TrainingDiverged(f"fitting {model_name} gave NaN or inf in {bad[0]}: check the data")
@@ -152,8 +261,8 @@ def train(model_name: str, data: str, out: str, steps: int = 10_000, batch: int 
     model.train()
     compute_loss = distributed.loss_function(model, ranks, device)
     start = time.perf_counter() - elapsed
-    bar = tqdm(total=steps, initial=step, disable=not (progress and ranks.main), desc=f"train {model_name}",
-               unit="step")
+    bar = TrainBar(steps, time_limit, step, elapsed, progress and not config.quiet and ranks.main,
+                   f"train {model_name}")
     last = min(steps, step + stop_after) if stop_after else steps
     try:
         while step < last:
@@ -169,15 +278,15 @@ def train(model_name: str, data: str, out: str, steps: int = 10_000, batch: int 
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             # The norm is of the gradients all processes share, so every process stops together.
-            norm = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip or float("inf"))
+            norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip or float("inf"))
             if not torch.isfinite(norm) or (ranks.world == 1 and not torch.isfinite(loss.detach())):
                 raise TrainingDiverged(f"step {step + 1}: NaN or inf (loss {loss.item():.4g}, gradient norm "
                                        f"{norm.item():.4g}); stopped before the weights took it ({ckpt_path} "
                                        "keeps the last checkpoint): lower --lr or check the data")
             optimizer.step()
             step += 1
-            bar.update(1)
-            if step % log_every == 0 or step == steps:
+            bar.show(step, time.perf_counter() - start)
+            if step % config.log_every == 0 or step == steps:
                 means = distributed.global_means({"loss": loss.item(), **logs}, ranks, device)
                 row = {"step": step, "elapsed_s": round(time.perf_counter() - start, 2),
                        "lr": optimizer.param_groups[0]["lr"], **means}
@@ -189,7 +298,7 @@ def train(model_name: str, data: str, out: str, steps: int = 10_000, batch: int 
                     writer.writerow(row)
                     log_file.flush()
                     bar.set_postfix(loss=f"{means['loss']:.4f}")
-            if step % ckpt_every == 0:
+            if step % config.ckpt_every == 0:
                 checkpoint()
     finally:
         bar.close()
@@ -240,44 +349,53 @@ def start_from(model, model_name: str, init: str, device) -> None:
         raise CheckpointError(f"--init {init}: its weights do not fit the model ({' '.join(str(e).split())[:200]})") from None
 
 
-def key_value(text: str) -> tuple[str, str]:
-    """KEY=VALUE, an argparse type."""
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    return key, value
+class Given(argparse.Action):
+    """Stores an option's value and notes that it was given: a preset yields to it."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, self.const if self.nargs == 0 else values)
+        namespace.given = {*getattr(namespace, "given", ()), self.dest}
+
+
+def model_defaults(name: str) -> dict:
+    """The settings (--set) of the model `name` with their defaults: its module's DEFAULTS."""
+    import sys
+
+    return dict(getattr(sys.modules[TRAINABLE[name].__module__], "DEFAULTS", {}))
+
+
+def model_settings_help() -> str:
+    """Every model's settings with their defaults, in words, for `boxlcd train --help`."""
+    lines = []
+    for name in TRAINABLE:
+        words = " ".join(f"{k}={json.dumps(v)}" for k, v in model_defaults(name).items()) or "(none)"
+        lines.append(textwrap.fill(f"{name}: {words}", 100, initial_indent="  ", subsequent_indent="    "))
+    return "\n".join(lines)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    """The options of `boxlcd train` and `python -m boxlcd.models.train`."""
+    """The options of `boxlcd train` and `python -m boxlcd.models.train`: one per TrainConfig
+    field, with its default."""
     names = sorted(MODELS) + sorted(SCORERS)
-    p.add_argument("model", choices=names, metavar="MODEL",
-                   help=", ".join(names) + " (the arbiter scores generated video: models/arbiter.py)")
-    p.add_argument("--data", required=True, help="dataset folder (boxlcd collect), or several joined by ','")
-    p.add_argument("--init", default=None,
-                   help="start from this run's weights (same model and settings; a fresh optimizer)")
-    p.add_argument("--out", help="run folder (default runs/MODEL-ENV)")
-    p.add_argument("--steps", type=int, default=10_000)
-    # batch 32, lr 1e-3 (with frame_transformer's d_model 128): what worked on 30 CPU minutes
-    # (docs/models.md); batch 64, lr 3e-4, d_model 256 were no better than the marginal in 150 s.
-    p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--warmup", type=int, default=200)
-    p.add_argument("--window", type=int, default=0,
-                   help="frames per window (default: whole episodes; the arbiter's own 5)")
-    p.add_argument("--prompt", type=int, default=None,
-                   help="real frames a rollout or learned env starts from (default 3, 1 for Dropbox)")
-    p.add_argument("--time-limit", type=float, default=0.0, help="stop after this many seconds of training")
-    p.add_argument("--ckpt-every", type=int, default=500)
-    p.add_argument("--log-every", type=int, default=50)
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (per process)")
-    p.add_argument("--nproc", type=int, default=1,
-                   help="train on K local processes (torch.distributed; --batch is per process)")
-    p.add_argument("--set", type=key_value, action="append", default=[], metavar="KEY=VALUE",
-                   help="model setting, e.g. --set d_model=128 --set layers=2")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.epilog = (f"model settings (--set KEY=VALUE) and their defaults:\n{model_settings_help()}\n\n"
+                f"presets (--preset NAME):\n{describe_presets()}\n\n{textwrap.fill(DEFAULT_RUN_COST, 100)}")
+    for f in fields(TrainConfig):
+        m, default = f.metadata, f.default
+        shown = "" if default is None or m.get("required") else f" (default: {default})"
+        if m.get("positional"):
+            p.add_argument(f.name, choices=names, metavar="MODEL",
+                           help=", ".join(names) + " (the arbiter scores generated video: models/arbiter.py)")
+        elif f.name == "settings":
+            p.add_argument(m["flag"], dest=f.name, type=key_value, action="append", default=[],
+                           metavar=m["metavar"], help=m["help"] + " (each model's are listed below)")
+        elif isinstance(default, bool):
+            p.add_argument(m["short"], "--" + f.name, dest=f.name, action=Given, nargs=0, const=True, default=default,
+                           help=m["help"])
+        else:
+            kind = {"int": int, "float": float}.get(f.type.split(" |")[0], str)
+            p.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=kind, default=default, action=Given,
+                           required=m.get("required", False), help=m["help"] + shown,
+                           choices=list(PRESETS) if f.name == "preset" else None)
 
 
 def _train_with_threads(threads: int, args: tuple, kwargs: dict) -> str:
@@ -286,22 +404,23 @@ def _train_with_threads(threads: int, args: tuple, kwargs: dict) -> str:
 
 
 def run(a: argparse.Namespace) -> None:
-    if a.nproc < 1:
-        raise ValueError(f"--nproc must be >= 1, got {a.nproc}")
-    config = {k: parse_value(v) for k, v in a.set}
-    out = a.out or f"runs/{a.model}-{Path(a.data).name}"
+    given = {k: getattr(a, k) for k in getattr(a, "given", ())}
+    # threads and nproc act before the data is read; no preset sets them per env
+    config = resolve(a.model, {**given, "data": a.data, "settings": dict(a.settings)}, robot=False)
+    if config.nproc < 1:
+        raise ValueError(f"--nproc must be >= 1, got {config.nproc}")
+    out = config.out or f"runs/{a.model}-{Path(a.data).name}"
     args = (a.model, a.data, out)
-    kwargs = dict(steps=a.steps, batch=a.batch, device=a.device, seed=a.seed, lr=a.lr, warmup=a.warmup,
-                  window=a.window, time_limit=a.time_limit, ckpt_every=a.ckpt_every, log_every=a.log_every,
-                  progress=not a.quiet, prompt=a.prompt, init=a.init, **config)
-    if a.nproc > 1:
+    kwargs = {**{k: v for k, v in given.items() if k not in ("data", "out")}, "settings": dict(a.settings)}
+    if config.nproc > 1:
         if TRAINABLE[a.model].closed_form:
             raise ValueError(f"{a.model} is fit by counting in one pass: leave out --nproc")
         if distributed.launched():
             raise ValueError("--nproc starts its own processes; under torchrun leave it out")
-        distributed.launch(a.nproc, _train_with_threads, a.threads, args, kwargs, device=a.device or default_device())
+        distributed.launch(config.nproc, _train_with_threads, config.threads, args, kwargs,
+                           device=config.device or default_device())
     else:
-        _train_with_threads(a.threads, args, kwargs)
+        _train_with_threads(config.threads, args, kwargs)
     print(Path(out) / CKPT)
 
 
