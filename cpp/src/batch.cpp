@@ -22,8 +22,8 @@ namespace {
 constexpr size_t world_overhead_bytes = 120 * 1024;
 constexpr size_t body_bytes = 1024;
 
-// Box2D's allocator does not check malloc's result: a world that cannot get memory crashes
-// inside Box2D. So the batch checks up front that twice its estimate of the worlds can still be
+// A batch that cannot fit fails when it is made, naming num_envs, rather than at some later step
+// (which would leave it unusable): it checks that twice its estimate of the worlds can still be
 // mapped (a world's address space is about 1.7 x the estimate: allocator chunks half used).
 constexpr size_t address_space_factor = 2;
 constexpr int max_threads = 1024;
@@ -141,7 +141,7 @@ Batch::Batch(WorldDef def, int num_envs, int num_threads, uint64_t seed, Autores
   for (size_t i = 0; i < n; ++i) worlds_.push_back(std::make_unique<World>(def_, layout_));
   pool_ = std::make_unique<ThreadPool>(num_threads_);  // throws with no thread left running
   for_each_env(nullptr, [&](int i) { worlds_[i]->seed(seed + static_cast<uint64_t>(i)); });
-  reset_envs(nullptr);
+  guard("Batch", [&] { reset_envs(nullptr); });
   ForkHooks::add(this);
 }
 
@@ -165,12 +165,26 @@ void Batch::release_threads() {
 std::unique_lock<std::mutex> Batch::enter(const char* what) const {
   std::unique_lock<std::mutex> lock(mutex_);
   if (closed_) throw StateError(std::string(what) + ": this batch is closed (close() was called); make a new one");
+  if (unusable_)
+    throw StateError(std::string(what) + ": this batch ran out of memory in an earlier call and its worlds may be "
+                     "half stepped; close it and make a new one");
   // Restarting the threads changes no result; calls that only read are const to callers.
   if (forked_) const_cast<Batch*>(this)->adopt_after_fork();
   return lock;
 }
 
 Batch::Buffers& Batch::out() const { return *buffers_; }
+
+template <class Fn>
+void Batch::guard(const char* what, Fn&& fn) {
+  try {
+    fn();
+  } catch (const std::bad_alloc& e) {
+    unusable_ = true;
+    throw OutOfMemory(std::string(what) + ": out of memory (" + e.what() + ") with " + std::to_string(num_envs_) +
+                      " envs; this batch is unusable now (close it); other batches keep working");
+  }
+}
 
 void Batch::before_fork() {
   mutex_.lock();  // waits for a call running in another thread
@@ -270,14 +284,14 @@ void Batch::reset_envs(const uint8_t* mask) {
 void Batch::reset(const uint8_t* mask) {
   auto lock = enter("reset");
   require_idle("reset");
-  reset_envs(mask);
+  guard("reset", [&] { reset_envs(mask); });
 }
 
 void Batch::reset(uint64_t seed, const uint8_t* mask) {
   auto lock = enter("reset");
   require_idle("reset");
   for_each_env(mask, [&](int i) { worlds_[i]->seed(seed + static_cast<uint64_t>(i)); });
-  reset_envs(mask);
+  guard("reset", [&] { reset_envs(mask); });
 }
 
 void Batch::reset_to_state(const float* full_state, const uint8_t* mask) {
@@ -287,7 +301,7 @@ void Batch::reset_to_state(const float* full_state, const uint8_t* mask) {
   for (int i = 0; i < num_envs_; ++i)
     if (mask == nullptr || mask[i] != 0) check_state_row(layout_, def_, full_state + i * d, i);
   Buffers& o = out();
-  for_each_env(mask, [&](int i) {
+  auto reset_env = [&](int i) {
     const float* row = full_state + i * d;
     worlds_[i]->reset_to_state(row);
     needs_reset_[i] = o.terminated[i] = o.truncated[i] = o.has_final[i] = 0;
@@ -297,7 +311,8 @@ void Batch::reset_to_state(const float* full_state, const uint8_t* mask) {
     std::memcpy(o.full_state.data() + i * d, row, sizeof(float) * d);
     float* proprio = o.proprio.data() + static_cast<size_t>(i) * proprio_size();
     for (size_t k = 0; k < layout_.proprio.size(); ++k) proprio[k] = row[layout_.proprio[k]];
-  });
+  };
+  guard("reset_to_state", [&] { for_each_env(mask, reset_env); });
 }
 
 void Batch::edit(int env, const Edit& e) {
@@ -309,8 +324,10 @@ void Batch::edit(int env, const Edit& e) {
     throw Error("edit: env " + std::to_string(env) +
                 " has ended its episode; its next step (or reset) starts a new one, which would undo the edit");
   check_edit(e, layout_, def_);
-  worlds_[env]->edit(e);
-  write_observation(env);
+  guard("edit", [&] {
+    worlds_[env]->edit(e);
+    write_observation(env);
+  });
 }
 
 void Batch::check_action(int i, const float* action) const {
@@ -359,7 +376,7 @@ void Batch::step(const float* actions) {
   require_idle("step");
   const size_t a = action_size();
   for (int i = 0; i < num_envs_; ++i) check_action(i, actions + i * a);
-  pool_->parallel_for(num_envs_, [&](int i) { step_env(i, actions + i * a); });
+  guard("step", [&] { pool_->parallel_for(num_envs_, [&](int i) { step_env(i, actions + i * a); }); });
 }
 
 void Batch::send(const float* actions, const int32_t* envs, int count) {
@@ -396,8 +413,8 @@ int Batch::recv(int32_t* envs_out, int batch_size) {
     envs_out[k] = done[k];
     in_flight_[done[k]] = 0;
   }
-  // A step that threw (out of memory) has finished too; its env's outputs are not valid.
-  if (std::exception_ptr error = async_->take_error()) std::rethrow_exception(error);
+  // A step that threw (out of memory) has finished too; the batch is unusable from here.
+  if (std::exception_ptr error = async_->take_error()) guard("recv", [&] { std::rethrow_exception(error); });
   return static_cast<int>(done.size());
 }
 
@@ -420,8 +437,10 @@ void Batch::set_frames_enabled(bool on) {
     std::fill(o.frames.begin(), o.frames.end(), 0);
     std::fill(o.final_frames.begin(), o.final_frames.end(), 0);
   } else {
-    pool_->parallel_for(num_envs_, [&](int i) {
-      worlds_[i]->render(o.frames.data() + static_cast<size_t>(i) * frame_bytes());
+    guard("frames_enabled", [&] {
+      pool_->parallel_for(num_envs_, [&](int i) {
+        worlds_[i]->render(o.frames.data() + static_cast<size_t>(i) * frame_bytes());
+      });
     });
   }
 }

@@ -25,6 +25,11 @@ class AsyncSteps;
 // Threads: calls on one batch from several threads are serialised (each waits for the one
 // running); separate batches run in parallel. fork(): the batch works in the child too (its
 // threads are restarted there on first use); a fork waits for a call running on it to finish.
+//
+// Memory: a call that runs out of memory while it steps, resets or edits worlds (Box2D's
+// allocations included, with the Box2D built from source) throws OutOfMemory once every env it
+// started has finished. Its worlds may then be half stepped, so the batch is unusable: every
+// later call but close() throws StateError. Other batches are not affected.
 class Batch {
  public:
   // num_threads: 0 means all cores, 1 runs in the caller's thread. Throws Error for bad
@@ -107,8 +112,11 @@ class Batch {
  private:
   struct Buffers;
   struct ForkHooks;
-  // Takes the batch's lock for a call named what; throws StateError when closed.
+  // Takes the batch's lock for a call named what; throws StateError when closed or unusable.
   std::unique_lock<std::mutex> enter(const char* what) const;
+  // Runs fn; a std::bad_alloc from it marks the batch unusable and leaves as OutOfMemory.
+  template <class Fn>
+  void guard(const char* what, Fn&& fn);
   Buffers& out() const;
   void reset_envs(const uint8_t* mask);
   void write_observation(int env);
@@ -131,6 +139,7 @@ class Batch {
   AutoresetMode autoreset_;
   mutable std::mutex mutex_;  // held by every call; see "Threads" above
   bool closed_ = false;
+  bool unusable_ = false;  // a call ran out of memory inside the worlds (see "Memory" above)
   bool forked_ = false;  // this is a fork's child and the threads are the parent's
   bool frames_enabled_ = true;
   std::vector<std::unique_ptr<World>> worlds_;
