@@ -29,15 +29,25 @@ def test_every_env_is_registered_with_both_entry_points():
         assert spec.kwargs == {"env": name} and spec.max_episode_steps is None
 
 
-def test_import_boxlcd_registers_without_importing_gymnasium():
+@pytest.mark.parametrize("first", ["boxlcd", "gymnasium"])
+def test_importing_boxlcd_registers_its_envs_in_a_fresh_interpreter(first):
+    """`import boxlcd` registers the envs, whichever of the two is imported first; make and
+    make_vec then build boxlcd's own classes."""
+    second = "gymnasium" if first == "boxlcd" else "boxlcd"
     code = (
-        "import sys, boxlcd\n"
-        "assert 'gymnasium' not in sys.modules, 'boxlcd imported gymnasium'\n"
-        "import gymnasium\n"
-        "env = gymnasium.make('boxlcd/Bounce-v0')\n"
-        "assert type(env.unwrapped).__name__ == 'GymEnv'\n"
+        f"import {first}, {second}\n"
+        "env = gymnasium.make('boxlcd/Urchin-v0')\n"
+        "assert type(env.unwrapped).__name__ == 'GymEnv', type(env.unwrapped)\n"
+        "obs, _ = env.reset(seed=0)\n"
+        "assert env.observation_space.contains(obs)\n"
+        "envs = gymnasium.make_vec('boxlcd/Urchin-v0', num_envs=3)\n"
+        "assert type(envs).__name__ == 'GymVectorEnv' and envs.num_envs == 3, type(envs)\n"
+        "obs, _ = envs.reset(seed=0)\n"
+        "assert obs['lcd'].shape[0] == 3\n"
+        "assert 'boxlcd/UrchinBodyGoal-v0' in gymnasium.registry and 'boxlcd/Learned-v0' in gymnasium.registry\n"
+        "boxlcd.registration.register_envs()  # again: nothing changes, no warning\n"
     )
-    subprocess.run([sys.executable, "-c", code], check=True)
+    subprocess.run([sys.executable, "-W", "error", "-c", code], check=True, timeout=120)
 
 
 @pytest.mark.parametrize("name", boxlcd.envs())

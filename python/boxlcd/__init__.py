@@ -21,7 +21,7 @@ from boxlcd._core import (
 from boxlcd.env import Env, envs, make
 from boxlcd.frames import unpack
 from boxlcd.worlds import Body, Joint, Limb, Robot, World, WorldObject
-from boxlcd.registration import register_on_import as _register_on_import
+from boxlcd.registration import register_envs as _register_envs
 
 __all__ = [
     "AutoresetMode", "Batch", "Body", "BodyDef", "Env", "Joint", "JointDef", "Limb", "LimbDef", "ObjectDef",
@@ -30,4 +30,4 @@ __all__ = [
 ]
 __version__ = "0.1.0"
 
-_register_on_import()
+_register_envs()  # gymnasium.make("boxlcd/Urchin-v0") works once boxlcd is imported

@@ -1,13 +1,12 @@
-"""Registers every built-in env with Gymnasium as boxlcd/<Name>-v0.
+"""Registers every built-in env with Gymnasium as boxlcd/<Name>-v0, when boxlcd is imported.
 
-`import boxlcd` does not import gymnasium (it costs more than boxlcd itself): when gymnasium
-is already imported the envs are registered at once, otherwise as soon as it is imported.
+    import boxlcd, gymnasium
+    env = gymnasium.make("boxlcd/Urchin-v0")
+    envs = gymnasium.make_vec("boxlcd/Urchin-v0", num_envs=256)   # the native vector env
 """
 from __future__ import annotations
 
-import importlib.abc
-import importlib.util
-import sys
+from gymnasium.envs.registration import register, registry
 
 from boxlcd import _core
 
@@ -26,9 +25,8 @@ def task_names(name: str) -> list[str]:
 
 def register_envs() -> None:
     """Registers boxlcd/<Name>-v0 for every built-in env, boxlcd/<Name>BodyGoal-v0 and
-    boxlcd/<Name>CubeGoal-v0 for its goal tasks, and boxlcd/Learned-v0 (once)."""
-    from gymnasium.envs.registration import register, registry
-
+    boxlcd/<Name>CubeGoal-v0 for its goal tasks, and boxlcd/Learned-v0; ids already registered
+    are left as they are, so calling it again does nothing."""
     for name in _core.env_names():
         if env_id(name) in registry:
             continue
@@ -40,33 +38,3 @@ def register_envs() -> None:
                      vector_entry_point="boxlcd.tasks:make_task", kwargs={"env": name, "task": task})
     if env_id("Learned") not in registry:
         register(id=env_id("Learned"), vector_entry_point="boxlcd.learned:LearnedEnv")
-
-
-class _RegisterWhenImported(importlib.abc.MetaPathFinder):
-    """Finds gymnasium as usual, then registers the envs right after its module has run."""
-
-    def find_spec(self, fullname, path, target=None):
-        if fullname != "gymnasium":
-            return None
-        sys.meta_path.remove(self)  # one time only; the real finders do the finding
-        spec = importlib.util.find_spec(fullname)
-        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
-            return spec
-        loader = spec.loader
-        exec_module = loader.exec_module
-
-        def exec_then_register(module):
-            del loader.exec_module  # the loader is as it was
-            exec_module(module)
-            register_envs()
-
-        loader.exec_module = exec_then_register
-        return spec
-
-
-def register_on_import() -> None:
-    if "gymnasium" in sys.modules:
-        register_envs()
-    elif importlib.util.find_spec("gymnasium") is not None:
-        if not any(isinstance(f, _RegisterWhenImported) for f in sys.meta_path):
-            sys.meta_path.insert(0, _RegisterWhenImported())
