@@ -382,35 +382,6 @@ def test_bad_input(tmp_path):
         make_task("Urchin", "body", sim=str(tmp_path / "copy"))
 
 
-def test_rl_pipeline_script_runs_every_step_on_tiny_budgets(tmp_path):
-    """scripts/rl_pipeline.sh, the recipe docs/rl.md's results come from, end to end with
-    seconds-long budgets: each step's output is where the next step reads it."""
-    import os
-    import shutil
-    import subprocess
-    import sys
-
-    (tmp_path / "scripts").mkdir()
-    shutil.copy(Path(__file__).resolve().parent.parent / "scripts" / "rl_pipeline.sh", tmp_path / "scripts")
-    budgets = {"PPO_SECONDS": "1", "MODEL_SECONDS": "2", "DAGGER_SECONDS": "2", "DAGGER_PPO_SECONDS": "1",
-               "EPISODES": "16", "DAGGER_EPISODES": "8", "EVAL_EPISODES": "8"}
-    done = subprocess.run(["bash", str(tmp_path / "scripts" / "rl_pipeline.sh"), "Luxo"], capture_output=True,
-                          text=True, env={**os.environ, **budgets, "PYTHON": sys.executable, "OMP_NUM_THREADS": "1"})
-    assert done.returncode == 0, done.stderr[-2000:]
-    data, runs = tmp_path / "data", tmp_path / "runs"
-    policy_data = json.loads((data / "luxo-ppo" / "manifest.json").read_text())
-    assert policy_data["policy"] == "ppo:runs/ppo-luxo-learned" and policy_data["episodes"] == 8
-    dagger = json.loads((runs / "ft-luxo-dagger" / "config.json").read_text())["run"]
-    assert dagger["init"] == str((runs / "ft-luxo" / "ckpt.pt").resolve())
-    assert dagger["data"] == f"{(data / 'luxo').resolve()},{(data / 'luxo-ppo').resolve()}"
-    sims = {"ppo-luxo-real": "real", "ppo-luxo-learned": "ft-luxo", "ppo-luxo-dagger": "ft-luxo-dagger"}
-    for run, sim in sims.items():
-        assert Path(read_run(runs / run).get("sim_from") or "real").name == sim
-        assert json.loads((runs / run / "eval.json").read_text())["episodes"] == 8
-        assert (runs / run / "eval_learned.json").is_file() == (sim != "real")
-    assert read_run(runs / "ppo-luxo-dagger")["steps"] == 9_000_000
-
-
 def test_rl_plot_refuses_non_finite_log_rows_and_smooth_out_of_range(tmp_path, capsys):
     from boxlcd.rl.plot import curve
 
