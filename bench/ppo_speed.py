@@ -14,15 +14,17 @@ each for every variant (--precisions x --collect-threads), their rollouts interl
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import time
 
 import numpy as np
 import torch
 
-from boxlcd.models.train import key_value, parse_value
+from boxlcd.options import key_value
+from boxlcd.rl.config import RunConfig
 from boxlcd.rl.sb3 import CollectionThreads
-from boxlcd.rl.train import PPO_DEFAULTS, make_env, new_ppo
+from boxlcd.rl.train import make_env, new_ppo
 from results_io import finish  # bench/results_io.py: python puts bench/ on the path
 
 
@@ -40,15 +42,15 @@ def main(argv=None) -> dict:
     p.add_argument("--out", default=None)
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
-    ppo = {**PPO_DEFAULTS, **{k: parse_value(v) for k, v in a.set}}
-    run = {"env": a.env, "task": a.task, "sim": "real", "seed": 0, "threshold": 0.05, "ep_len": None,
-           "device": "cpu", "temperature": 0.0, "env_threads": a.env_threads, **ppo}
+    run = RunConfig(env=a.env, task=a.task, env_threads=a.env_threads, **dict(a.set))
+    run.check()
+    ppo = run.to_json()
     vec = make_env(run)
     vec.reset()
     rng = np.random.default_rng(0)
-    n = run["num_envs"] * run["n_steps"]
+    n = run.num_envs * run.n_steps
     start = time.perf_counter()
-    for _ in range(a.rollouts * run["n_steps"]):
+    for _ in range(a.rollouts * run.n_steps):
         vec.step(rng.uniform(-1, 1, (vec.num_envs, vec.action_space.shape[0])).astype(np.float32))
     env_rate = a.rollouts * n / (time.perf_counter() - start)
 
@@ -58,7 +60,7 @@ def main(argv=None) -> dict:
                                   for threads in a.collect_threads))
     trainers = {}
     for precision, threads in variants:
-        v = {**run, "precision": precision}
+        v = dataclasses.replace(run, precision=precision)
         model = new_ppo(v, make_env(v))
         model._setup_learn(10**12, None)
         callback = CollectionThreads(threads)
@@ -69,7 +71,7 @@ def main(argv=None) -> dict:
     for rollout in range(a.rollouts + 1):  # each variant's first rollout warms up, uncounted
         for variant, (model, callback) in trainers.items():
             t0 = time.perf_counter()
-            model.collect_rollouts(model.env, callback, model.rollout_buffer, n_rollout_steps=ppo["n_steps"])
+            model.collect_rollouts(model.env, callback, model.rollout_buffer, n_rollout_steps=run.n_steps)
             t1 = time.perf_counter()
             model.train()
             if rollout:

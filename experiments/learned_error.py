@@ -62,7 +62,7 @@ def main(argv=None) -> dict:
         ppo_run = a.actions.split(":", 1)[1]
         policy = load_policy(ppo_run)
         task = make_task(spec["env"], "body", num_envs=a.num_envs)  # its goals, for the policy's input
-        goals = SB3VecEnv(task, history=read_run(ppo_run).get("history", 1))
+        goals = SB3VecEnv(task, history=read_run(ppo_run).history)
         goals.seed(a.seed)
         goals.reset()
     past = np.repeat(want["proprio"][:, None], (goals.history - 1) if goals else 0, axis=1)  # the policy's history

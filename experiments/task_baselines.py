@@ -19,12 +19,14 @@ what a curriculum run learned of pushing.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 
 import numpy as np
 
+from boxlcd.rl.config import RunConfig
 from boxlcd.rl.evaluate import EVAL_SEED_OFFSET, first_episodes, summary
-from boxlcd.rl.train import PPO_DEFAULTS, load_policy, make_env, read_run, the_task
+from boxlcd.rl.train import load_policy, make_env, read_run, the_task
 
 
 TRACE_STEPS = (0, 60, 140)
@@ -83,17 +85,16 @@ def main() -> None:
                    help="cube task: start this share of the episodes as the start_near curriculum does")
     p.add_argument("--out", default=None, help="a JSON file for the results")
     a = p.parse_args()
-    run = {"env": a.env, "task": a.task, "sim": "real", "seed": 0, "threshold": 0.05, "ep_len": None,
-           "device": "cpu", "temperature": 0.0, "env_threads": 1, **PPO_DEFAULTS, "start_near": a.start_near}
+    run = RunConfig(env=a.env, task=a.task, start_near=a.start_near)
     out = {"env": a.env, "task": a.task, "episodes": a.episodes, "start_near": a.start_near}
     policies = [("zero", run, lambda vec: UntrainedPolicy(vec.action_space.shape[0])),
                 ("random", run, lambda vec: UntrainedPolicy(vec.action_space.shape[0], seed=0))]
     for path in a.runs:
         trained = read_run(path)
-        if (trained["env"], trained["task"]) != (a.env, a.task):
-            raise ValueError(f"{path} is a {trained['env']} {trained['task']} run, not {a.env} {a.task}")
+        if (trained.env, trained.task) != (a.env, a.task):
+            raise ValueError(f"{path} is a {trained.env} {trained.task} run, not {a.env} {a.task}")
         # its own observation layout, in the engine, without training's aids: the task's returns
-        settings = {**the_task(trained), "sim": "real", "start_near": a.start_near}
+        settings = dataclasses.replace(the_task(trained), sim="real", start_near=a.start_near)
         policies.append((path, settings, lambda vec, path=path: load_policy(path)))
     for name, settings, make in policies:
         vec = make_env(settings, num_envs=a.episodes, seed_offset=EVAL_SEED_OFFSET)

@@ -282,6 +282,7 @@ def files(tmp_path_factory):
     from boxlcd import voe
     from boxlcd.dataset import collect
     from boxlcd.models.train import train
+    from boxlcd.rl.config import RunConfig, TrainOptions
     from boxlcd.rl.train import train as train_ppo
 
     root = tmp_path_factory.mktemp("fuzz-files")
@@ -289,8 +290,8 @@ def files(tmp_path_factory):
     collect("Dropbox", 4, root / "dropbox", seed=0, progress=False, ep_len=20)
     train("frame_transformer", str(root / "data"), str(root / "ft"), steps=2, batch=2, progress=False, prompt=1,
           d_model=16, layers=1, heads=2, predict_state=True)
-    train_ppo("Urchin", "body", str(root / "ppo"), steps=32, ep_len=4, progress=False, num_envs=8, n_steps=4,
-              batch_size=32, net=[8])
+    train_ppo(RunConfig(env="Urchin", steps=32, ep_len=4, num_envs=8, n_steps=4, batch_size=32, net=[8]),
+              TrainOptions(out=root / "ppo", quiet=True))
     voe.make_suite("Dropbox", root / "suite" / "Dropbox", pairs=1, seed=0, violations=["teleport"])
     return root
 

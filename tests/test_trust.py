@@ -21,6 +21,7 @@ from boxlcd.learned import LearnedEnv  # noqa: E402
 from boxlcd.models.checkpoint import CheckpointError, load_model  # noqa: E402
 from boxlcd.models.train import train as train_model  # noqa: E402
 from boxlcd.rl.train import RunError, load_policy, read_run  # noqa: E402
+from boxlcd.rl.config import RunConfig, TrainOptions  # noqa: E402
 from boxlcd.rl.train import train as train_ppo  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -47,8 +48,8 @@ def good(tmp_path_factory):
     train_model("frame_transformer", str(root / "data"), str(root / "ft"), steps=2, batch=2, progress=False,
                 prompt=1, **TINY_FT)
     train_model("arbiter", str(root / "data"), str(root / "arbiter"), steps=2, batch=2, progress=False)
-    train_ppo("Urchin", "body", str(root / "ppo"), steps=32, ep_len=6, progress=False, num_envs=8, n_steps=4,
-              batch_size=32, net=[8])
+    train_ppo(RunConfig(env="Urchin", steps=32, ep_len=6, num_envs=8, n_steps=4, batch_size=32, net=[8]),
+              TrainOptions(out=root / "ppo", quiet=True))
     from boxlcd import voe
 
     voe.make_suite("Dropbox", root / "suite" / "Dropbox", pairs=1, seed=0)
@@ -343,7 +344,7 @@ def test_a_runs_sim_path_stays_inside_its_folder(good, tmp_path, capsys):
         _set(run, sim=sim)
         err = one_line_error(capsys, ["rl", "eval", run, "--episodes", "2", "--sim", "learned"])
         assert "is not a folder in the run's sim/" in err
-    assert read_run(good / "ppo")["sim"] == "real"
+    assert read_run(good / "ppo").sim == "real"
 
 
 def test_a_learned_sims_checkpoint_that_links_outside_is_refused(good, tmp_path, capsys):

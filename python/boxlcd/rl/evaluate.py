@@ -13,7 +13,7 @@ beside the goal's frame, the border green once the goal is reached.
 from __future__ import annotations
 
 import argparse
-import json
+import dataclasses
 import math
 from pathlib import Path
 
@@ -58,8 +58,8 @@ def summary(result: dict) -> dict:
 def write_gif(path: Path, shown: list, cols: int, fps: float, scale: int = 8) -> None:
     """Each env's frame beside its goal's frame, envs stacked; an env's border turns green
     once its episode has ended."""
-    from boxlcd.demo import write_gif as save
     from boxlcd.render import lcd_picture
+    from boxlcd.render import write_gif as save
 
     pictures = []
     for lcd, goal, ended in shown:
@@ -79,17 +79,16 @@ def evaluate(run_dir: str, episodes: int = 1000, sim: str = "real", device: str 
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
     run = read_run(run_dir)
-    if sim == "learned" and run["sim"] == "real":
+    if sim == "learned" and run.sim == "real":
         raise ValueError(f"{run_dir} was trained in the real env: there is no learned sim to evaluate in")
     sim_path = run_sim(run, run_dir) if sim == "learned" else sim
     policy = load_policy(run_dir, device=device)
-    out = {"run": str(Path(run_dir)), "env": run["env"], "task": run["task"],
-           "trained_in": run.get("sim_from") or run["sim"],
-           "evaluated_in": sim_path, "episodes": episodes, "threshold": run["threshold"]}
+    out = {"run": str(Path(run_dir)), "env": run.env, "task": run.task, "trained_in": run.sim_from or run.sim,
+           "evaluated_in": sim_path, "episodes": episodes, "threshold": run.threshold}
     shown = None
     for deterministic in (False, True):
         # The task and the model as they are: training's aids (sim_noise, shaping) are no part of them.
-        vec = make_env({**the_task(run), "device": device}, num_envs=episodes, sim=sim_path,
+        vec = make_env(dataclasses.replace(the_task(run), device=device), num_envs=episodes, sim=sim_path,
                        seed_offset=EVAL_SEED_OFFSET)
         result = first_episodes(policy, vec, deterministic, frames=0 if deterministic else gif_episodes)
         shown = shown or result["frames"]

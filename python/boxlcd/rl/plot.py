@@ -78,8 +78,8 @@ def plot(runs: list[str], out: str, smooth: int = 5) -> None:
     for run_dir in runs:
         run = read_run(run_dir)
         c = curve(run_dir, smooth)
-        learned = run["sim"] != "real"
-        label = f"{run['env']} {run['task']}, trained in {'a learned sim' if learned else 'the engine'} ({Path(run_dir).name})"
+        learned = run.sim != "real"
+        label = f"{run.env} {run.task}, trained in {'a learned sim' if learned else 'the engine'} ({Path(run_dir).name})"
         style = "--" if learned else "-"
         axes[0].plot(c["steps"] / 1e6, c["success"], style, label=label)
         axes[1].plot(c["seconds"] / 60, c["success"], style, label=label)

@@ -1,7 +1,7 @@
 """A mixed-precision MLP policy for SB3's PPO: `boxlcd rl train --set precision=bf16`.
 
 Why: with the default 3x256 nets, SB3's update is about half of the PPO loop's time on a CPU
-(docs/rl.md, Speed), and a CPU with AVX512-BF16 or AMX multiplies bf16 matrices a few times
+(docs/speed.md), and a CPU with AVX512-BF16 or AMX multiplies bf16 matrices a few times
 faster than fp32. So the hidden 256x256 layers of the policy and value nets run under
 torch.autocast in bf16. What needs precision stays fp32: the first layer reads the
 observation (a bf16 input would round a position to about 0.004, a tenth of the goal's
