@@ -104,6 +104,22 @@ def test_console_script_and_module():
     assert "SpiderCube" in out
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX pipes")
+def test_a_reader_that_goes_away_is_no_error():
+    """`boxlcd list | head -1`: the rest of the output has nobody to read it; that ends the
+    command with exit code 1 and nothing on stderr."""
+    import os
+
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the command writes
+    try:
+        done = subprocess.run([sys.executable, "-m", "boxlcd", "list"], stdout=write, stderr=subprocess.PIPE,
+                              text=True, timeout=60)
+    finally:
+        os.close(write)
+    assert (done.returncode, done.stderr) == (1, "")
+
+
 def test_collect_and_dataset_commands(tmp_path, capsys):
     from boxlcd.cli import main
     from boxlcd.dataset import Episodes
@@ -115,7 +131,12 @@ def test_collect_and_dataset_commands(tmp_path, capsys):
     assert len(data) == 5 and data.ep_len == 6 and int(data.episode(4)["seeds"]) == 7
     assert main(["dataset", "info", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "Dropbox" in text and "5 episodes of 6 steps in 3 shards" in text and "checksums ok" in text
+    assert f"{out}: Dropbox with ep_len=6, 5 episodes of 6 steps in 3 shards," in text and "checksums ok" in text
+    plain = tmp_path / "plain"  # no overrides: the env's name alone, then a comma
+    assert main(["collect", "Dropbox", "--episodes", "1", "--out", str(plain), "-q"]) == 0
+    capsys.readouterr()
+    assert main(["dataset", "info", str(plain)]) == 0
+    assert f"{plain}: Dropbox, 1 episodes of " in capsys.readouterr().out
     gif = tmp_path / "ep.gif"
     assert main(["dataset", "show", str(out), "--episode", "2", "--out", str(gif), "--scale", "2"]) == 0
     from PIL import Image

@@ -608,3 +608,21 @@ def test_datasets_that_differ_cannot_be_joined(tmp_path):
         open_episodes(f"{tmp_path / 'urchin'},{tmp_path / 'missing'}")
     with pytest.raises(ValueError, match="two or more"):
         JoinedEpisodes([tmp_path / "urchin"])
+
+
+def test_importing_the_dataset_package_loads_no_learning_code():
+    """boxlcd.dataset stands below rl and models: importing it loads neither, nor torch."""
+    import subprocess
+    import sys
+
+    code = ("import sys, boxlcd.dataset; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'torch' or "
+            "m.startswith(('boxlcd.rl', 'boxlcd.models'))))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_a_ppo_policy_name_is_refused_without_rl(tmp_path):
+    with pytest.raises(ValueError, match=r"is a PPO run's: pass boxlcd.rl.actor.ppo_policy\('ppo:run'\)"):
+        collect("Bounce", 1, tmp_path / "x", policy="ppo:run")
+    assert not (tmp_path / "x").exists()

@@ -14,10 +14,19 @@ from boxlcd.dataset import collect  # noqa: E402
 from boxlcd.models.train import train as train_model  # noqa: E402
 from boxlcd.rl.evaluate import evaluate, first_episodes, summary  # noqa: E402
 from boxlcd.rl.sb3 import SB3VecEnv  # noqa: E402
-from boxlcd.rl.train import make_env, read_run, the_task, train  # noqa: E402
+from boxlcd.rl.actor import ppo_policy  # noqa: E402
+from boxlcd.rl.config import RunConfig, TrainOptions  # noqa: E402
+from boxlcd.rl.train import make_env, read_run, the_task  # noqa: E402
+from boxlcd.rl.train import train as train_ppo  # noqa: E402
 from boxlcd.tasks import make_task  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+def train(env, task, out, threads=None, **settings):
+    """rl train, quiet, on torch's current threads: the run's settings as keywords."""
+    options = TrainOptions(out=str(out), quiet=True, threads=threads or torch.get_num_threads())
+    return train_ppo(RunConfig(env=env, task=task, **settings), options)
+
 
 SHORT = {"num_envs": 64, "n_steps": 32, "batch_size": 512, "n_epochs": 5, "net": [64, 64]}
 
@@ -98,7 +107,7 @@ def test_a_short_ppo_run_beats_a_random_policy(tmp_path):
     """60k steps of PPO on a loose Luxo body goal: its success in 300 fresh real episodes is
     clearly above a random policy's on the same episodes, and so is its return (a fixed step
     count, not timed; about 0.52 against 0.36 here)."""
-    out = train("Luxo", "body", str(tmp_path / "ppo"), steps=60_000, threshold=0.1, ep_len=30, progress=False,
+    out = train("Luxo", "body", str(tmp_path / "ppo"), steps=60_000, threshold=0.1, ep_len=30,
                 **SHORT, lr=1e-3)
     run = read_run(out)
     from boxlcd.rl.train import load_policy
@@ -113,10 +122,10 @@ def test_a_short_ppo_run_beats_a_random_policy(tmp_path):
 def test_training_aids_are_kept_but_not_evaluated(tmp_path):
     """A run keeps its curriculum and shaping in run.json (a resume trains on), while rl eval
     measures the task itself: no near starts, no shaping in the returns."""
-    out = train("LuxoCube", "cube", str(tmp_path / "ppo"), steps=64, ep_len=10, progress=False, start_near=1.0,
+    out = train("LuxoCube", "cube", str(tmp_path / "ppo"), steps=64, ep_len=10, start_near=1.0,
                 near_spread=0.3, near_ahead=0.5, reach=5.0, num_envs=16, n_steps=4, batch_size=64, net=[16])
     run = read_run(out)
-    assert (run["start_near"], run["near_spread"], run["reach"]) == (1.0, 0.3, 5.0)
+    assert (run.start_near, run.near_spread, run.reach) == (1.0, 0.3, 5.0)
     trained = make_env(run, num_envs=4).task
     assert (trained.start_near, trained.near_spread, trained.near_ahead, trained.reach) == (1.0, 0.3, 0.5, 5.0)
     measured = make_env(the_task(run), num_envs=4).task
@@ -139,7 +148,7 @@ def test_lr_end_decays_the_learning_rate_linearly_over_the_steps(tmp_path):
     tiny = {"num_envs": 16, "n_steps": 8, "batch_size": 64, "n_epochs": 1, "net": [16], "lr": 1e-3}
     lrs = {}
     for lr_end in (1.0, 0.1):
-        out = train("Urchin", "body", str(tmp_path / str(lr_end)), steps=512, ep_len=10, progress=False,
+        out = train("Urchin", "body", str(tmp_path / str(lr_end)), steps=512, ep_len=10,
                     lr_end=lr_end, **tiny)
         policy = load_policy(out)
         lrs[lr_end] = policy.policy.optimizer.param_groups[0]["lr"], policy.lr_schedule(0.5)
@@ -156,7 +165,7 @@ def test_bf16_precision_keeps_the_heads_and_first_layer_fp32(tmp_path):
     from boxlcd.rl.train import load_policy
 
     tiny = {"num_envs": 16, "n_steps": 8, "batch_size": 64, "n_epochs": 1, "net": [64, 64, 64]}
-    runs = {p: train("Urchin", "body", str(tmp_path / p), steps=128, ep_len=10, progress=False, precision=p, **tiny)
+    runs = {p: train("Urchin", "body", str(tmp_path / p), steps=128, ep_len=10, precision=p, **tiny)
             for p in ("fp32", "bf16")}
     fp32, bf16 = load_policy(runs["fp32"]).policy, load_policy(runs["bf16"]).policy
     assert isinstance(bf16, MixedPrecisionPolicy) and not isinstance(fp32, MixedPrecisionPolicy)
@@ -171,7 +180,7 @@ def test_bf16_precision_keeps_the_heads_and_first_layer_fp32(tmp_path):
     torch.testing.assert_close(lp16, lp32, atol=0.05, rtol=0.01)
     first = bf16.mlp_extractor.policy_net[:2](obs)
     assert torch.equal(first, fp32.mlp_extractor.policy_net[:2](obs)) and first.dtype == torch.float32
-    train("Urchin", "body", str(tmp_path / "bf16"), steps=256, ep_len=10, progress=False, precision="bf16", **tiny)
+    train("Urchin", "body", str(tmp_path / "bf16"), steps=256, ep_len=10, precision="bf16", **tiny)
     assert json.loads((tmp_path / "bf16" / "state.json").read_text())["env_steps"] >= 256
 
 
@@ -194,7 +203,7 @@ def test_collection_runs_on_one_torch_thread_and_the_update_on_all(tmp_path, mon
     monkeypatch.setattr(SB3VecEnv, "step_wait", stepping)
     monkeypatch.setattr(PPO, "train", updating)
     torch.set_num_threads(2)  # the one_torch_thread fixture restores the suite's own afterwards
-    train("Urchin", "body", str(tmp_path / "run"), steps=256, ep_len=10, progress=False, num_envs=16, n_steps=8,
+    train("Urchin", "body", str(tmp_path / "run"), steps=256, ep_len=10, num_envs=16, n_steps=8,
           batch_size=64, n_epochs=1, net=[16])
     assert seen == {"collect": {1}, "update": {2}}
     assert torch.get_num_threads() == 2
@@ -257,11 +266,11 @@ def test_ppo_in_a_learned_env_and_its_evaluation_in_both(tmp_path):
     train_model("frame_transformer", str(tmp_path / "data"), str(tmp_path / "ft"), steps=2, batch=4, progress=False,
                 prompt=1, d_model=16, layers=1, heads=2)
     out = train("Urchin", "body", str(tmp_path / "ppo"), sim=str(tmp_path / "ft"), steps=128, ep_len=10,
-                progress=False, num_envs=16, n_steps=8, batch_size=64, net=[16], sim_noise=0.02)
+                num_envs=16, n_steps=8, batch_size=64, net=[16], sim_noise=0.02)
     # the run keeps its sim's weights: it evaluates in its sim wherever the folder goes
-    assert read_run(out)["sim"] == "sim/0" and read_run(out)["sim_from"] == str((tmp_path / "ft").resolve())
+    assert read_run(out).sim == "sim/0" and read_run(out).sim_from == str((tmp_path / "ft").resolve())
     assert (out / "sim" / "0" / "ckpt.pt").is_file()
-    assert read_run(out)["sim_noise"] == 0.02  # training's alone: evaluations measure the model as it is
+    assert read_run(out).sim_noise == 0.02  # training's alone: evaluations measure the model as it is
     moved = tmp_path / "elsewhere" / "ppo"
     shutil.copytree(out, moved)
     shutil.rmtree(tmp_path / "ft")
@@ -271,7 +280,7 @@ def test_ppo_in_a_learned_env_and_its_evaluation_in_both(tmp_path):
     assert learned["trained_in"] == str((tmp_path / "ft").resolve())
     assert (moved / "eval.json").is_file() and (moved / "eval_learned.json").is_file()
     # resuming trains on in the kept models, though their source is gone
-    train("Urchin", "body", str(out), sim=str(tmp_path / "ft"), steps=256, ep_len=10, progress=False, num_envs=16,
+    train("Urchin", "body", str(out), sim=str(tmp_path / "ft"), steps=256, ep_len=10, num_envs=16,
           n_steps=8, batch_size=64, net=[16], sim_noise=0.02)
     assert json.loads((out / "state.json").read_text())["env_steps"] == 256
     train_model("frame_transformer", str(tmp_path / "data"), str(tmp_path / "ft"), steps=2, batch=4, progress=False,
@@ -280,9 +289,9 @@ def test_ppo_in_a_learned_env_and_its_evaluation_in_both(tmp_path):
     train_model("frame_transformer", str(tmp_path / "data"), str(tmp_path / "ft2"), steps=2, batch=4, seed=1,
                 progress=False, prompt=1, d_model=16, layers=1, heads=2)
     both = train("Urchin", "body", str(tmp_path / "ppo2"), sim=f"{tmp_path / 'ft'},{tmp_path / 'ft2'}", steps=128,
-                 ep_len=10, progress=False, num_envs=16, n_steps=8, batch_size=64, net=[16])
-    assert read_run(both)["sim"] == "sim/0,sim/1"
-    assert read_run(both)["sim_from"] == f"{(tmp_path / 'ft').resolve()},{(tmp_path / 'ft2').resolve()}"
+                 ep_len=10, num_envs=16, n_steps=8, batch_size=64, net=[16])
+    assert read_run(both).sim == "sim/0,sim/1"
+    assert read_run(both).sim_from == f"{(tmp_path / 'ft').resolve()},{(tmp_path / 'ft2').resolve()}"
     inside = evaluate(str(both), episodes=8, sim="learned")["evaluated_in"]
     assert inside == f"{(both / 'sim' / '0').resolve()},{(both / 'sim' / '1').resolve()}"
 
@@ -304,10 +313,11 @@ def test_collect_with_a_ppo_policy(tmp_path, monkeypatch):
     cube task), a reached goal is replaced, and a run of another env is refused."""
     from boxlcd.dataset import Episodes
 
-    tiny = dict(steps=64, ep_len=10, progress=False, num_envs=16, n_steps=4, batch_size=64, net=[16])
+    tiny = dict(steps=64, ep_len=10, num_envs=16, n_steps=4, batch_size=64, net=[16])
     out = train("Urchin", "body", str(tmp_path / "ppo"), **tiny)
     for name in ("a", "b"):
-        collect("Urchin", 4, tmp_path / name, policy=f"ppo:{out}", seed=5, shard_size=2, progress=False, ep_len=10)
+        collect("Urchin", 4, tmp_path / name, policy=ppo_policy(f"ppo:{out}"), seed=5, shard_size=2, progress=False,
+                ep_len=10)
     a, b = Episodes(tmp_path / "a"), Episodes(tmp_path / "b")
     for i in range(4):
         for k, v in a.episode(i).items():
@@ -316,7 +326,7 @@ def test_collect_with_a_ppo_policy(tmp_path, monkeypatch):
 
     recorder = Recorder()
     monkeypatch.setattr("boxlcd.rl.train.load_policy", lambda run_dir, **kw: recorder)
-    collect("Urchin", 3, tmp_path / "c", policy=f"ppo:{out}", progress=False, ep_len=10)
+    collect("Urchin", 3, tmp_path / "c", policy=ppo_policy(f"ppo:{out}"), progress=False, ep_len=10)
     proprio = np.stack([Episodes(tmp_path / "c").episode(i)["proprio"] for i in range(3)])  # (3, 11, 16)
     seen = np.stack(recorder.seen, axis=1)  # (3, 10 steps, 16 x (proprio, goal, 2 before))
     assert seen.shape == (3, 10, 64)
@@ -327,15 +337,15 @@ def test_collect_with_a_ppo_policy(tmp_path, monkeypatch):
     goals = seen[:, :, 16:32]
     assert (goals == goals[:, :1]).all() and not np.allclose(goals[:, 0], proprio[:, 0])  # far, never reached
     run = read_run(out)
-    (out / "run.json").write_text(json.dumps({**run, "threshold": 2.0}))  # every goal reached at once
+    (out / "run.json").write_text(json.dumps({**run.to_json(), "threshold": 2.0}))  # every goal reached at once
     recorder.seen.clear()
-    collect("Urchin", 3, tmp_path / "d", policy=f"ppo:{out}", progress=False, ep_len=10)
+    collect("Urchin", 3, tmp_path / "d", policy=ppo_policy(f"ppo:{out}"), progress=False, ep_len=10)
     goals = np.stack(recorder.seen, axis=1)[:, :, 16:32]
     assert all(not np.allclose(goals[:, t], goals[:, t + 1]) for t in range(9))  # a new goal each step
 
     cube = train("LuxoCube", "cube", str(tmp_path / "cube"), **tiny)
     recorder.seen.clear()
-    collect("LuxoCube", 2, tmp_path / "e", policy=f"ppo:{cube}", progress=False, ep_len=10)
+    collect("LuxoCube", 2, tmp_path / "e", policy=ppo_policy(f"ppo:{cube}"), progress=False, ep_len=10)
     data = Episodes(tmp_path / "e")
     obj = [data.state_keys.index(k) for k in ("object0:x:p", "object0:y:p")]
     seen = np.stack(recorder.seen, axis=1)  # proprio, object, goal:object, then (proprio, object) x 2
@@ -343,9 +353,9 @@ def test_collect_with_a_ppo_policy(tmp_path, monkeypatch):
         np.testing.assert_array_equal(seen[:, t, 16:18], np.stack([data.episode(i)["full_state"][t, obj] for i in range(2)]))
 
     with pytest.raises(ValueError, match="trained on Urchin, not on Luxo"):
-        collect("Luxo", 2, tmp_path / "f", policy=f"ppo:{out}", progress=False)
+        collect("Luxo", 2, tmp_path / "f", policy=ppo_policy(f"ppo:{out}"), progress=False)
     with pytest.raises(FileNotFoundError, match="not a PPO run folder"):
-        collect("Urchin", 2, tmp_path / "g", policy=f"ppo:{tmp_path / 'none'}", progress=False)
+        ppo_policy(f"ppo:{tmp_path / 'none'}")
     assert not (tmp_path / "f").exists() and not (tmp_path / "g").exists()
 
 
@@ -398,3 +408,40 @@ def test_rl_plot_refuses_non_finite_log_rows_and_smooth_out_of_range(tmp_path, c
         assert main(["rl", "plot", str(tmp_path), "--smooth", smooth, "--out", str(tmp_path / "c.png")]) == 2
         assert f"smooth must be >= 1 and <= 10000, got {smooth}" in capsys.readouterr().err
     assert not (tmp_path / "c.png").exists()
+
+
+def test_run_json_is_the_settings_dict_and_old_files_read_as_they_meant():
+    """run.json round-trips through RunConfig; a file written before a setting existed reads
+    with the value the setting had then; unknown and missing settings are refused by name."""
+    config = RunConfig(env="LuxoCube", task="cube", steps=64, reach=2.0, net=[16], precision="bf16")
+    assert RunConfig.from_json(json.loads(json.dumps(config.to_json()))) == config
+    old = {k: v for k, v in config.to_json().items()
+           if k not in ("history", "lr_end", "precision", "reach", "reach_behind", "start_near", "near_spread",
+                        "near_ahead", "sim_noise", "sim_from")}
+    before = RunConfig.from_json(old)
+    assert (before.history, before.lr_end, before.precision, before.reach, before.sim_from) == (1, 1.0, "fp32", 0, None)
+    assert config.the_task().reach == 0 and config.the_task().net == [16]
+    with pytest.raises(ValueError, match="unknown settings learning_speed"):
+        RunConfig.from_json({**config.to_json(), "learning_speed": 3})
+    with pytest.raises(ValueError, match="^no env, num_envs$"):
+        RunConfig.from_json({k: v for k, v in config.to_json().items() if k not in ("env", "num_envs")})
+    for bad, message in (({"ep_len": 0}, "ep_len must be >= 1"), ({"device": 3}, "device must be a string"),
+                         ({"net": []}, "net must be a list"), ({"lr": 2.0}, "lr must be > 0.0 and <= 1.0")):
+        with pytest.raises(ValueError, match=message):
+            RunConfig.from_json({**config.to_json(), **bad})
+
+
+def test_rl_train_options_come_from_the_settings(capsys):
+    """Every setting is a flag or a --set key, and --help shows each default."""
+    import dataclasses
+
+    with pytest.raises(SystemExit):
+        main(["rl", "train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for f in dataclasses.fields(RunConfig) + dataclasses.fields(TrainOptions):
+        option = f.metadata["option"]
+        assert option is None or (f"--{f.name.replace('_', '-')}" if option == "flag" else f"{f.name}:") in text
+    assert "--steps STEPS env steps in all (default 5_000_000)" in text
+    assert "net: hidden layer widths" in text and "(default [256, 256, 256])" in text
+    assert main(["rl", "train", "--env", "Urchin", "--out", "unused", "--set", "steps=5", "-q"]) == 2
+    assert "unknown PPO setting 'steps'; settings: n_steps" in capsys.readouterr().err

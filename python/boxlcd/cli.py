@@ -30,6 +30,7 @@ import numpy as np
 
 import boxlcd
 from boxlcd import demo, render
+from boxlcd.options import key_value
 from boxlcd.ranges import check_ranges
 
 # The world-model commands live in boxlcd.models, which needs torch: a module is imported, and
@@ -42,16 +43,6 @@ MODEL_COMMANDS = {
 }
 MODELS_EXTRA = "pip install torch==2.13.0 '.[models,rl]'"
 MAX_THREADS = 1024  # torch threads per process: more only contend (and each holds a stack)
-
-
-def _override(text: str) -> tuple[str, float | str]:
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    try:
-        return key, float(value)
-    except ValueError:
-        return key, value
 
 
 def _env_name(text: str) -> str:
@@ -178,8 +169,10 @@ def cmd_dataset_info(args) -> None:
     m = data.manifest
     size = sum((data.path / entry["name"] / f"{name}.npy").stat().st_size
                for entry in m["shards"] for name in entry["files"])  # the listed files only
-    print(f"{data.path}: {m['env']} {m['overrides'] or ''}, {len(data)} episodes of {data.ep_len} steps "
-          f"in {data.num_shards} shards, {size / 2**20:.1f} MiB, checksums {'not checked' if args.no_verify else 'ok'}")
+    env = m["env"] + (" with " + ", ".join(f"{k}={v}" for k, v in m["overrides"].items()) if m["overrides"] else "")
+    shards = f"{data.num_shards} shard{'s' if data.num_shards != 1 else ''}"
+    print(f"{data.path}: {env}, {len(data)} episodes of {data.ep_len} steps in {shards}, {size / 2**20:.1f} MiB, "
+          f"checksums {'not checked' if args.no_verify else 'ok'}")
     print(f"  policy {m['policy']}, seed {m['seed']}, boxlcd {m['boxlcd_version']}")
     ep = data.episode(0)
     for name in ("frames", "actions", "full_state", "proprio"):
@@ -291,7 +284,7 @@ def parser(model_command: str | None = None) -> argparse.ArgumentParser:
         return c
 
     def settings(c):
-        c.add_argument("-s", "--set", type=_override, action="append", default=[], metavar="KEY=VALUE",
+        c.add_argument("-s", "--set", type=key_value, action="append", default=[], metavar="KEY=VALUE",
                        help="an env setting (ep_len, walls, lcd_base, wh_ratio, ...); repeatable")
 
     command("list", "the built-in envs with their sizes", cmd_list)
@@ -422,13 +415,39 @@ def main(argv: list[str] | None = None) -> int:
         return args.fn(args) or 0
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError as e:
+        if not stdout_is_gone():
+            return report(e, command)
+        return 1  # the reader went away (`boxlcd info X | head -1`): nobody to tell
     except Exception as e:
-        if wants_traceback():
-            import traceback
+        return report(e, command)
 
-            traceback.print_exc()
-        print(f"{' '.join(['boxlcd'] + ([command] if command else []))}: {error_line(e)}", file=sys.stderr)
-        return 2
+
+def report(e: Exception, command: str | None) -> int:
+    """The error as one line on stderr (with BOXLCD_TRACEBACK=1, the traceback first); returns 2."""
+    if wants_traceback():
+        import traceback
+
+        traceback.print_exc()
+    print(f"{' '.join(['boxlcd'] + ([command] if command else []))}: {error_line(e)}", file=sys.stderr)
+    return 2
+
+
+def stdout_is_gone() -> bool:
+    """Whether stdout is a pipe whose reader has gone; if so stdout is pointed at nothing, or
+    Python would report the pipe again when it flushes stdout at exit."""
+    import select
+
+    try:
+        fd = sys.stdout.fileno()
+        poll = select.poll()  # a pipe with no reader polls as an error (POSIX)
+        poll.register(fd, select.POLLOUT)
+        gone = any(events & select.POLLERR for _, events in poll.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll (Windows), or stdout is no file
+        return False
+    if gone:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), fd)
+    return gone
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from boxlcd.worlds import definition_summary
 
 LOCK = ".collect.lock"
 
-Policy = Callable[[dict, np.random.Generator], np.ndarray]
+Policy = Callable[[dict, np.random.Generator, int], np.ndarray]
 
 
 def random_policy(obs: dict, rng: np.random.Generator, action_size: int) -> np.ndarray:
@@ -35,40 +35,38 @@ def zero_policy(obs: dict, rng: np.random.Generator, action_size: int) -> np.nda
     return np.zeros((len(obs["full_state"]), action_size), np.float32)
 
 
-def resolve_policy(policy: str | Callable) -> Callable:
-    """'random', 'zero', 'ppo:RUN' (a PPO run's policy: boxlcd.rl.actor), 'module:callable', or
-    a callable(obs, rng, action_size) -> (n, A). A policy with a start(env, obs, rng) method has
-    it called after each shard's reset (a fresh policy per shard)."""
-    if callable(policy):
-        return policy
-    if policy == "random":
-        return random_policy
-    if policy == "zero":
-        return zero_policy
-    if isinstance(policy, str) and policy.startswith("ppo:"):
-        from boxlcd.rl.actor import PolicyActor
+NAMED = {"random": random_policy, "zero": zero_policy}
 
-        return PolicyActor(policy[len("ppo:"):])
-    if isinstance(policy, str) and ":" in policy:
-        module, _, name = policy.partition(":")
+
+def named_policy(name: str) -> Policy:
+    """The policy `name` stands for: 'random', 'zero' or 'module:callable'. A PPO run's policy
+    ('ppo:RUN') is boxlcd.rl's to load: boxlcd.rl.actor.ppo_policy."""
+    if name in NAMED:
+        return NAMED[name]
+    if name.startswith("ppo:"):
+        raise ValueError(f"policy {name!r} is a PPO run's: pass boxlcd.rl.actor.ppo_policy({name!r}) "
+                         "(`boxlcd collect --policy ppo:RUN` does)")
+    if ":" in name:
+        module, _, attr = name.partition(":")
         try:
-            fn = getattr(importlib.import_module(module), name)
+            fn = getattr(importlib.import_module(module), attr)
         except (ImportError, AttributeError) as e:
-            raise ValueError(f"policy {policy!r} cannot be loaded: {e}") from e
+            raise ValueError(f"policy {name!r} cannot be loaded: {e}") from e
         if not callable(fn):
-            raise ValueError(f"policy {policy!r} is not callable")
+            raise ValueError(f"policy {name!r} is not callable")
         return fn
-    raise ValueError(f"policy must be 'random', 'zero', 'ppo:RUN' or 'module:callable', got {policy!r}")
+    raise ValueError(f"policy must be 'random', 'zero', 'module:callable' or a callable, got {name!r}")
 
 
-def collect_shard(plan: dict, index: int, policy: str | Callable = "random") -> dict[str, np.ndarray]:
-    """The arrays of shard `index` of a plan (see collect); runs anywhere boxlcd is installed."""
+def collect_shard(plan: dict, index: int, policy: Policy = random_policy) -> dict[str, np.ndarray]:
+    """The arrays of shard `index` of a plan (see collect) under `policy`, a callable
+    (obs, rng, action_size) -> actions; one with a start(env, obs, rng) method has it called
+    after the shard's reset. Runs anywhere boxlcd is installed."""
     first = index * plan["shard_size"]
     n = min(plan["shard_size"], plan["episodes"] - first)
     seed = plan["seed"]
     env = boxlcd.make(plan["env"], num_envs=n, num_threads=plan["num_threads"], seed=seed + first,
                       autoreset_mode="disabled", **plan["overrides"])
-    act = resolve_policy(policy)
     rng = np.random.default_rng([seed, index])
     T = env.definition.ep_len
     frames = np.empty((n, T + 1) + env.batch.frames.shape[1:], np.uint8)
@@ -76,26 +74,29 @@ def collect_shard(plan: dict, index: int, policy: str | Callable = "random") -> 
     proprio = np.empty((n, T + 1, len(env.proprio_keys)), np.float32)
     actions = np.empty((n, T, env.action_size), np.float32)
     obs = env.reset(seed=seed + first)
-    if hasattr(act, "start"):
-        act.start(env, obs, rng)
+    if hasattr(policy, "start"):
+        policy.start(env, obs, rng)
     for t in range(T + 1):
         frames[:, t], full_state[:, t], proprio[:, t] = obs["lcd"], obs["full_state"], obs["proprio"]
         if t == T:
             break
-        actions[:, t] = applied_action(act(obs, rng, env.action_size), (n, env.action_size), policy)
+        actions[:, t] = applied_action(policy(obs, rng, env.action_size), (n, env.action_size), plan["policy"])
         obs, *_ = env.step(actions[:, t])
     seeds = seed + first + np.arange(n, dtype=np.int64)
     return {"frames": frames, "actions": actions, "full_state": full_state, "proprio": proprio, "seeds": seeds}
 
 
-def policy_label(policy: str | Callable) -> str:
-    """How the manifest and error messages name a policy: its string, or module:qualname."""
+def policy_label(policy: str | Policy) -> str:
+    """How the manifest and error messages name a policy: its name, its `name` attribute (a
+    PPO run's: ppo:RUN), or module:qualname."""
     if isinstance(policy, str):
         return policy
+    if isinstance(getattr(policy, "name", None), str):
+        return policy.name
     return f"{getattr(policy, '__module__', '?')}:{getattr(policy, '__qualname__', type(policy).__name__)}"
 
 
-def applied_action(raw, shape: tuple[int, int], policy) -> np.ndarray:
+def applied_action(raw, shape: tuple[int, int], name: str) -> np.ndarray:
     """The actions the engine applies for a policy's output: clipped to [-1, 1] as the engine
     clips them, so that the dataset stores what moved the world. A policy output that is not
     (n, A) finite numbers raises ValueError naming the policy: the engine would turn NaN into
@@ -103,13 +104,12 @@ def applied_action(raw, shape: tuple[int, int], policy) -> np.ndarray:
     try:
         a = np.asarray(raw, dtype=np.float64)
     except (TypeError, ValueError) as e:
-        raise ValueError(f"policy {policy_label(policy)} returned no array of numbers: {e}") from None
+        raise ValueError(f"policy {name} returned no array of numbers: {e}") from None
     if a.shape != shape:
-        raise ValueError(f"policy {policy_label(policy)} returned shape {a.shape}, expected {shape}")
+        raise ValueError(f"policy {name} returned shape {a.shape}, expected {shape}")
     if not np.isfinite(a).all():
         bad = a[~np.isfinite(a)][0]
-        raise ValueError(f"policy {policy_label(policy)} returned {bad} among its actions: actions must be "
-                         "finite numbers")
+        raise ValueError(f"policy {name} returned {bad} among its actions: actions must be finite numbers")
     return np.clip(a, -1.0, 1.0).astype(np.float32)
 
 
@@ -131,21 +131,25 @@ def collect(
     env: str,
     episodes: int,
     out: str | os.PathLike,
-    policy: str | Callable = "random",
+    policy: str | Policy = "random",
     seed: int = 0,
     shard_size: int = 1000,
     resume: bool = False,
     num_threads: int = 0,
     ray: str | bool | None = None,
     progress: bool = True,
+    policy_name: str | None = None,
     **overrides,
 ) -> Path:
     """Collects `episodes` episodes of `env` into the folder `out`; returns the manifest path.
 
     Episodes last the env's ep_len (override it like any setting) under the policy: 'random'
-    (uniform in [-1, 1], as the seed's datasets), 'zero', 'module:callable' or a callable
-    (obs, rng, action_size) -> actions; the dataset stores the actions the engine applied
-    (clipped to [-1, 1]), and a policy returning NaN or infinity is refused. resume=True
+    (uniform in [-1, 1], as the original datasets), 'zero', 'module:callable' or a callable
+    (obs, rng, action_size) -> actions, such as a PPO run's (boxlcd.rl.actor.ppo_policy). A
+    policy with a start(env, obs, rng) method has it called after each shard's reset, and one
+    with an `env` attribute is refused on another env. The manifest records policy_name
+    (default: policy_label's). The dataset stores the actions the engine applied (clipped to
+    [-1, 1]), and a policy returning NaN or infinity is refused. resume=True
     continues an interrupted run, keeping its finished shards; a second collection into a folder in use fails at once. ray=True (or an
     address) spreads shards over a Ray cluster; the files are the same as a local run's.
     """
@@ -156,13 +160,16 @@ def collect(
             raise ValueError(f"{name} must be a positive int, got {value!r}")
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be an int >= 0, got {seed!r}")
-    policy_name = policy_label(policy)
+    policy_name = policy_label(policy) if policy_name is None else policy_name
+    act = named_policy(policy) if isinstance(policy, str) else policy
+    if not callable(act):
+        raise ValueError(f"policy must be a name or a callable (obs, rng, action_size) -> actions, got {policy!r}")
     unknown = sorted(set(overrides) - set(boxlcd.override_names()))
     if unknown:  # not make()'s own arguments (frames, autoreset_mode, ...): only world settings
         raise ValueError(f"unknown option {unknown[0]!r}; options: {', '.join(boxlcd.override_names())}")
-    trained_on = getattr(resolve_policy(policy), "env", env)
-    if trained_on != env:
-        raise ValueError(f"policy {policy!r} was trained on {trained_on}, not on {env}")
+    made_for = getattr(act, "env", env)
+    if made_for != env:
+        raise ValueError(f"policy {policy_name} was trained on {made_for}, not on {env}")
     probe = boxlcd.make(env, num_envs=1, **overrides)  # checks the overrides before any writing
     root = Path(out)
     plan = {"env": env, "overrides": overrides, "episodes": int(episodes), "shard_size": int(shard_size),
@@ -181,7 +188,7 @@ def collect(
         todo = [i for i in range(num_shards) if read_shard_entry(root, i) is None]
         bar = make_bar(progress, plan, num_shards - len(todo), probe.definition.ep_len + 1)
         try:
-            for index, arrays in shard_results(plan, todo, policy, ray):
+            for index, arrays in shard_results(plan, todo, act, ray):
                 write_shard(root, index, arrays)
                 bar.update(arrays["frames"].shape[0] * arrays["frames"].shape[1])
         except OSError as e:
@@ -257,7 +264,7 @@ def prepare_folder(root: Path, manifest: dict, num_shards: int) -> None:
     write_json_atomically(root / MANIFEST, manifest)
 
 
-def shard_results(plan: dict, todo: list[int], policy, ray):
+def shard_results(plan: dict, todo: list[int], policy: Policy, ray):
     """Yields (index, arrays) for each shard to do, from this process or from Ray tasks."""
     if not ray:
         for index in todo:
