@@ -156,7 +156,12 @@ def cmd_collect(args) -> None:
     from boxlcd.dataset import collect
 
     ray = None if args.ray is None else (True if args.ray == "local" else args.ray)
-    path = collect(args.env, args.episodes, args.out, policy=args.policy, seed=args.seed,
+    policy = args.policy
+    if policy.startswith("ppo:"):  # a PPO run's policy: loading it is boxlcd.rl's, not the dataset's
+        from boxlcd.rl.actor import ppo_policy
+
+        policy = ppo_policy(policy)
+    path = collect(args.env, args.episodes, args.out, policy=policy, seed=args.seed,
                    shard_size=args.shard_size, resume=args.resume, num_threads=args.threads, ray=ray,
                    progress=not args.quiet, **dict(args.set))
     print(f"wrote {path}")
