@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Full-scale world-model run for a GPU machine, the seed paper's whole Table 1: collects each env
+# Full-scale world-model run for a GPU machine, the original paper's whole Table 1: collects each env
 # (100,000 training episodes by default, the paper's scale), trains a frame-token transformer on
 # each for an equal share of a wall-clock budget, evaluates them all (with the marginal and
 # copy-last baselines, the posterior oracle where the env has no robot, by mode and by the

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The seed paper's Table 1 rows that docs/models.md did not yet measure (Bounce2, Object2, Luxo,
+# The original paper's Table 1 rows that docs/models.md did not yet measure (Bounce2, Object2, Luxo,
 # UrchinCube, LuxoCube), each with the 30-CPU-minute budget and the settings that worked for
 # Bounce: frame transformer, d_model 128, lr 1e-3, one torch thread, batch 32 (16 for the robot
 # envs, as Urchin). Then an arbiter per env (models/arbiter.py), and one table with both

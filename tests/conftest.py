@@ -38,7 +38,7 @@ def one_torch_thread():
     torch.set_num_threads(threads)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def original_frames():
     return np.load(ORIGINAL_FRAMES)
 

@@ -123,8 +123,8 @@ def test_reset_to_state_round_trip_and_stillness(name):
     for _ in range(3):
         obs, *_ = other.step(zero)
     # Joints are built in the given pose: nothing jumps, a settled robot stays put. (Without
-    # unwrapping limb angles to within pi of their joint's reference, as the seed did, Urchin
-    # and Crab limbs here start 2 pi outside their limits and swing round.)
+    # unwrapping limb angles to within pi of their joint's reference, as the original testbed
+    # did, Urchin and Crab limbs here start 2 pi outside their limits and swing round.)
     assert np.abs(obs["full_state"] - settled).max() < 0.05
 
 
