@@ -9,9 +9,10 @@ error bottom; prompt frames tinted green, predicted frames red).
 - bits/dim: teacher-forced negative log-likelihood of the binary pixels in bits, averaged over
   the frames after the prompt; frame 0 separately. Models marked `bound` (RSSM, binary_ae)
   report an upper bound.
-- rollouts from a prompt of 3 real frames (1 for Dropbox) to the end of each episode, under the
-  episode's actions, decoded (see `rollouts`) as each pixel's mode frame by frame (the default),
-  one sample (--temperature > 0), or each pixel's majority over --samples sampled rollouts: per-horizon
+- rollouts from the run's own prompt (its boxlcd train --prompt: by default 3 real frames, 1 for
+  Dropbox) to the end of each episode, under the episode's actions, decoded (see `rollouts`) as
+  each pixel's mode frame by frame (the default), one sample (--temperature > 0), or each
+  pixel's majority over --samples sampled rollouts: per-horizon
   pixel error rate, exact-frame rate, body IoU, and SSIM and PSNR per predicted frame as
   pytorch-ignite computes them (data_range 1; SSIM with an 11x11 Gaussian, sigma 1.5,
   k1 0.01, k2 0.03 on reflect-padded frames; PSNR adds 1e-10 to the MSE, so a perfect frame
@@ -56,7 +57,7 @@ from boxlcd.models.bernoulli import LN2
 from boxlcd.models.checkpoint import default_prompt, non_finite
 from boxlcd.models.rollout import rollout
 from boxlcd.models.settings import changed_settings
-from boxlcd.models.spec import data_spec, prepare
+from boxlcd.models.spec import check_data_fits, prepare
 from boxlcd.ranges import check_ranges
 
 TARGETS = {  # the original testbed's workshop paper, its best model per env
@@ -113,6 +114,7 @@ EVAL_RANGES = {  # boxlcd.ranges: (lowest, highest, whether the lowest itself is
     "episodes": (0, None, True), "batch": (1, None, True), "gif_episodes": (0, None, True),
     "seed": (0, 2**63 - 2, True)}  # torch's generators take a signed 64-bit seed (and the realism one seed + 1)
 MAX_THREADS = 1024  # torch threads: more only contend
+EVAL_FIX = "evaluate a model on held-out data of its own env and settings"
 MAX_SAMPLES = 1024  # rollouts voted over per episode: far past where the majority settles
 
 
@@ -159,58 +161,6 @@ def votes(model, batch: dict, prompt: int, temperature: float, samples: int,
     return count
 
 
-def check_model_data(model, data: Episodes) -> None:
-    """A clear error for data the model was not trained for: another env (whose frames a model
-    would score without complaint when the shapes agree), other frame, action or vector sizes,
-    or longer episodes than a transformer's positions (torch would fail on shapes deep inside)."""
-    ours, theirs = model.spec, data_spec(data)
-    vector = getattr(getattr(model, "vector", None), "key", "proprio")
-    keys = ("env", "frame_shape", "action_size") + (("state_keys",) if vector == "full_state" else ("proprio_size",))
-    differ = [k for k in keys if list_of(ours.get(k)) != list_of(theirs[k])]
-    if differ:
-        sizes = "".join(f"; {k}: the model's {list_of(ours.get(k))}, the data's {list_of(theirs[k])}"
-                        for k in differ if k not in ("env", "state_keys"))
-        raise ValueError(f"the model is of {ours['env']} but the data {data.path} is of {theirs['env']}"
-                         f"{' with other settings' if 'env' not in differ else ''}{sizes}: evaluate a model on "
-                         "held-out data of its own env and settings")
-    check_physics(ours, data)
-    positions = getattr(getattr(model, "core", None), "max_len", None)
-    if positions is not None and data.ep_len + 1 > positions:
-        raise ValueError(f"the data {data.path} has episodes of {data.ep_len} steps, longer than the model's "
-                         f"{positions - 1} (it has positions for {positions} frames): evaluate it on episodes "
-                         f"of at most {positions - 1} steps")
-
-
-def physics(env: str, overrides: dict) -> dict:
-    """The world definition the engine builds for `env` with `overrides`, as JSON values, but
-    ep_len: episode length is not physics (a model may be scored on shorter or longer episodes)."""
-    import boxlcd
-    from boxlcd.worlds import definition_summary
-
-    summary = definition_summary(boxlcd.make(env, num_envs=1, frames=False, **overrides).definition)
-    return {k: v for k, v in json.loads(json.dumps(summary)).items() if k != "ep_len"}
-
-
-def check_physics(spec: dict, data: Episodes) -> None:
-    """A clear error when the data's env settings (gravity, friction, ...) build other physics
-    than the model's: the frames may have the same shapes, so scoring would not fail."""
-    mine, theirs = spec.get("overrides") or {}, data.manifest.get("overrides") or {}
-    if mine == theirs:
-        return
-    ours, others = physics(spec["env"], mine), physics(data.manifest["env"], theirs)
-    differ = [k for k in ours if ours[k] != others.get(k)]
-    if differ:
-        k = differ[0]
-        raise ValueError(f"the model is of {spec['env']} with overrides {mine} but the data {data.path} was "
-                         f"collected with overrides {theirs}: other physics ({k}: the model's {ours[k]!r}, the "
-                         f"data's {others.get(k)!r}); evaluate a model on held-out data of its own env and settings")
-
-
-def list_of(value):
-    """Tuples and lists compare equal (a spec read back from a checkpoint holds lists)."""
-    return list(value) if isinstance(value, (list, tuple)) else value
-
-
 @torch.no_grad()
 def evaluate(model, data: str | Episodes, prompt: int | None = None, episodes: int = 512, batch: int = 128,
              temperature: float = 0.0, samples: int = 1, seed: int = 0, device: str = "cpu",
@@ -221,7 +171,7 @@ def evaluate(model, data: str | Episodes, prompt: int | None = None, episodes: i
     the decoding of the other columns)."""
     data = data if isinstance(data, Episodes) else Episodes(data)
     check_settings({"episodes": episodes, "batch": batch, "gif_episodes": gif_episodes, "seed": seed})
-    check_model_data(model, data)
+    check_data_fits(model, data, EVAL_FIX)
     env = data.manifest["env"]
     prompt = default_prompt(env) if prompt is None else prompt
     T = data.ep_len + 1
@@ -385,7 +335,7 @@ def evaluate_checkpoint(ckpt: str | Path, data: str, out: str | Path | None = No
                         arbiter: str | Path | None = None, **kwargs) -> dict:
     """evaluate() of a checkpoint, written to `out` (default: its folder); arbiter: an arbiter's
     run folder or ckpt.pt, for the realism columns."""
-    from boxlcd.models.checkpoint import load_model
+    from boxlcd.models.checkpoint import load_model, prompt_frames
     from boxlcd.models.train import default_device
 
     device = device or default_device()
@@ -393,8 +343,10 @@ def evaluate_checkpoint(ckpt: str | Path, data: str, out: str | Path | None = No
     check_settings(kwargs)
     check_device(device)
     model, state = load_model(ckpt, device)
+    if kwargs.get("prompt") is None:  # the frames the run itself was trained to start from
+        kwargs["prompt"] = prompt_frames(state)
     episodes = Episodes(data)
-    check_model_data(model, episodes)
+    check_data_fits(model, episodes, EVAL_FIX)
     scorer, scorer_identity = load_arbiter(arbiter, device) if arbiter else (None, {})
     ckpt = Path(ckpt)
     out = Path(out) if out else (ckpt if ckpt.is_dir() else ckpt.parent)
@@ -414,7 +366,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, help="held-out dataset folder")
     p.add_argument("--out", help="folder for eval.json, eval.md, rollout.gif (default: the checkpoint's)")
     p.add_argument("--episodes", type=int, default=512, help="test episodes to use (0: all)")
-    p.add_argument("--prompt", type=int, default=None, help="real frames given (default 3, 1 for Dropbox)")
+    p.add_argument("--prompt", type=int, default=None,
+                   help="real frames a rollout starts from (default: the run's own, its boxlcd train --prompt)")
     p.add_argument("--temperature", type=float, default=None,
                    help="0: per-pixel mode; > 0: sample (default 0, or 1 with --samples > 1)")
     p.add_argument("--samples", type=int, default=1,

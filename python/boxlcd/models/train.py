@@ -42,7 +42,7 @@ from boxlcd.models.checkpoint import (CKPT, CheckpointError, check_weights_fit, 
                                      restore_optimizer, save_checkpoint)
 from boxlcd.models.precision import warn_if_bf16_is_slow
 from boxlcd.models.presets import PRESETS, describe as describe_presets, preset_for
-from boxlcd.models.spec import data_spec, prepare
+from boxlcd.models.spec import check_spec_fits, data_spec, prepare
 from boxlcd.options import key_value
 from boxlcd.ranges import check_ranges
 
@@ -227,7 +227,7 @@ def train(model_name: str, data: str, out: str, progress: bool = True, stop_afte
         if not isinstance(elapsed, (int, float)) or not math.isfinite(elapsed) or elapsed < 0:
             raise CheckpointError(f"{ckpt_path}: its elapsed time must be a finite number >= 0, got {elapsed!r}")
     elif config.init is not None:
-        start_from(model, model_name, config.init, device)
+        start_from(model, model_name, config.init, episodes, device)
     out_dir.mkdir(parents=True, exist_ok=True)  # only now: refused settings leave no empty run folder
     if ranks.main:
         write_text(out_dir / "config.json", json.dumps({"run": run, "spec": spec, "model_config": model.config}, indent=1))
@@ -330,14 +330,14 @@ def resume(path, ckpt: dict, model, optimizer, sampler: torch.Generator, seed: i
                               "use another --out for a new run") from None
 
 
-def start_from(model, model_name: str, init: str, device) -> None:
+def start_from(model, model_name: str, init: str, episodes, device) -> None:
     """Loads the weights of the checkpoint `init` into `model`, which must be the same model
-    with the same settings on the same env."""
+    with the same settings on data of the same env (`episodes`, the run's data)."""
     init, ckpt = read_checkpoint(init, device)
     if ckpt["model_name"] != model_name:
         raise ValueError(f"--init {init} is a {ckpt['model_name']} run, not {model_name}")
-    if ckpt["spec"]["env"] != model.spec["env"]:
-        raise ValueError(f"--init {init} is a model of {ckpt['spec']['env']}, but the data is of {model.spec['env']}")
+    check_spec_fits(ckpt["spec"], episodes, "start from a run on data of the same env and settings",
+                    f"--init {init}", getattr(getattr(model, "vector", None), "key", "proprio"))
     differ = sorted(k for k in set(model.config) | set(ckpt["model_config"])
                     if model.config.get(k) != ckpt["model_config"].get(k))
     if differ:
