@@ -308,16 +308,20 @@ class Recorder:
 
 
 def test_collect_with_a_ppo_policy(tmp_path, monkeypatch):
-    """collect --policy ppo:RUN: the same call gives the same bytes, the policy reads what it
-    read in training (proprio, the goal's, its history newest first; the object's place for the
-    cube task), a reached goal is replaced, and a run of another env is refused."""
+    """collect --policy ppo:RUN: the same call gives the same bytes (also with the policy sent
+    through pickle, as Ray sends it), the policy reads what it read in training (proprio, the
+    goal's, its history newest first; the object's place for the cube task), a reached goal is
+    replaced, and a run of another env is refused."""
     from boxlcd.dataset import Episodes
 
     tiny = dict(steps=64, ep_len=10, num_envs=16, n_steps=4, batch_size=64, net=[16])
     out = train("Urchin", "body", str(tmp_path / "ppo"), **tiny)
-    for name in ("a", "b"):
-        collect("Urchin", 4, tmp_path / name, policy=ppo_policy(f"ppo:{out}"), seed=5, shard_size=2, progress=False,
-                ep_len=10)
+    import pickle
+
+    policy = ppo_policy(f"ppo:{out}")
+    shipped = pickle.loads(pickle.dumps(policy))  # as Ray sends it to a worker: reloaded from the run
+    for name, p in (("a", policy), ("b", shipped)):
+        collect("Urchin", 4, tmp_path / name, policy=p, seed=5, shard_size=2, progress=False, ep_len=10)
     a, b = Episodes(tmp_path / "a"), Episodes(tmp_path / "b")
     for i in range(4):
         for k, v in a.episode(i).items():
