@@ -265,20 +265,25 @@ struct Floor {
 void bench_floor(benchmark::State& state, WorldDef def, int n) {
   Floor floor(def, n);
   int64_t call = 0;
-  double timed = 0.0;
+  double timed = 0.0, cpu = 0.0;
   auto t0 = Clock::now();
+  double cpu0 = process_cpu_seconds();
   for (auto _ : state) {
     floor.step(def, call, 0, n);
     if (++call % def.ep_len == 0) {  // the episode ends: new bodies, off the clock
       timed += seconds_since(t0);
+      cpu += process_cpu_seconds() - cpu0;
       state.PauseTiming();
       floor.reset();
       state.ResumeTiming();
       t0 = Clock::now();
+      cpu0 = process_cpu_seconds();
     }
   }
   timed += seconds_since(t0);
+  cpu += process_cpu_seconds() - cpu0;
   set_common(state, static_cast<double>(call) * n, timed);
+  state.counters["cpu_us_per_env_step"] = 1e6 * cpu / (static_cast<double>(call) * n);
 }
 
 // The floor on T threads: thread k steps its own contiguous share of the worlds, with no
