@@ -25,10 +25,10 @@ SMALL = [
     (re.compile(r"--episodes \d+"), "--episodes 4"),
     (re.compile(r"--time-limit \d+"), "--time-limit 2"),
     (re.compile(r"--steps \d+"), "--steps 3"),
-    (re.compile(r"--pairs \d+"), "--pairs 2"),
+    (re.compile(r"--pairs \d+"), "--pairs 1"),
     # The slowest quick start: the pipeline collects, trains and evaluates twice over. Its
     # budget and rounds go to their least, its episode counts below; keep it so.
-    (re.compile(r"--budget \d+"), "--budget 0.1"),
+    (re.compile(r"--budget \d+"), "--budget 0.05"),
     (re.compile(r"--rounds \d+"), "--rounds 1"),
 ]
 # Options added to a command the README leaves at its defaults (episode counts of thousands).
