@@ -1,4 +1,5 @@
 """`boxlcd rl pipeline`: two rounds end to end, resuming, and the arguments it refuses."""
+import fcntl
 import json
 import math
 
@@ -86,11 +87,15 @@ def test_resume_runs_only_what_did_not_finish(finished):
     assert stages["ppo-1"] == record["stages"]["ppo-1"]  # its seconds too: it did not run again
 
 
-def test_other_arguments_are_refused_in_one_line(finished, capsys):
+def test_other_arguments_and_a_second_pipeline_are_refused(finished, capsys):
     capsys.readouterr()
     assert main(pipeline_argv(finished, "--rounds", "3")) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "other arguments (rounds 2 -> 3)" in err and "--out" in err
+    with open(finished / ".pipeline.lock") as held:  # a pipeline running in the folder
+        fcntl.flock(held, fcntl.LOCK_EX)
+        assert main(pipeline_argv(finished)) == 2
+    assert "is in use by another pipeline" in capsys.readouterr().err
 
 
 def test_pixels_and_wrong_tasks_are_refused(tmp_path, capsys):

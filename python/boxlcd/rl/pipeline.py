@@ -9,7 +9,8 @@ Round 1 trains a world model on random-action episodes of the engine and PPO ins
 later round collects the last policy's own episodes in the engine (the states it drives into,
 which random actions seldom show), fine-tunes the last model on all the data so far, and trains
 a fresh PPO inside the fine-tuned model. Each round ends with the model scored on held-out
-episodes and the policy's success inside the model and in the engine.
+episodes and the policy's success inside the model and in the engine. Episodes by default:
+10,000 random, 5,000 of the policy per later round, 256 held out, 1,000 per success figure.
 
 Stages, each a `boxlcd` command run in this process, and where they write (inside DIR):
 
@@ -28,7 +29,7 @@ Stages, each a `boxlcd` command run in this process, and where they write (insid
 The cube task's models also predict the full state (`--set predict_state=true`): the task reads
 the object's position from it.
 
-Budget: --budget MINUTES (default 30: Luxo's body goal in half an hour) bounds the stages that
+Budget: --budget MINUTES (default 30: Luxo's body goal as a half-hour run) bounds the stages that
 train, through their --time-limit. 15% of it is left to the stages sized by episode counts
 (collections and evaluations: a few minutes at the defaults); the other 85% is split in fixed
 weights: the first model 4, each fine-tune 2, each PPO run 2. At the defaults (30 minutes, two
@@ -38,18 +39,24 @@ PPO again 5.1. A PPO run also stops at 9M env steps.
 Resuming: DIR/pipeline.json records the arguments and each stage's state. The same command again
 skips the finished stages and runs the rest; a stage that was stopped goes on where its command
 left off (a training resumes from its checkpoint, a collection keeps its finished shards). Other
-arguments than the first run's are refused (-q, --threads may differ).
+arguments than the first run's are refused (-q, --threads may differ), and so is a second
+pipeline in a folder while one runs there. Ctrl-C stops the running stage, recorded as stopped.
+
+Progress: one line per stage as it starts (its whole command) and ends (its time), and the
+stages' own progress bars unless -q.
 
 DIR/summary.json, rewritten (atomically) after every stage:
   env, task, obs, budget_s, rounds_planned, seconds (all stages so far),
-  stages: [{name, round, status (finished, stopped, failed, not started), limit_s (null: sized
-           by episodes), seconds, output}],
+  stages: [{name, round, status (finished, started, stopped, failed, not started), limit_s
+           (its --time-limit; null: sized by episodes), seconds (used, over every run), output}],
   rounds: [{round, model, policy, trained_on (data folders),
-            model_scores: {bits_per_dim, pixel_error, iou, ssim (on data/test), test_episodes,
+            model_scores: {bits_per_dim, pixel_error, iou, ssim (boxlcd eval's on data/test, and
+                           any proprio_* figure its eval.json holds), test_episodes,
                            model_steps, proprio_mse_train (the mean of the last 10
                            logged training batches': every 2nd step's)},
             ppo_env_steps,
-            success_in_model: {sampled, sampled_se, mean_action, mean_action_se, episodes},
+            success_in_model: {sampled, sampled_se, mean_action, mean_action_se, episodes}
+                              (success rates with sampled and with mean actions, rl eval's),
             success_in_engine: {the same}}]
 A figure not measured yet is null.
 """
@@ -57,13 +64,15 @@ from __future__ import annotations
 
 import argparse
 import csv
+import fcntl
 import json
 import math
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-PIPELINE_FILE, SUMMARY_FILE = "pipeline.json", "summary.json"
+PIPELINE_FILE, SUMMARY_FILE, LOCK_FILE = "pipeline.json", "summary.json", ".pipeline.lock"
 UNTIMED_SHARE = 0.15  # of the budget: collections and evaluations, sized by episodes, not by a clock
 WEIGHTS = {"model": 4, "finetune": 2, "ppo": 2}  # the rest of the budget, split over the training stages
 PPO_STEPS = 9_000_000  # a PPO run's cap: Luxo and Urchin's learned-trained policies were done by then
@@ -249,6 +258,7 @@ class Record:
         elif out.exists() and any(out.iterdir()):
             raise PipelineError(f"{out} exists and holds no {PIPELINE_FILE}: use an empty or new --out")
         make_folder(out)
+        self.lock = lock_folder(out)
         self.arguments = arguments
         self.stages = saved.get("stages", {}) if saved else {}
         self.save()
@@ -264,6 +274,22 @@ class Record:
     def update(self, stage: Stage, status: str, seconds: float) -> None:
         self.stages[stage.name] = {"status": status, "seconds": round(seconds, 2), "limit_s": stage.limit_s}
         self.save()
+
+
+def lock_folder(out: Path) -> int:
+    """A descriptor holding DIR's lock, so that a second pipeline in the same folder fails at
+    once; the kernel drops it with the process."""
+    path = out / LOCK_FILE
+    try:  # O_NOFOLLOW: a link planted there opens nothing elsewhere
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
+    except OSError as e:
+        raise PipelineError(f"cannot lock {path} ({e.strerror}): it must be a plain file of the pipeline") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise PipelineError(f"{out} is in use by another pipeline (it holds {path}); wait for it to end") from None
+    return fd
 
 
 def clock(seconds: float) -> str:
@@ -292,13 +318,20 @@ def check_arguments(a: argparse.Namespace) -> None:
 
 def run_pipeline(a: argparse.Namespace) -> dict:
     """Runs (or goes on with) the pipeline; returns summary.json's content."""
+    check_arguments(a)
+    record = Record(Path(a.out), {k: getattr(a, k) for k in RECORDED})
+    try:
+        return run_stages(a, record, plan(a))
+    finally:
+        os.close(record.lock)
+
+
+def run_stages(a: argparse.Namespace, record: Record, stages: list[Stage]) -> dict:
+    """Each stage not finished before, in order, recorded as it starts and ends."""
     from boxlcd.cli import main
     from boxlcd.files import write_text
 
-    check_arguments(a)
     out = Path(a.out)
-    record = Record(out, {k: getattr(a, k) for k in RECORDED})
-    stages = plan(a)
     start = time.perf_counter()
 
     def say(text: str) -> None:
@@ -321,16 +354,16 @@ def run_pipeline(a: argparse.Namespace) -> dict:
         record.update(stage, "started", before)
         began = time.perf_counter()
         try:
-            code = main(stage.argv)
-        except BaseException:
-            record.update(stage, "stopped", before + time.perf_counter() - began)
-            write_summary()
-            raise
-        seconds = before + time.perf_counter() - began
-        status = "finished" if code == 0 else "stopped" if code == 130 else "failed"
-        record.update(stage, status, seconds)
+            code = main(stage.argv)  # its errors are one line on stderr and a code
+        except SystemExit as e:  # argparse refused the stage's options (and said why)
+            code = e.code if isinstance(e.code, int) else 2
+        except KeyboardInterrupt:
+            code = 130
+        record.update(stage, {0: "finished", 130: "stopped"}.get(code, "failed"),
+                      before + time.perf_counter() - began)
         write_summary()
         if code == 130:
+            say(f"{stage.name} stopped: run the same command again to go on from it")
             raise KeyboardInterrupt
         if code != 0:
             raise PipelineError(f"stage {stage.name} failed (boxlcd {' '.join(stage.argv[:2])} said why, above); "
