@@ -11,7 +11,7 @@
     boxlcd train frame_transformer --data data/bounce --out runs/bounce   a world model (docs/models.md)
     boxlcd eval runs/bounce --data data/bounce_test                       eval.json, eval.md, rollout.gif
     boxlcd results runs/bounce --test Bounce=data/bounce_test             a table with the baselines
-    boxlcd rl train --env Luxo --task body --sim real --out runs/ppo-luxo PPO on a goal task (docs/rl.md)
+    boxlcd rl train --env Luxo --task body --sim real --out runs/ppo-luxo PPO on a goal task (docs/learned-sims.md)
     boxlcd rl eval runs/ppo-luxo --episodes 1000                          its success in the real env
 
 Every command that makes an env takes settings as --set KEY=VALUE (ep_len, walls, lcd_base, ...).
@@ -39,7 +39,7 @@ MODEL_COMMANDS = {
     "train": ("boxlcd.models.train", "train a world model on a dataset (docs/models.md)"),
     "eval": ("boxlcd.models.evaluate", "evaluate a model on held-out episodes: eval.json, eval.md, rollout.gif"),
     "results": ("boxlcd.models.results", "a results table over checkpoints, with the calibration baselines"),
-    "rl": ("boxlcd.rl.cli", "PPO on goal tasks in the real or a learned env: rl train, rl eval, rl plot (docs/rl.md)"),
+    "rl": ("boxlcd.rl.cli", "PPO on goal tasks in the real or a learned env: rl train, eval, plot, pipeline (docs/learned-sims.md)"),
 }
 MODELS_EXTRA = "pip install torch==2.13.0 '.[models,rl]'"
 MAX_THREADS = 1024  # torch threads per process: more only contend (and each holds a stack)
