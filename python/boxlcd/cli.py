@@ -39,7 +39,7 @@ MODEL_COMMANDS = {
     "train": ("boxlcd.models.train", "train a world model on a dataset (docs/models.md)"),
     "eval": ("boxlcd.models.evaluate", "evaluate a model on held-out episodes: eval.json, eval.md, rollout.gif"),
     "results": ("boxlcd.models.results", "a results table over checkpoints, with the calibration baselines"),
-    "rl": ("boxlcd.rl.cli", "PPO on goal tasks in the real or a learned env: rl train, eval, plot, pipeline (docs/learned-sims.md)"),
+    "rl": ("boxlcd.rl.cli", "PPO in the engine or a learned sim: train, eval, plot, pipeline (docs/learned-sims.md)"),
 }
 MODELS_EXTRA = "pip install torch==2.13.0 '.[models,rl]'"
 MAX_THREADS = 1024  # torch threads per process: more only contend (and each holds a stack)
