@@ -314,6 +314,10 @@ def check_arguments(a: argparse.Namespace) -> None:
                 key == "budget" and value <= low):
             bound = f"in ({low:g}, {high:g}]" if key == "budget" else f"in [{low}, {high}]"
             raise ValueError(f"--{key.replace('_', '-')} must be {bound}, got {value}")
+    if a.device is not None:
+        from boxlcd.learned import check_device
+
+        check_device(a.device)
 
 
 def run_pipeline(a: argparse.Namespace) -> dict:
