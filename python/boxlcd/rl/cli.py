@@ -1,4 +1,4 @@
-"""`boxlcd rl train|eval|plot`: the subcommands, each module's own options."""
+"""`boxlcd rl train|eval|plot|pipeline`: the subcommands, each module's own options."""
 from __future__ import annotations
 
 import argparse
@@ -10,7 +10,7 @@ COMMANDS = {
     "train": ("boxlcd.rl.train", "PPO on a goal task, in the real env or a learned one"),
     "eval": ("boxlcd.rl.evaluate", "a policy's success over episodes of the real env: eval.json, eval.gif"),
     "plot": ("boxlcd.rl.plot", "success against env steps and wall clock for runs, as a PNG"),
-    "pipeline": ("boxlcd.rl.pipeline", "the learned-simulator loop: data, a model, PPO inside it, the policy's data, ..."),
+    "pipeline": ("boxlcd.rl.pipeline", "the learned-simulator loop: a model and PPO in it, in rounds"),
 }
 
 
