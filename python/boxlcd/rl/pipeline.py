@@ -79,10 +79,6 @@ PPO_STEPS = 9_000_000  # a PPO run's cap: Luxo and Urchin's learned-trained poli
 FINETUNE_LR = 3e-4
 TEST_SEED = 1_000_000  # data seeds: held-out episodes, then each round's policy episodes, apart from training's
 SEED_STRIDE = 1_000_000
-# The learned-sim model where the installed `boxlcd train` has no preset for it: the same recipe.
-LEARNED_SIM_RECIPE = ["--batch", "32", "--steps", "100000", "--prompt", "1", "--lr", "1e-3",
-                      "--set", "d_model=128", "--set", "layers=2", "--set", "proprio_weight=10",
-                      "--set", "dynamics=256", "--set", "balanced_vector_loss=true"]
 LOG_EVERY, LOGGED_MEAN = 2, 10  # training steps per log.csv row; rows averaged for proprio_mse_train
 MODEL_SCORES = ("bits_per_dim", "pixel_error", "iou", "ssim")  # eval.json's, on the held-out episodes
 # What decides the results, and so must stay the same when the pipeline is run again.
@@ -109,15 +105,6 @@ def round_dir(out: Path, kind: str, k: int) -> Path:
     return out / f"{kind}-{k}"
 
 
-def model_recipe() -> list[str]:
-    """The learned-sim model's training options: the preset where `boxlcd train` takes it."""
-    from boxlcd.models.train import add_arguments as train_arguments
-
-    p = argparse.ArgumentParser()
-    train_arguments(p)
-    return ["--preset", "learned-sim"] if "--preset" in p._option_string_actions else list(LEARNED_SIM_RECIPE)
-
-
 def time_limits(budget_s: float, rounds: int) -> dict[str, float]:
     """Seconds for the first model, each fine-tune and each PPO run (fixed weights)."""
     total = WEIGHTS["model"] + WEIGHTS["ppo"] * rounds + WEIGHTS["finetune"] * (rounds - 1)
@@ -140,7 +127,7 @@ def plan(a: argparse.Namespace) -> list[Stage]:
     stages = [Stage("random-data", 0, random_data, collect(random_data, a.episodes, 0)),
               Stage("test-data", 0, test_data, collect(test_data, a.test_episodes, TEST_SEED))]
     data = [random_data]
-    recipe = model_recipe() + (["--set", "predict_state=true"] if a.task == "cube" else [])
+    recipe = ["--preset", "learned-sim"] + (["--set", "predict_state=true"] if a.task == "cube" else [])
     for k in range(1, a.rounds + 1):
         model, ppo = round_dir(out, "model", k), round_dir(out, "ppo", k)
         train = ["train", "frame_transformer", "--out", str(model), *recipe, "--seed", str(a.seed),
