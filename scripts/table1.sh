@@ -24,9 +24,6 @@ cd "$OUT"
 episodes() {  # training episodes: as Bounce for the object envs, as Urchin for the robots
   case $1 in Bounce2|Object2) echo 50000 ;; *) echo 20000 ;; esac
 }
-batch() {
-  case $1 in Bounce2|Object2) echo 32 ;; *) echo 16 ;; esac
-}
 
 for env in $ENVS; do
   e=$(echo "$env" | tr '[:upper:]' '[:lower:]')
@@ -39,15 +36,15 @@ done
 train() {  # train ENV RUN MODEL SECONDS OPTION...: runs/env-RUN
   env=$1; run=$2; model=$3; seconds=$4; shift 4
   e=$(echo "$env" | tr '[:upper:]' '[:lower:]')
-  $PY -m boxlcd train "$model" --data "data/$e" --out "runs/$e-$run" --steps 100000 \
-    --time-limit "$seconds" --seed 0 --threads 1 -q "$@" > "logs/$e-$run.txt" 2>&1
+  $PY -m boxlcd train "$model" --data "data/$e" --out "runs/$e-$run" --time-limit "$seconds" --seed 0 -q "$@" \
+    > "logs/$e-$run.txt" 2>&1
 }
 jobs=()
 for env in $ENVS; do
-  jobs+=("$env ft frame_transformer $RUN_SECONDS --batch $(batch "$env") --lr 1e-3 --set d_model=128")
+  jobs+=("$env ft frame_transformer $RUN_SECONDS --preset table1")
 done
 if [ "$ARBITER_RUN_SECONDS" != 0 ]; then
-  for env in $ENVS; do jobs+=("$env arbiter arbiter $ARBITER_RUN_SECONDS"); done
+  for env in $ENVS; do jobs+=("$env arbiter arbiter $ARBITER_RUN_SECONDS --steps 100000 --threads 1"); done
 fi
 running=0
 for job in "${jobs[@]}"; do
