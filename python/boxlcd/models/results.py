@@ -19,7 +19,7 @@ from typing import NamedTuple
 from boxlcd.dataset import Episodes
 from boxlcd.files import make_folder, read_bytes, write_text
 from boxlcd.models.settings import changed_settings
-from boxlcd.models.checkpoint import load_model, non_finite
+from boxlcd.models.checkpoint import load_model, non_finite, prompt_frames
 from boxlcd.models.evaluate import (check_decoding, check_device, check_settings, decoding, default_temperature,
                                     evaluate_checkpoint, markdown_rows, set_threads,
                                     upgrade_row)
@@ -116,13 +116,14 @@ class Run(NamedTuple):
     robot: bool
     step: int
     changed: dict  # its settings that differ from the model's defaults
+    prompt: int  # the frames its rollouts start from unless --prompt says otherwise
 
 
 def describe(ckpt: str | Path) -> Run:
     """What the table needs to know of a checkpoint, from one load of it."""
     model, state = load_model(ckpt, "cpu")
     return Run(state["spec"]["env"], state["model_name"], Path(ckpt), state["run"]["data"],
-               bool(state["spec"]["robot"]), state["step"], changed_settings(model))
+               bool(state["spec"]["robot"]), state["step"], changed_settings(model), prompt_frames(state))
 
 
 def reusable(folder: Path, run: Run, test: str, test_episodes: int, eval_kwargs: dict,
@@ -147,6 +148,7 @@ def reusable(folder: Path, run: Run, test: str, test_episodes: int, eval_kwargs:
         asked["episodes"] = min(asked["episodes"], test_episodes) if asked["episodes"] else test_episodes
     same = same and all(old.get(k) == v for k, v in asked.items()
                         if k in ("episodes", "prompt", "temperature", "samples") and v is not None)
+    same = same and old.get("prompt") == (asked.get("prompt") or run.prompt)
     same = same and old.get("arbiter") == (str(asked["arbiter"]) if asked.get("arbiter") else None)
     same = same and old.get("arbiter_step") == arbiter_step
     same = same and (not asked.get("arbiter") or all(k in old for k in SCORES))  # else scored before a column was added
