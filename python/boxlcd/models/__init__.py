@@ -2,8 +2,8 @@
 binary-latent autoencoder with a latent transformer, and a small RSSM. torch only.
 
 Train with `boxlcd train MODEL --data DIR [--preset NAME]` (presets.py holds the named
-recipes), evaluate with `boxlcd eval CKPT --data TESTDIR`
-(or `python -m boxlcd.models.train`, `python -m boxlcd.models.evaluate`); see docs/models.md.
+recipes), evaluate with `boxlcd eval CKPT --data TESTDIR` (or `python -m boxlcd.models.train`,
+`python -m boxlcd.models.evaluate`); see docs/models.md.
 """
 from __future__ import annotations
 

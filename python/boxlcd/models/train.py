@@ -65,11 +65,11 @@ class TrainConfig:
     out: str | None = option(None, "run folder (default runs/MODEL-DATA)")
     init: str | None = option(None, "start from this run's weights (same model and settings; a fresh optimizer)")
     preset: str | None = option(None, "a named recipe (below); options given explicitly override it")
+    steps: int = option(10_000, "optimizer steps", (1, None, True))
     # batch 32, lr 1e-3 (with frame_transformer's d_model 128): what worked on 30 CPU minutes
     # (docs/models.md); batch 64, lr 3e-4, d_model 256 were no better than the marginal in 150 s.
-    steps: int = option(10_000, "optimizer steps", (1, None, True))
     batch: int = option(32, "windows per step (per process)", (1, None, True))
-    lr: float = option(1e-3, "peak learning rate (linear warmup, then cosine decay to 10%%)", (0.0, None, True))
+    lr: float = option(1e-3, "peak learning rate (linear warmup, then cosine decay to 10%)", (0.0, None, True))
     warmup: int = option(200, "steps of linear learning-rate warmup", (0, None, True))
     window: int = option(0, "frames per window (0: whole episodes; the arbiter's own 5)", (0, None, True))
     prompt: int | None = option(None, "real frames a rollout or learned env starts from (default 3, 1 for Dropbox)")
@@ -381,20 +381,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                 f"presets (--preset NAME):\n{describe_presets()}\n\n{textwrap.fill(DEFAULT_RUN_COST, 100)}")
     for f in fields(TrainConfig):
         m, default = f.metadata, f.default
+        text = m["help"].replace("%", "%%")  # argparse formats help with %
         shown = "" if default is None or m.get("required") else f" (default: {default})"
         if m.get("positional"):
             p.add_argument(f.name, choices=names, metavar="MODEL",
                            help=", ".join(names) + " (the arbiter scores generated video: models/arbiter.py)")
         elif f.name == "settings":
             p.add_argument(m["flag"], dest=f.name, type=key_value, action="append", default=[],
-                           metavar=m["metavar"], help=m["help"] + " (each model's are listed below)")
+                           metavar=m["metavar"], help=text + " (each model's are listed below)")
         elif isinstance(default, bool):
             p.add_argument(m["short"], "--" + f.name, dest=f.name, action=Given, nargs=0, const=True, default=default,
-                           help=m["help"])
+                           help=text)
         else:
             kind = {"int": int, "float": float}.get(f.type.split(" |")[0], str)
             p.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=kind, default=default, action=Given,
-                           required=m.get("required", False), help=m["help"] + shown,
+                           required=m.get("required", False), help=text + shown,
                            choices=list(PRESETS) if f.name == "preset" else None)
 
 
