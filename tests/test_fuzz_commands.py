@@ -196,9 +196,14 @@ def flags(command: str) -> list[str]:
 
 
 def flag_cases(rng: random.Random, count: int) -> list[str]:
+    # One flag of every command first (so each is reached however many flags the others have),
+    # then the rest at random from the remaining pairs.
     cases = []
     pool = [(command, flag) for command in BASE for flag in flags(command)]
-    for command, flag in rng.sample(pool, min(count, len(pool))):
+    chosen = [rng.choice([pair for pair in pool if pair[0] == command]) for command in BASE if flags(command)]
+    rest = [pair for pair in pool if pair not in chosen]
+    chosen += rng.sample(rest, max(0, min(count - len(chosen), len(rest))))
+    for command, flag in chosen:
         values = [v for v in BAD_FLAG_VALUES if not (flag in UNBOUNDED and v in ("99999999999999999999", "1e30"))]
         cases.append(f"cli({BASE[command]}, {flag!r}, {rng.choice(values)!r})")
     return cases
