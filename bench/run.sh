@@ -10,7 +10,7 @@ if [ "${1:-}" = --quick ]; then quick=(--quick); shift; fi
 out="${1:-docs/bench}"
 mkdir -p "$out"
 export PATH="$PWD/.venv/bin:$PATH"
-cmake -S . -B build/bench -G Ninja -DBOXLCD_BENCH=ON -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake -S . -B build/bench -G Ninja -DBOXLCD_BENCH=ON -DBOXLCD_LTO=ON -DCMAKE_BUILD_TYPE=Release >/dev/null  # as the package
 cmake --build build/bench --target boxlcd_bench
 build/bench/bench/boxlcd_bench ${quick[@]/--quick/--boxlcd_quick} \
   --benchmark_out="$out/cpp.json" --benchmark_out_format=json

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up (scripts/setup.sh) and runs every test: the C++ GoogleTest suite under ctest,
-# then the Python suite under pytest.
+# then the Python suite under pytest. The wheel test (tests/test_wheel.py, a minute or more)
+# is left out here; .ci/run runs it after this script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh test
