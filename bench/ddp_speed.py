@@ -20,7 +20,7 @@ import torch
 from boxlcd.models import distributed
 from boxlcd.models.train import _train_with_threads
 from boxlcd.options import key_text as key_value, parse_value
-from results_io import finish  # bench/results_io.py: python puts bench/ on the path
+from boxlcd.analysis import report
 
 
 def samples_per_second(log: str, batch: int, procs: int, skip: int) -> float:
@@ -61,7 +61,7 @@ def main(argv=None) -> dict:
               "config": config, "cpus": os.cpu_count(), "torch": torch.__version__, "rows": rows}
     line = "; ".join(f"{r['processes']} x {r['batch_per_process']}: {r['samples_per_s']:.1f} windows/s "
                      f"({r['speedup']:.2f}x)" for r in rows)
-    return finish(result, f"{a.model} on {a.device}: {line}", a.out)
+    return report(result, f"{a.model} on {a.device}: {line}", a.out)
 
 
 if __name__ == "__main__":

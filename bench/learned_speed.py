@@ -18,7 +18,7 @@ import torch
 
 from boxlcd.gym_env import GymVectorEnv
 from boxlcd.learned import LearnedEnv
-from results_io import finish  # bench/results_io.py: python puts bench/ on the path
+from boxlcd.analysis import report
 
 
 def steps_per_second(env, seconds: float, seed: int = 0) -> float:
@@ -61,7 +61,7 @@ def main(argv=None) -> dict:
     result["learned_over_real"] = result["learned_steps_per_s"] / result["real_steps_per_s"]
     line = (f"{spec['env']} N={a.num_envs}: real {result['real_steps_per_s']:,.0f} steps/s (1 thread), learned "
             f"{result['learned_steps_per_s']:,.0f} steps/s on {a.device} -> learned/real {result['learned_over_real']:.2f}")
-    return finish(result, line, a.out)
+    return report(result, line, a.out)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from boxlcd.options import key_value
 from boxlcd.rl.config import RunConfig
 from boxlcd.rl.sb3 import CollectionThreads
 from boxlcd.rl.train import make_env, new_ppo
-from results_io import finish  # bench/results_io.py: python puts bench/ on the path
+from boxlcd.analysis import report
 
 
 def main(argv=None) -> dict:
@@ -92,7 +92,7 @@ def main(argv=None) -> dict:
                      f"({r['update_share']:.0%} of the loop); loop {r['loop_steps_per_s']:,.0f} steps/s = "
                      f"{r['loop_steps_per_s'] / env_rate:.2f} of the env's")
     line = "\n".join(lines)
-    return finish(result, line, a.out)
+    return report(result, line, a.out)
 
 
 if __name__ == "__main__":

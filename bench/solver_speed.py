@@ -22,23 +22,14 @@ import time
 import numpy as np
 
 import boxlcd
+from boxlcd.analysis import solver_overrides
 
 ENVS = ["Dropbox", "Bounce", "Bounce2", "Object2", "Urchin", "Luxo", "UrchinCube", "LuxoCube"]
 
 
-def overrides(config: str) -> dict:
-    """make() keyword overrides of one config name."""
-    if "/" not in config:
-        return {"solver": config}
-    parts = [int(x) for x in config.split("/")]
-    out = {"velocity_iterations": parts[0], "position_iterations": parts[1]}
-    if len(parts) > 2:
-        out["substeps"] = parts[2]
-    return out
-
-
 def steps_per_second(name: str, config: str, num_envs: int, steps: int) -> float:
-    env = boxlcd.make(name, num_envs=num_envs, num_threads=1, autoreset_mode="same_step", **overrides(config))
+    env = boxlcd.make(name, num_envs=num_envs, num_threads=1, autoreset_mode="same_step",
+                      **solver_overrides(config))
     actions = np.random.default_rng(0).uniform(-1, 1, (steps, num_envs, max(env.action_size, 1))).astype(np.float32)
     env.reset(seed=0)
     env.step(actions[0])  # first-call costs out of the timing
@@ -72,7 +63,7 @@ def main() -> None:
                 times[c].append(steps_per_second(name, c, args.num_envs, args.steps))
         speed = {c: statistics.median(v) for c, v in times.items()}
         for c in configs:
-            row = {"env": name, "config": c, "overrides": overrides(c), "steps_per_s": speed[c],
+            row = {"env": name, "config": c, "overrides": solver_overrides(c), "steps_per_s": speed[c],
                    "speed_ratio": speed[c] / speed[configs[0]]}
             rows.append(row)
             print(json.dumps(row), flush=True)

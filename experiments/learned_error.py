@@ -21,7 +21,7 @@ from gymnasium.vector import AutoresetMode
 from boxlcd.gym_env import GymVectorEnv
 from boxlcd.learned import LearnedEnv
 from boxlcd.tasks import delta_keys, make_task
-from results_io import finish  # experiments/results_io.py: python puts the script's folder on the path
+from boxlcd.analysis import report
 
 
 def main(argv=None) -> dict:
@@ -88,7 +88,7 @@ def main(argv=None) -> dict:
         parts.append(f"{'body positions' if name == 'body' else 'the object x, y'}: "
                      + ", ".join(f"step {t}: {by_step[t]:.4f}" for t in steps) + f", above 0.05 from step {first}")
     line = f"{spec['env']} ({a.actions} actions) mean |learned - real| over " + "; over ".join(parts)
-    return finish(result, line, a.out)
+    return report(result, line, a.out)
 
 
 if __name__ == "__main__":

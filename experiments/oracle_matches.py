@@ -15,7 +15,7 @@ import argparse
 
 from boxlcd.analysis import oracle_coverage
 from boxlcd.models.oracle import DEFAULTS
-from results_io import finish  # experiments/results_io.py: python puts the script's folder on the path
+from boxlcd.analysis import report
 
 
 def main(argv=None) -> dict:
@@ -29,7 +29,7 @@ def main(argv=None) -> dict:
     r = oracle_coverage(a.data, a.episodes, a.prior_samples, a.prior_seed)
     line = (f"{r['env']}: {r['with_a_match']:.3f} of {r['episodes']} episodes have a matching pose, "
             f"{r['with_all_matches']:.3f} the full {r['matches']}; mean {r['mean_matches']:.1f}")
-    return finish(r, line, a.out)
+    return report(r, line, a.out)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 
 from boxlcd.analysis import seed_spread
-from results_io import finish  # experiments/results_io.py: python puts the script's folder on the path
+from boxlcd.analysis import report
 
 
 def main(argv=None) -> dict:
@@ -30,7 +30,7 @@ def main(argv=None) -> dict:
     s = result["success_rate"]
     line = (f"runs: {len(result['runs'])}; success in the engine: mean {s['mean']:.3f}, sd {s['sd']}, "
             f"{s['min']:.3f} to {s['max']:.3f}")
-    return finish(result, line, a.out)
+    return report(result, line, a.out)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 from boxlcd.dataset import Episodes, collect
+from boxlcd.files import write_json
 from boxlcd.models.checkpoint import load_model
 from boxlcd.models.evaluate import evaluate
 
@@ -61,8 +62,7 @@ def main() -> None:
         rows.append(row)
         print(json.dumps(row), flush=True)
     if a.out:
-        with open(a.out, "w") as f:
-            json.dump({"episodes": a.episodes, "rows": rows}, f, indent=1)
+        write_json(a.out, {"episodes": a.episodes, "rows": rows})
 
 
 if __name__ == "__main__":

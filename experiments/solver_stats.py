@@ -28,21 +28,12 @@ import numpy as np
 from scipy.stats import bootstrap
 
 import boxlcd
+from boxlcd.analysis import solver_overrides
+from boxlcd.files import write_json
 
 ENVS = ["Dropbox", "Bounce", "Bounce2", "Object2", "Urchin", "Luxo", "UrchinCube", "LuxoCube"]
 ROBOT_ENVS = {"Urchin", "Luxo", "UrchinCube", "LuxoCube"}
 OTHER_SEEDS = 1_000_000  # where the "(other seeds)" row starts
-
-
-def overrides(config: str) -> dict:
-    """make() keyword overrides of one config name."""
-    if "/" not in config:
-        return {"solver": config}
-    parts = [int(x) for x in config.split("/")]
-    out = {"velocity_iterations": parts[0], "position_iterations": parts[1]}
-    if len(parts) > 2:
-        out["substeps"] = parts[2]
-    return out
 
 
 def random_actions(env: boxlcd.Env, steps: int, seed: int) -> np.ndarray:
@@ -52,7 +43,7 @@ def random_actions(env: boxlcd.Env, steps: int, seed: int) -> np.ndarray:
 
 def episode_stats(name: str, config: str, episodes: int, seed: int) -> dict[str, np.ndarray]:
     """Per-episode statistics (see the module doc) of `episodes` episodes from seeds seed, seed+1, ..."""
-    env = boxlcd.make(name, num_envs=episodes, num_threads=1, **overrides(config))
+    env = boxlcd.make(name, num_envs=episodes, num_threads=1, **solver_overrides(config))
     ep_len = env.definition.ep_len
     keys = env.state_keys
     objects = [i for i, k in enumerate(keys) if k.startswith("object") and k.endswith(":y:p")]
@@ -118,7 +109,7 @@ def main() -> None:
         runs = [(c, c, 0) for c in configs] + [(f"{configs[0]} (other seeds)", configs[0], OTHER_SEEDS)]
         for label, c, seed in runs:
             stats = ref if (c == configs[0] and seed == 0) else episode_stats(name, c, args.episodes, seed)
-            row = {"env": name, "config": label, "overrides": overrides(c), "stats": {}}
+            row = {"env": name, "config": label, "overrides": solver_overrides(c), "stats": {}}
             for k, v in stats.items():
                 mean = float(np.nanmean(v))
                 lo, hi = bounds[k]
@@ -128,8 +119,7 @@ def main() -> None:
             print(json.dumps(row), flush=True)
 
     if args.out:
-        with open(args.out, "w") as f:
-            json.dump({"episodes": args.episodes, "rows": rows}, f, indent=1)
+        write_json(args.out, {"episodes": args.episodes, "rows": rows})
 
 
 if __name__ == "__main__":

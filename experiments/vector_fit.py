@@ -18,7 +18,7 @@ import argparse
 import torch
 
 from boxlcd.analysis import vector_fit
-from results_io import finish  # experiments/results_io.py: python puts the script's folder on the path
+from boxlcd.analysis import report
 
 
 def main(argv=None) -> dict:
@@ -33,7 +33,7 @@ def main(argv=None) -> dict:
     r = vector_fit(a.run, a.data, a.episodes, a.batch)
     line = f"{r['env']} one-step rmse, model / copying the last value:\n" + "\n".join(
         f"  {k:24s} {v['model_rmse']:.4f} / {v['copy_last_rmse']:.4f}" for k, v in r["keys"].items())
-    return finish(r, line, a.out)
+    return report(r, line, a.out)
 
 
 if __name__ == "__main__":

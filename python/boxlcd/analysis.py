@@ -11,6 +11,29 @@ from pathlib import Path
 import numpy as np
 
 
+def report(result: dict, line: str, out: str | None) -> dict:
+    """What every bench/ and experiments/ script ends with: prints the figure's `line` and, with
+    `out`, writes `result` there as JSON; returns `result`."""
+    from boxlcd.files import write_json
+
+    print(line)
+    if out:
+        write_json(out, result)
+    return result
+
+
+def solver_overrides(config: str) -> dict:
+    """make() keywords of a solver config name: a preset ("fast") or "VEL/POS[/SUBSTEPS]"
+    iterations (and substeps) spelled out."""
+    if "/" not in config:
+        return {"solver": config}
+    parts = [int(x) for x in config.split("/")]
+    out = {"velocity_iterations": parts[0], "position_iterations": parts[1]}
+    if len(parts) > 2:
+        out["substeps"] = parts[2]
+    return out
+
+
 def oracle_coverage(data: str | Path, episodes: int = 1000, prior_samples: int | None = None,
                     prior_seed: int | None = None) -> dict:
     """How often the posterior oracle (boxlcd/models/oracle.py) finds a starting pose for the

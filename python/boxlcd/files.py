@@ -8,6 +8,8 @@ O_NOFOLLOW, so a link there is an error, not a write elsewhere.
 """
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import stat
 import tempfile
@@ -32,6 +34,11 @@ def replace_with(path: str | os.PathLike, write: Callable[[Path], object]) -> No
 
 def write_text(path: str | os.PathLike, text: str) -> None:
     replace_with(path, lambda tmp: tmp.write_text(text))
+
+
+def write_json(path: str | os.PathLike, value) -> None:
+    """`value` as indented JSON; NaN and infinities are refused (JSON has none)."""
+    write_text(path, json.dumps(value, indent=1, allow_nan=False) + "\n")
 
 
 def open_append(path: str | os.PathLike) -> TextIO:
@@ -68,3 +75,17 @@ def read_bytes(path: str | os.PathLike) -> bytes:
     if path.exists() and not path.is_file():
         raise OSError(f"{path} is not a regular file")
     return path.read_bytes()
+
+
+def lock_file(path: str | os.PathLike) -> int | None:
+    """An open descriptor holding an exclusive lock on `path` (created if missing), or None when
+    another process holds it. Opened with O_NOFOLLOW: a link planted there raises OSError rather
+    than lock a file elsewhere. The kernel drops the lock with the process, so a crashed run
+    leaves none behind; closing the descriptor releases it."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd

@@ -6,7 +6,6 @@ the same bytes, and so does a resumed run or a Ray run.
 """
 from __future__ import annotations
 
-import fcntl
 import importlib
 import json
 import os
@@ -19,7 +18,7 @@ import numpy as np
 import boxlcd
 from boxlcd.dataset.store import (FORMAT, FORMAT_VERSION, MANIFEST, DatasetError, no_constant, read_shard_entry,
                                   resume_error, shard_name, write_json_atomically, write_shard)
-from boxlcd.files import read_bytes
+from boxlcd.files import lock_file, read_bytes
 from boxlcd.worlds import definition_summary
 
 LOCK = ".collect.lock"
@@ -209,16 +208,13 @@ def lock_folder(root: Path) -> int:
     collection into it fails at once. The kernel drops flock locks with the process, so a
     crashed run leaves no stale lock."""
     path = root / LOCK
-    try:  # O_NOFOLLOW: a link planted in a folder to resume opens nothing elsewhere
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
+    try:
+        fd = lock_file(path)
     except OSError as e:
         raise DatasetError(f"cannot lock {path} ({e.strerror}): it must be a plain file of the dataset") from None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
+    if fd is None:
         raise DatasetError(f"{root} is in use by another collection (it holds the lock {path}); "
-                           "wait for it to finish") from None
+                           "wait for it to finish")
     return fd
 
 

@@ -64,7 +64,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import fcntl
 import json
 import math
 import os
@@ -266,16 +265,15 @@ class Record:
 def lock_folder(out: Path) -> int:
     """A descriptor holding DIR's lock, so that a second pipeline in the same folder fails at
     once; the kernel drops it with the process."""
+    from boxlcd.files import lock_file
+
     path = out / LOCK_FILE
-    try:  # O_NOFOLLOW: a link planted there opens nothing elsewhere
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
+    try:
+        fd = lock_file(path)
     except OSError as e:
         raise PipelineError(f"cannot lock {path} ({e.strerror}): it must be a plain file of the pipeline") from None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        raise PipelineError(f"{out} is in use by another pipeline (it holds {path}); wait for it to end") from None
+    if fd is None:
+        raise PipelineError(f"{out} is in use by another pipeline (it holds {path}); wait for it to end")
     return fd
 
 
