@@ -2,21 +2,14 @@
 # Builds the C++ tests (GoogleTest suite and the benchmark smoke runs) under AddressSanitizer
 # with UndefinedBehaviorSanitizer, and under ThreadSanitizer, and runs them. Optional in CI.
 # Usage: bash scripts/sanitize.sh [address] [thread]          (default: both)
-# Box2D is the system library, not instrumented: races and overflows inside it are not seen.
-# To instrument it too, point BOX2D_SOURCE_DIR at a Box2D 2.4.1 source tree (e.g. from
-# `apt-get source box2d`); it is then built from there with the same flags. Box2D's known
-# harmless findings are suppressed in scripts/tsan.supp and scripts/ubsan.supp.
+# Box2D is built from its pinned source with the same flags (cmake/box2d.cmake; BOX2D_SOURCE_DIR
+# names a local copy), so it is instrumented too. Its known harmless findings are suppressed in
+# scripts/tsan.supp and scripts/ubsan.supp.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d .venv/bin ] && export PATH="$PWD/.venv/bin:$PATH"  # cmake and ninja from setup.sh
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
-box2d=(-DCMAKE_DISABLE_FIND_PACKAGE_box2d=OFF)
-suffix=""
-if [ -n "${BOX2D_SOURCE_DIR:-}" ]; then
-  box2d=(-DCMAKE_DISABLE_FIND_PACKAGE_box2d=ON "-DFETCHCONTENT_SOURCE_DIR_BOX2D=$BOX2D_SOURCE_DIR")
-  suffix="-box2d"
-fi
 
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:suppressions=$PWD/scripts/ubsan.supp"
@@ -29,9 +22,9 @@ for sanitizer in "$@"; do
     thread) flags="-fsanitize=thread" ;;
     *) echo "unknown sanitizer $sanitizer (address or thread)" >&2; exit 2 ;;
   esac
-  dir="build/sanitize-$sanitizer$suffix"
+  dir="build/sanitize-$sanitizer"
   echo "== $sanitizer: $dir"
-  cmake -S . -B "$dir" "${generator[@]}" "${box2d[@]}" -DBOXLCD_TESTS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  cmake -S . -B "$dir" "${generator[@]}" -DBOXLCD_TESTS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_CXX_FLAGS="$flags -fno-omit-frame-pointer" \
     -DCMAKE_EXE_LINKER_FLAGS="$flags" >/dev/null
   cmake --build "$dir" -j"$(nproc)"
