@@ -31,7 +31,7 @@ import numpy as np
 import boxlcd
 from boxlcd import demo, render
 from boxlcd.options import key_value
-from boxlcd.ranges import check_ranges
+from boxlcd.ranges import MAX_THREADS, check_ranges
 
 # The world-model commands live in boxlcd.models, which needs torch: a module is imported, and
 # its options added, only when its command runs, so the rest works without torch.
@@ -42,7 +42,6 @@ MODEL_COMMANDS = {
     "rl": ("boxlcd.rl.cli", "PPO in the engine or a learned sim: train, eval, plot, pipeline (docs/learned-sims.md)"),
 }
 MODELS_EXTRA = "pip install torch==2.13.0 '.[models,rl]'"
-MAX_THREADS = 1024  # torch threads per process: more only contend (and each holds a stack)
 
 
 def _env_name(text: str) -> str:

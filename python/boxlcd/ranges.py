@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import numbers
 
+MAX_THREADS = 1024  # threads of one process (torch's or stepping envs): more only contend, each holds a stack
+
 
 def check_ranges(values: dict, ranges: dict[str, tuple]) -> None:
     """Raises ValueError naming the first of `ranges`' settings in `values` outside its range. A

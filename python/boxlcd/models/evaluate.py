@@ -58,7 +58,7 @@ from boxlcd.models.checkpoint import default_prompt, non_finite
 from boxlcd.models.rollout import rollout
 from boxlcd.models.settings import changed_settings
 from boxlcd.models.spec import check_data_fits, prepare
-from boxlcd.ranges import check_ranges
+from boxlcd.ranges import MAX_THREADS, check_ranges
 
 TARGETS = {  # the original testbed's workshop paper, its best model per env
     "ssim": {"Dropbox": 0.953, "Bounce": 0.980, "Bounce2": 0.856, "Object2": 0.710, "Urchin": 0.741,
@@ -113,7 +113,6 @@ def decoding(temperature: float, samples: int) -> str:
 EVAL_RANGES = {  # boxlcd.ranges: (lowest, highest, whether the lowest itself is allowed)
     "episodes": (0, None, True), "batch": (1, None, True), "gif_episodes": (0, None, True),
     "seed": (0, 2**63 - 2, True)}  # torch's generators take a signed 64-bit seed (and the realism one seed + 1)
-MAX_THREADS = 1024  # torch threads: more only contend
 EVAL_FIX = "evaluate a model on held-out data of its own env and settings"
 MAX_SAMPLES = 1024  # rollouts voted over per episode: far past where the majority settles
 

@@ -44,9 +44,8 @@ from boxlcd.models.precision import warn_if_bf16_is_slow
 from boxlcd.models.presets import PRESETS, describe as describe_presets, preset_for
 from boxlcd.models.spec import check_spec_fits, data_spec, prepare
 from boxlcd.options import key_value
-from boxlcd.ranges import check_ranges
+from boxlcd.ranges import MAX_THREADS, check_ranges
 
-MAX_THREADS = 1024  # torch threads per process: more only contend
 
 
 def option(default, help: str, range: tuple | None = None, **cli):

@@ -15,7 +15,7 @@ import os
 from dataclasses import MISSING, dataclass, field, fields
 
 from boxlcd.options import key_value
-from boxlcd.ranges import check_ranges
+from boxlcd.ranges import MAX_THREADS, check_ranges
 from boxlcd.tasks import NEAR_GAP, TASKS, THRESHOLD
 
 MAX_EP_LEN = 100_000
@@ -69,7 +69,7 @@ class SimConfig:
     sim_noise: float = setting(0.0, "std of noise on a learned sim's predicted proprio while training (LearnedEnv's "
                                "noise)", low=0.0, high=1.0, before=0.0, aid=True)
     device: str = setting("cpu", "torch device of the policy and a learned sim")
-    env_threads: int = setting(1, "threads stepping a real env", low=0, high=1024)
+    env_threads: int = setting(1, "threads stepping a real env", low=0, high=MAX_THREADS)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -155,7 +155,7 @@ class TrainOptions:
     out: str | os.PathLike = setting(help="the run folder", kind="path")
     time_limit: float = setting(0.0, "stop after this many seconds (0: none)", low=0.0)
     ckpt_every: float = setting(60.0, "seconds between checkpoints", low=0.0)
-    threads: int = setting(1, "torch CPU threads", low=1, high=1024)
+    threads: int = setting(1, "torch CPU threads", low=1, high=MAX_THREADS)
     quiet: bool = setting(False, "no progress bar")
 
     def check(self) -> None:

@@ -71,6 +71,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from boxlcd.ranges import MAX_THREADS
+
 PIPELINE_FILE, SUMMARY_FILE, LOCK_FILE = "pipeline.json", "summary.json", ".pipeline.lock"
 UNTIMED_SHARE = 0.15  # of the budget: collections and evaluations, sized by episodes, not by a clock
 WEIGHTS = {"model": 4, "finetune": 2, "ppo": 2}  # the rest of the budget, split over the training stages
@@ -84,7 +86,7 @@ MODEL_SCORES = ("bits_per_dim", "pixel_error", "iou", "ssim")  # eval.json's, on
 RECORDED = ("env", "task", "obs", "budget", "rounds", "episodes", "policy_episodes", "test_episodes",
             "eval_episodes", "seed", "device")
 LIMITS = {"budget": (0.0, 100_000.0), "rounds": (1, 100), "episodes": (1, 10**8), "policy_episodes": (1, 10**8),
-          "test_episodes": (1, 10**6), "eval_episodes": (1, 10**6), "seed": (0, 10**12), "threads": (1, 1024)}
+          "test_episodes": (1, 10**6), "eval_episodes": (1, 10**6), "seed": (0, 10**12), "threads": (1, MAX_THREADS)}
 
 
 class PipelineError(RuntimeError):
