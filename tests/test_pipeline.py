@@ -2,6 +2,10 @@
 import fcntl
 import json
 import math
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -44,7 +48,8 @@ def test_two_rounds_write_every_figure(finished):
     assert summary["budget_s"] == pytest.approx(18.0)
     names = [s["name"] for s in summary["stages"]]
     assert names == ["random-data", "test-data", "model-1", "model-1-eval", "ppo-1", "ppo-1-engine", "ppo-1-model",
-                     "policy-data-2", "model-2", "model-2-eval", "ppo-2", "ppo-2-engine", "ppo-2-model"]
+                     "ppo-1-checkpoints", "policy-data-2", "model-2", "model-2-eval", "ppo-2", "ppo-2-engine",
+                     "ppo-2-model", "ppo-2-checkpoints"]
     assert all(s["status"] == "finished" and s["seconds"] > 0 for s in summary["stages"])
     timed = {s["name"]: s["limit_s"] for s in summary["stages"] if s["limit_s"] is not None}
     # 85% of 18 s over weights 4 (model) + 2 (fine-tune) + 2 + 2 (PPO runs)
@@ -58,10 +63,21 @@ def test_two_rounds_write_every_figure(finished):
         for where in ("success_in_model", "success_in_engine"):
             assert set(r[where]) == {"sampled", "sampled_se", "mean_action", "mean_action_se", "episodes"}
             assert r[where]["episodes"] == 4 and 0 <= r[where]["sampled"] <= 1
+        # PPO kept checkpoints along its run, each scored in the engine and in the model
+        assert len(r["checkpoints"]) >= 2
+        steps = [c["env_steps"] for c in r["checkpoints"]]
+        assert steps == sorted(steps) and steps[-1] == r["ppo_env_steps"]
+        assert all(0 <= c[k] <= 1 for c in r["checkpoints"] for k in ("in_engine", "in_model"))
+    ranks = summary["rank_correlation"]
+    assert ranks["checkpoints"] == sum(len(r["checkpoints"]) for r in summary["rounds"]) and ranks["episodes"] == 4
+    assert ranks["spearman"] is None or -1 <= ranks["spearman"] <= 1
     for where, value in numbers(summary["rounds"]):
         assert value is not None, f"rounds{where} is null"
         if isinstance(value, float):
             assert math.isfinite(value), f"rounds{where} is {value}"
+    # Round 2's PPO went on from round 1's policy, in round 2's model.
+    ppo2 = json.loads((finished / "ppo-2" / "run.json").read_text())
+    assert ppo2["init"] == str((finished / "ppo-1").resolve()) and ppo2["obs"] == "state"
     # The policy's episodes in the engine were collected by round 1's policy.
     manifest = json.loads((finished / "data" / "policy-2" / "manifest.json").read_text())
     assert manifest["policy"] == f"ppo:{(finished / 'ppo-1').resolve()}" and manifest["complete"]
@@ -98,9 +114,9 @@ def test_other_arguments_and_a_second_pipeline_are_refused(finished, capsys):
     assert "is in use by another pipeline" in capsys.readouterr().err
 
 
-def test_pixels_and_wrong_tasks_are_refused(tmp_path, capsys):
-    for extra, message in ((["--obs", "pixels"], "--obs pixels is not available yet"),
-                           (["--task", "cube"], "the cube task needs a robot and an object"),
+def test_wrong_tasks_are_refused(tmp_path, capsys):
+    for extra, message in ((["--task", "cube"], "the cube task needs a robot and an object"),
+                           (["--rounds", "0"], "--rounds must be in [1, 100]"),
                            (["--budget", "nan"], "--budget must be in (0, 100000]")):
         assert main(pipeline_argv(tmp_path / "p", *extra)) == 2
         err = capsys.readouterr().err
@@ -110,3 +126,44 @@ def test_pixels_and_wrong_tasks_are_refused(tmp_path, capsys):
     (tmp_path / "other" / "notes.txt").write_text("mine")
     assert main(pipeline_argv(tmp_path / "other")) == 2
     assert "holds no pipeline.json" in capsys.readouterr().err
+
+
+def keys(value):
+    """A JSON value's shape: its dicts' keys, nested; lists by their first item."""
+    if isinstance(value, dict):
+        return {k: keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [keys(value[0])] if value else []
+    return None
+
+
+def test_a_killed_pixel_pipeline_resumes_to_the_same_summary(finished, tmp_path):
+    """--obs pixels end to end, killed (SIGKILL) while its first PPO trains and run again: it
+    completes, its policies read frames only, and its summary has the keys of a state pipeline
+    that ran straight through."""
+    out = tmp_path / "pixels"
+    argv = [sys.executable, "-m", "boxlcd", *pipeline_argv(out, "--obs", "pixels")]
+    argv[argv.index("0.3")] = "0.6"  # PPO long enough to be killed inside it
+    child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    record = out / "pipeline.json"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and child.poll() is None:
+        stages = json.loads(record.read_text())["stages"] if record.exists() else {}
+        if stages.get("ppo-1", {}).get("status") == "started" and (out / "ppo-1" / "log.csv").exists():
+            break
+        time.sleep(0.2)
+    assert child.poll() is None, "the pipeline ended before its first PPO ran"
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    assert json.loads(record.read_text())["stages"]["ppo-1"]["status"] == "started"
+    argv = pipeline_argv(out, "--obs", "pixels")
+    argv[argv.index("0.3")] = "0.6"
+    assert main(argv) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["obs"] == "pixels" and all(s["status"] == "finished" for s in summary["stages"])
+    assert keys(summary) == keys(json.loads((finished / "summary.json").read_text()))
+    for k in (1, 2):
+        run = json.loads((out / f"ppo-{k}" / "run.json").read_text())
+        assert run["obs"] == "pixels"
+    manifest = json.loads((out / "data" / "policy-2" / "manifest.json").read_text())
+    assert manifest["complete"] and manifest["policy"].startswith("ppo:")

@@ -95,6 +95,106 @@ def test_adapter_history_holds_the_previous_proprio():
             SB3VecEnv(make_task("Luxo", "body", num_envs=2), history=bad)
 
 
+def test_pixel_adapter_reads_the_frames_only():
+    """obs="pixels": the vector is the frame's bits, the goal frame's, then the previous frame
+    (history 2), within the space; a policy fed two states with equal frames and different
+    proprio (and goal proprio) acts the same, and frames that differ change its input."""
+    from boxlcd.rl.train import new_ppo
+
+    vec = SB3VecEnv(make_task("Luxo", "body", num_envs=4, threshold=0.2, ep_len=4), history=2, obs="pixels")
+    vec.seed(0)
+    obs = vec.reset()
+    assert vec.keys == ("lcd", "goal:lcd") and obs.shape == (4, 3 * 16 * 32)
+    assert set(np.unique(obs)) == {0.0, 1.0} and vec.observation_space.contains(obs[0])
+    frame = lambda lcd: np.unpackbits(lcd, axis=-1).reshape(len(lcd), -1)  # noqa: E731 (32 columns: whole bytes)
+    previous = frame(vec.last_obs["lcd"])
+    np.testing.assert_array_equal(obs[:, :512], previous)
+    np.testing.assert_array_equal(obs[:, 512:1024], frame(vec.last_obs["goal:lcd"]))
+    np.testing.assert_array_equal(obs[:, 1024:], previous)  # a fresh episode repeats its first frame
+    rng = np.random.default_rng(0)
+    for _ in range(6):
+        obs, _, dones, infos = vec.step(rng.uniform(-1, 1, (4, 3)).astype(np.float32))
+        for i in range(4):
+            shown = infos[i]["terminal_observation"] if dones[i] else obs[i]
+            np.testing.assert_array_equal(shown[1024:], previous[i])
+        previous = frame(vec.last_obs["lcd"])
+
+    model = new_ppo(RunConfig(env="Luxo", obs="pixels", history=2, net=[32]), vec)
+    state = {k: v.copy() for k, v in vec.last_obs.items()}
+    other = {**state, "proprio": -state["proprio"] + 0.3, "goal:proprio": state["goal:proprio"][::-1].copy()}
+    a, b = vec.flat(state), vec.flat(other)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(model.predict(a, deterministic=True)[0], model.predict(b, deterministic=True)[0])
+    moved = {**state, "lcd": np.roll(state["lcd"], 1, axis=1)}
+    assert not np.array_equal(vec.flat(moved), a)
+
+
+def test_a_pixel_policy_trains_evaluates_and_collects(tmp_path, monkeypatch):
+    """rl train --obs pixels makes a run whose policy reads frames; rl eval and collect
+    --policy ppo:RUN feed it the same vector: the frames of the episode it drives."""
+    from boxlcd.dataset import Episodes
+
+    out = train("Luxo", "body", tmp_path / "ppo", obs="pixels", history=2, steps=64, ep_len=10, num_envs=16,
+                n_steps=4, batch_size=64, net=[16])
+    assert read_run(out).obs == "pixels"
+    r = evaluate(str(out), episodes=8)
+    assert 0 <= r["success_rate"] <= 1
+    recorder = Recorder()
+    monkeypatch.setattr("boxlcd.rl.train.load_policy", lambda run_dir, **kw: recorder)
+    collect("Luxo", 3, tmp_path / "c", policy=ppo_policy(f"ppo:{out}"), progress=False, ep_len=10)
+    frames = np.stack([Episodes(tmp_path / "c").episode(i)["frames"] for i in range(3)])  # (3, 11, 16, 4)
+    bits = np.unpackbits(frames, axis=-1).reshape(3, 11, -1).astype(np.float32)
+    seen = np.stack(recorder.seen, axis=1)  # (3, 10, frame, goal frame, previous frame)
+    assert seen.shape == (3, 10, 3 * 512)
+    for t in range(10):
+        np.testing.assert_array_equal(seen[:, t, :512], bits[:, t])
+        np.testing.assert_array_equal(seen[:, t, 1024:], bits[:, max(t - 1, 0)])
+
+
+def test_init_starts_from_another_run_and_keep_scores_checkpoints(tmp_path, capsys):
+    """--init copies a run's policy weights (refused when env, task, obs, history or net
+    differ); --keep keeps each checkpoint, and rl eval --checkpoints scores them on the same
+    episodes (in the engine only, for a run trained there)."""
+    import zipfile
+
+    tiny = dict(ep_len=10, num_envs=16, n_steps=4, batch_size=64, net=[16])
+    first = train("Urchin", "body", tmp_path / "a", steps=192, **tiny)
+    options = TrainOptions(out=str(tmp_path / "b"), quiet=True, time_limit=1e-9, keep=True, threads=1)
+    second = train_ppo(RunConfig(env="Urchin", steps=192, init=str(first), **tiny), options)
+    weights = [torch.load(zipfile.ZipFile(p / "model.zip").open("policy.pth"), weights_only=True)
+               for p in (first, second)]
+    for k, v in weights[0].items():
+        torch.testing.assert_close(weights[1][k], v)  # no training: the weights it started from
+    assert read_run(second).init == str(first.resolve())
+    assert [p.name for p in (second / "checkpoints").iterdir()] == ["0.zip"]
+    with pytest.raises(ValueError, match=r"another history, net than this run.s \(history 3, net \[16\]; this run: history 2, net \[8\]\)"):
+        train("Urchin", "body", tmp_path / "c", steps=64, init=str(first), history=2, **{**tiny, "net": [8]})
+    assert not (tmp_path / "c").exists()
+
+    args = ["rl", "train", "--env", "Urchin", "--out", str(tmp_path / "d"), "--num-envs", "16", "--ep-len", "10",
+            "--set", "n_steps=4", "--set", "batch_size=64", "--set", "net=[16]", "--steps", "192", "--keep",
+            "--ckpt-every", "0", "-q"]
+    assert main(args) == 0
+    kept = sorted(int(p.stem) for p in (tmp_path / "d" / "checkpoints").iterdir())
+    assert kept == [64, 128, 192]
+    capsys.readouterr()
+    assert main(["rl", "eval", str(tmp_path / "d"), "--checkpoints", "--episodes", "8"]) == 0
+    result = json.loads((tmp_path / "d" / "eval_checkpoints.json").read_text())
+    assert [r["env_steps"] for r in result["checkpoints"]] == kept and result["spearman"] is None
+    assert all(0 <= r["in_engine"] <= 1 and "in_model" not in r for r in result["checkpoints"])
+    assert "192 env steps: success" in capsys.readouterr().out
+    assert main(["rl", "eval", str(first), "--checkpoints"]) == 2
+    assert "kept no checkpoints: train it with --keep" in capsys.readouterr().err
+
+
+def test_rank_correlation():
+    from boxlcd.rl.evaluate import rank_correlation
+
+    assert rank_correlation([0.1, 0.5, 0.9, 0.7], [0.2, 0.4, 0.95, 0.9]) == pytest.approx(1.0)
+    assert rank_correlation([0.1, 0.5, 0.9], [0.9, 0.5, 0.1]) == pytest.approx(-1.0)
+    assert rank_correlation([0.1, 0.5], [0.1, 0.5]) is None and rank_correlation([0.3] * 4, [0, 1, 2, 3]) is None
+
+
 class RandomPolicy:
     def __init__(self, seed):
         self.rng = np.random.default_rng(seed)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from boxlcd.rl.sb3 import POLICY_KEYS, policy_input
+from boxlcd.rl.sb3 import PolicyInput, policy_keys
 from boxlcd.tasks import Goals
 
 
@@ -42,9 +42,7 @@ class PolicyActor:
         run = read_run(run_dir)
         self.run_dir, self.name = str(run_dir), name or f"{PREFIX}{run_dir}"
         self.env, self.task, self.threshold = run.env, run.task, float(run.threshold)
-        self.history = run.history
-        self.keys = POLICY_KEYS[self.task]
-        self.past_keys = tuple(k for k in self.keys if not k.startswith("goal:")) if self.history > 1 else ()
+        self.history, self.obs = run.history, run.obs
         self.policy = load_policy(run_dir)
 
     def __getstate__(self) -> dict:
@@ -66,19 +64,15 @@ class PolicyActor:
         self._goals = Goals(self.task, env.definition, env.proprio_keys, env.state_keys, len(obs["proprio"]))
         self._goals.reset(int(rng.integers(1 << 62)))
         torch.manual_seed(int(rng.integers(1 << 62)))
-        if self.past_keys:
-            self._past = np.repeat(self._now(self._goals.observation(obs))[:, None], self.history - 1, axis=1)
-
-    def _now(self, inputs: dict) -> np.ndarray:
-        return np.concatenate([np.asarray(inputs[k], np.float32) for k in self.past_keys], axis=-1)
+        self._inputs = PolicyInput(policy_keys(self.task, self.obs), self.history, env.frame_shape[1])
+        self._past = self._inputs.start(self._goals.observation(obs))
 
     def __call__(self, obs: dict, rng: np.random.Generator, action_size: int) -> np.ndarray:
         reached = self._goals.delta(obs) < self.threshold
         if reached.any():
             self._goals.renew(np.flatnonzero(reached))
         inputs = self._goals.observation(obs)
-        vector = policy_input(inputs, self.keys, self._past if self.past_keys else None)
+        vector = self._inputs.vector(inputs, self._past)
         actions = self.policy.predict(vector, deterministic=False)[0].astype(np.float32)
-        if self.past_keys:
-            self._past = np.concatenate([self._now(inputs)[:, None], self._past[:, :-1]], axis=1)
+        self._past = self._inputs.advance(self._past, inputs)
         return actions

@@ -19,6 +19,7 @@ from boxlcd.ranges import MAX_THREADS, check_ranges
 from boxlcd.tasks import NEAR_GAP, TASKS, THRESHOLD
 
 MAX_EP_LEN = 100_000
+OBS = ("state", "pixels")  # what a policy reads (boxlcd.rl.sb3.policy_keys)
 MAX_LAYERS, MAX_WIDTH = 8, 4096  # the policy's net: larger is a typo (or a file built to exhaust memory)
 
 
@@ -96,6 +97,10 @@ class PPOConfig:
                            option="set", before=1)
     precision: str = setting("fp32", "fp32, or bf16: the nets' hidden layers under autocast (boxlcd.rl.precision)",
                              option="set", before="fp32")
+    obs: str = setting("state", "what the policy reads: state (proprio and goal vectors) or pixels (the frame and "
+                       "the goal's frame only, boxlcd.rl.sb3.PolicyInput)", kind=OBS, before="state")
+    init: str | None = setting(None, "a PPO run folder whose policy weights this run starts from (same env, task, "
+                               "obs, history and net)", kind=str, before=None)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -116,8 +121,11 @@ class RunConfig(PPOConfig, SimConfig, TaskConfig):
             raise ValueError(f"env {self.env!r} is not a built-in env")
         if self.task not in TASKS:
             raise ValueError(f"task {self.task!r} is not a task ({', '.join(TASKS)})")
-        if self.sim_from is not None and not isinstance(self.sim_from, str):
-            raise ValueError(f"sim_from must be a string or null, got {self.sim_from!r}")
+        for name in ("sim_from", "init"):
+            if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
+                raise ValueError(f"{name} must be a string or null, got {getattr(self, name)!r}")
+        if self.obs not in OBS:
+            raise ValueError(f"obs must be one of {', '.join(OBS)}, got {self.obs!r}")
         policy_class(self.precision)
         net = self.net
         if (not isinstance(net, list) or not 1 <= len(net) <= MAX_LAYERS
@@ -156,6 +164,8 @@ class TrainOptions:
     time_limit: float = setting(0.0, "stop after this many seconds (0: none)", low=0.0)
     ckpt_every: float = setting(60.0, "seconds between checkpoints", low=0.0)
     threads: int = setting(1, "torch CPU threads", low=1, high=MAX_THREADS)
+    keep: bool = setting(False, "keep every checkpoint too, as checkpoints/ENV_STEPS.zip (rl eval --checkpoints "
+                         "scores them)")
     quiet: bool = setting(False, "no progress bar")
 
     def check(self) -> None:

@@ -1,16 +1,23 @@
 """The learned-simulator loop as one command: a world model and the policy it trains teach each
 other, and no policy is ever trained in the engine.
 
-  boxlcd rl pipeline ENV --task body|cube --out DIR [--budget MINUTES] [--rounds K] [--obs state]
+  boxlcd rl pipeline ENV --task body|cube --out DIR [--budget MINUTES] [--rounds K] [--obs state|pixels]
                      [--episodes N] [--policy-episodes N] [--test-episodes N] [--eval-episodes N]
                      [--seed S] [--device D] [--threads T] [-q]
 
 Round 1 trains a world model on random-action episodes of the engine and PPO inside it. Each
 later round collects the last policy's own episodes in the engine (the states it drives into,
-which random actions seldom show), fine-tunes the last model on all the data so far, and trains
-a fresh PPO inside the fine-tuned model. Each round ends with the model scored on held-out
-episodes and the policy's success inside the model and in the engine. Episodes by default:
-10,000 random, 5,000 of the policy per later round, 256 held out, 1,000 per success figure.
+which random actions seldom show), fine-tunes the last model on all the data so far, and goes on
+training the last policy inside the fine-tuned model (PPO from its weights). Each round ends with
+the model scored on held-out episodes and the policy's success inside the model and in the
+engine, and the checkpoints PPO kept along the way scored in both: the rank correlation of the
+two says whether the model picks policies as the engine would. Episodes by default: 10,000
+random, 5,000 of the policy per later round, 256 held out, 1,000 per success figure, 200 per
+checkpoint.
+
+--obs pixels: the policies read only the frames (the frame, the goal's frame and the previous
+frames: boxlcd.rl.sb3.PolicyInput), never the proprio; inside the learned sim those frames are
+the model's.
 
 Stages, each a `boxlcd` command run in this process, and where they write (inside DIR):
 
@@ -22,9 +29,11 @@ Stages, each a `boxlcd` command run in this process, and where they write (insid
   model-k          train frame_transformer --preset learned-sim (k > 1: --init DIR/model-(k-1)
                    --lr 3e-4 on data/random and every data/policy-j so far)   model-k/
   model-k-eval     eval model-k --data data/test (all of it)                  model-k/eval.json
-  ppo-k            rl train --sim DIR/model-k                                 ppo-k/
+  ppo-k            rl train --sim DIR/model-k --obs OBS --keep (k > 1:
+                   --init DIR/ppo-(k-1))                                      ppo-k/
   ppo-k-engine     rl eval ppo-k --episodes N                                 ppo-k/eval.json
   ppo-k-model      rl eval ppo-k --episodes N --sim learned                   ppo-k/eval_learned.json
+  ppo-k-checkpoints rl eval ppo-k --checkpoints --episodes 200               ppo-k/eval_checkpoints.json
 
 The cube task's models also predict the full state (`--set predict_state=true`): the task reads
 the object's position from it.
@@ -34,7 +43,8 @@ train, through their --time-limit. 15% of it is left to the stages sized by epis
 (collections and evaluations: a few minutes at the defaults); the other 85% is split in fixed
 weights: the first model 4, each fine-tune 2, each PPO run 2. At the defaults (30 minutes, two
 rounds: weights 4 + 2 + 2 + 2) the model trains 10.2 minutes, PPO 5.1, the fine-tune 5.1 and
-PPO again 5.1. A PPO run also stops at 9M env steps.
+PPO again 5.1. A PPO run also stops at 9M env steps, and keeps a checkpoint every fifth of its
+time.
 
 Resuming: DIR/pipeline.json records the arguments and each stage's state. The same command again
 skips the finished stages and runs the rest; a stage that was stopped goes on where its command
@@ -57,7 +67,10 @@ DIR/summary.json, rewritten (atomically) after every stage:
             ppo_env_steps,
             success_in_model: {sampled, sampled_se, mean_action, mean_action_se, episodes}
                               (success rates with sampled and with mean actions, rl eval's),
-            success_in_engine: {the same}}]
+            success_in_engine: {the same},
+            checkpoints: [{env_steps, in_engine, in_model}] (success, sampled actions)}],
+  rank_correlation: {spearman (in_model against in_engine, over every round's checkpoints),
+                     checkpoints, episodes}
 A figure not measured yet is null.
 """
 from __future__ import annotations
@@ -72,11 +85,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from boxlcd.ranges import MAX_THREADS
+from boxlcd.rl.evaluate import rank_correlation
 
 PIPELINE_FILE, SUMMARY_FILE, LOCK_FILE = "pipeline.json", "summary.json", ".pipeline.lock"
 UNTIMED_SHARE = 0.15  # of the budget: collections and evaluations, sized by episodes, not by a clock
 WEIGHTS = {"model": 4, "finetune": 2, "ppo": 2}  # the rest of the budget, split over the training stages
 PPO_STEPS = 9_000_000  # a PPO run's cap: Luxo and Urchin's learned-trained policies were done by then
+CHECKPOINTS_PER_RUN = 5  # kept along each PPO run (and its last), scored for the rank correlation
+CHECKPOINT_EPISODES = 200
 FINETUNE_LR = 3e-4
 TEST_SEED = 1_000_000  # data seeds: held-out episodes, then each round's policy episodes, apart from training's
 SEED_STRIDE = 1_000_000
@@ -144,20 +160,24 @@ def plan(a: argparse.Namespace) -> list[Stage]:
             train += ["--init", str(round_dir(out, "model", k - 1)), "--lr", str(FINETUNE_LR)]
             limit = limits["finetune"]
         train += ["--data", ",".join(map(str, data)), "--time-limit", str(limit)]
+        ppo_argv = ["rl", "train", "--env", a.env, "--task", a.task, "--sim", str(model), "--out", str(ppo),
+                    "--obs", a.obs, "--steps", str(PPO_STEPS), "--time-limit", str(limits["ppo"]),
+                    "--keep", "--ckpt-every", str(round(limits["ppo"] / CHECKPOINTS_PER_RUN, 2)),
+                    "--seed", str(a.seed), *common, *quiet]
+        if k > 1:
+            ppo_argv += ["--init", str(round_dir(out, "ppo", k - 1))]
+        evaluate = ["rl", "eval", str(ppo), "--episodes"]
+        device = ["--device", a.device] if a.device else []
         stages += [
             Stage(f"model-{k}", k, model, train, limit),
             Stage(f"model-{k}-eval", k, model / "eval.json",
                   ["eval", str(model), "--data", str(test_data), "--episodes", "0", *common]),
-            Stage(f"ppo-{k}", k, ppo,
-                  ["rl", "train", "--env", a.env, "--task", a.task, "--sim", str(model), "--out", str(ppo),
-                   "--steps", str(PPO_STEPS), "--time-limit", str(limits["ppo"]), "--seed", str(a.seed),
-                   *common, *quiet], limits["ppo"]),
-            Stage(f"ppo-{k}-engine", k, ppo / "eval.json",
-                  ["rl", "eval", str(ppo), "--episodes", str(a.eval_episodes)]
-                  + (["--device", a.device] if a.device else [])),
+            Stage(f"ppo-{k}", k, ppo, ppo_argv, limits["ppo"]),
+            Stage(f"ppo-{k}-engine", k, ppo / "eval.json", [*evaluate, str(a.eval_episodes), *device]),
             Stage(f"ppo-{k}-model", k, ppo / "eval_learned.json",
-                  ["rl", "eval", str(ppo), "--episodes", str(a.eval_episodes), "--sim", "learned"]
-                  + (["--device", a.device] if a.device else [])),
+                  [*evaluate, str(a.eval_episodes), "--sim", "learned", *device]),
+            Stage(f"ppo-{k}-checkpoints", k, ppo / "eval_checkpoints.json",
+                  [*evaluate, str(min(CHECKPOINT_EPISODES, a.eval_episodes)), "--checkpoints", *device]),
         ]
     return stages
 
@@ -198,6 +218,16 @@ def success(path: Path) -> dict:
             "episodes": e.get("episodes")}
 
 
+def checkpoint_scores(path: Path) -> list[dict]:
+    """The checkpoints rl eval --checkpoints scored, with both figures finite."""
+    rows = (read_json(path) or {}).get("checkpoints")
+    keep = []
+    for row in rows if isinstance(rows, list) else []:
+        if isinstance(row, dict) and number(row.get("in_engine")) is not None and number(row.get("in_model")) is not None:
+            keep.append({"env_steps": row.get("env_steps"), "in_engine": row["in_engine"], "in_model": row["in_model"]})
+    return keep
+
+
 def summary(a: argparse.Namespace, stages: list[Stage], records: dict) -> dict:
     """summary.json's content: what each stage's files hold now (the module docstring has the schema)."""
     out = Path(a.out).resolve()
@@ -221,9 +251,14 @@ def summary(a: argparse.Namespace, stages: list[Stage], records: dict) -> dict:
             "ppo_env_steps": state.get("env_steps"),
             "success_in_model": success(ppo / "eval_learned.json"),
             "success_in_engine": success(ppo / "eval.json"),
+            "checkpoints": checkpoint_scores(ppo / "eval_checkpoints.json"),
         })
+    scored = [c for r in rounds for c in r["checkpoints"]]
+    spearman = rank_correlation([c["in_engine"] for c in scored], [c["in_model"] for c in scored])
     return {"env": a.env, "task": a.task, "obs": a.obs, "budget_s": a.budget * 60, "rounds_planned": a.rounds,
-            "seconds": round(sum(r["seconds"] for r in rows), 2), "stages": rows, "rounds": rounds}
+            "seconds": round(sum(r["seconds"] for r in rows), 2), "stages": rows, "rounds": rounds,
+            "rank_correlation": {"spearman": spearman, "checkpoints": len(scored),
+                                 "episodes": min(CHECKPOINT_EPISODES, a.eval_episodes)}}
 
 
 class Record:
@@ -289,8 +324,6 @@ def check_arguments(a: argparse.Namespace) -> None:
     import boxlcd
     from boxlcd.tasks import delta_keys
 
-    if a.obs == "pixels":
-        raise ValueError("--obs pixels is not available yet: the policies see the proprio (--obs state)")
     if a.env not in boxlcd.envs():
         raise ValueError(f"unknown env {a.env!r}; envs: {', '.join(boxlcd.envs())}")
     e = boxlcd.make(a.env, num_envs=1, frames=False)
@@ -373,7 +406,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="minutes the training stages share (default 30; the split is in the description)")
     p.add_argument("--rounds", type=int, default=2, help="rounds of model and PPO (default 2: one fine-tune)")
     p.add_argument("--obs", choices=["state", "pixels"], default="state",
-                   help="what the policy sees (default state: the proprio; pixels is not available yet)")
+                   help="what the policies read: state (the proprio, default) or pixels (the frames only)")
     p.add_argument("--episodes", type=int, default=10_000, help="random-action episodes (default 10000)")
     p.add_argument("--policy-episodes", type=int, default=5_000,
                    help="the policy's own episodes per later round (default 5000)")

@@ -11,6 +11,10 @@ With `history` h > 1 the vector also holds the h - 1 previous values of the keys
 goals, newest first: proprio holds positions and angles only, so a policy that sees one step
 cannot tell how fast its bodies move. An env that has just reset repeats its first values
 (bodies start at rest). The terminal observation carries the history the episode ended with.
+
+With obs="pixels" the policy reads only the frames, `lcd` and `goal:lcd`, as unpacked bits
+(and the history's previous frames): no proprio, no state. The task's reward still comes from
+the simulator's proprio, as the original's did; the policy never sees it.
 """
 from __future__ import annotations
 
@@ -20,16 +24,74 @@ from gymnasium import spaces
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv
 
+from boxlcd.rl.config import OBS
+
 POLICY_KEYS = {"body": ("proprio", "goal:proprio"), "cube": ("proprio", "object", "goal:object")}
+PIXEL_KEYS = ("lcd", "goal:lcd")  # --obs pixels, either task: the frame and the goal's frame, nothing else
 
 
-def policy_input(obs: dict, keys: tuple[str, ...], past: np.ndarray | None = None) -> np.ndarray:
-    """The policy's vector: the keys' values side by side, then (history > 1) `past`, the
-    previous values of the keys that are not goals, (..., history - 1, width), newest first."""
-    now = [np.asarray(obs[k], np.float32) for k in keys]
-    if past is None:
-        return np.concatenate(now, axis=-1)
-    return np.concatenate(now + [past.reshape(past.shape[:-2] + (-1,))], axis=-1)
+def policy_keys(task: str, obs: str = "state") -> tuple[str, ...]:
+    """The task observation's keys a policy reads: the proprio and goal vectors (state), or
+    only the frames (pixels)."""
+    if obs not in OBS:
+        raise ValueError(f"obs must be one of {', '.join(OBS)}, got {obs!r}")
+    return PIXEL_KEYS if obs == "pixels" else POLICY_KEYS[task]
+
+
+class PolicyInput:
+    """The policy's vector from a task's observation dict: the keys' values side by side, a
+    frame (`lcd`, packed bits) as its unpacked pixels in {0, 1}, then (history h > 1) the
+    h - 1 previous values of the keys that are not goals, newest first. SB3VecEnv and the
+    collecting policy (boxlcd.rl.actor) both build it here, so a policy reads the same vector
+    wherever it runs."""
+
+    def __init__(self, keys: tuple[str, ...], history: int, frame_cols: int):
+        if isinstance(history, bool) or not isinstance(history, (int, np.integer)) or history < 1:
+            raise ValueError(f"history must be an integer >= 1, got {history!r}")
+        self.keys, self.history, self.frame_cols = tuple(keys), int(history), int(frame_cols)
+        self.past_keys = tuple(k for k in self.keys if not k.startswith("goal:")) if history > 1 else ()
+
+    def value(self, obs: dict, key: str) -> np.ndarray:
+        x = np.asarray(obs[key])
+        if key.endswith("lcd"):  # (..., rows, bytes) packed -> (..., rows * cols) pixels
+            bits = np.unpackbits(x, axis=-1, count=self.frame_cols)
+            return bits.reshape(bits.shape[:-2] + (-1,)).astype(np.float32)
+        return x.astype(np.float32)
+
+    def space(self, single: spaces.Dict) -> spaces.Box:
+        """The vector's Box, from the task's single observation space."""
+        def bounds(key):
+            if key.endswith("lcd"):
+                size = single[key].shape[0] * self.frame_cols
+                return np.zeros(size, np.float32), np.ones(size, np.float32)
+            return single[key].low.astype(np.float32), single[key].high.astype(np.float32)
+
+        parts = [bounds(k) for k in self.keys] + [bounds(k) for k in self.past_keys] * (self.history - 1)
+        return spaces.Box(np.concatenate([lo for lo, _ in parts]), np.concatenate([hi for _, hi in parts]),
+                          dtype=np.float32)
+
+    def now(self, obs: dict) -> np.ndarray:
+        """The present values of the keys the history keeps, (..., width)."""
+        return np.concatenate([self.value(obs, k) for k in self.past_keys], axis=-1)
+
+    def start(self, obs: dict) -> np.ndarray | None:
+        """A fresh history for a batch: its first values repeated (bodies start at rest)."""
+        if not self.past_keys:
+            return None
+        return np.repeat(self.now(obs)[:, None], self.history - 1, axis=1)
+
+    def advance(self, past: np.ndarray | None, obs: dict) -> np.ndarray | None:
+        """The history after `obs`, the present one, has passed."""
+        if past is None:
+            return None
+        return np.concatenate([self.now(obs)[:, None], past[:, :-1]], axis=1)
+
+    def vector(self, obs: dict, past: np.ndarray | None) -> np.ndarray:
+        """The policy's vector for `obs` (one env or a batch) after `past`, (..., history - 1, width)."""
+        parts = [self.value(obs, k) for k in self.keys]
+        if past is not None:
+            parts.append(past.reshape(past.shape[:-2] + (-1,)))
+        return np.concatenate(parts, axis=-1)
 
 
 class CollectionThreads(BaseCallback):
@@ -57,40 +119,26 @@ class CollectionThreads(BaseCallback):
 
 
 class SB3VecEnv(VecEnv):
-    def __init__(self, task, keys: tuple[str, ...] | None = None, history: int = 1):
-        if isinstance(history, bool) or not isinstance(history, (int, np.integer)) or history < 1:
-            raise ValueError(f"history must be an integer >= 1, got {history!r}")
+    def __init__(self, task, keys: tuple[str, ...] | None = None, history: int = 1, obs: str = "state"):
         self.task = task
-        self.keys = tuple(keys or POLICY_KEYS[task.task])
-        self.history = int(history)
-        self.past_keys = tuple(k for k in self.keys if not k.startswith("goal:")) if history > 1 else ()
-        space = task.single_observation_space
-        parts = [space[k] for k in self.keys] + [space[k] for k in self.past_keys] * (self.history - 1)
-        low = np.concatenate([b.low for b in parts]).astype(np.float32)
-        high = np.concatenate([b.high for b in parts]).astype(np.float32)
+        self.inputs = PolicyInput(keys or policy_keys(task.task, obs), history, task.frame_shape[1])
+        self.keys, self.history, self.past_keys = self.inputs.keys, self.inputs.history, self.inputs.past_keys
         self._past = None  # (num_envs, history - 1, width): the previous values of past_keys
-        super().__init__(task.num_envs, spaces.Box(low, high, dtype=np.float32), task.single_action_space)
+        super().__init__(task.num_envs, self.inputs.space(task.single_observation_space), task.single_action_space)
         self._returns = np.zeros(self.num_envs)
         self._lengths = np.zeros(self.num_envs, np.int64)
         self._counts = {"episodes": 0, "successes": 0, "return_sum": 0.0, "length_sum": 0}
 
-    def _now(self, obs: dict) -> np.ndarray:
-        return np.concatenate([np.asarray(obs[k], np.float32) for k in self.past_keys], axis=-1)
-
     def flat(self, obs: dict, past: np.ndarray | None = None) -> np.ndarray:
         """The policy's vector for `obs` (one env or a batch), after the given history
         (default: the adapter's own, for a batch)."""
-        if not self.past_keys:
-            return policy_input(obs, self.keys)
-        return policy_input(obs, self.keys, self._past if past is None else past)
+        return self.inputs.vector(obs, self._past if past is None else past)
 
     def reset(self):
         seed = self._seeds[0] if self._seeds and self._seeds[0] is not None else None
         obs, _ = self.task.reset(seed=seed)
         self.last_obs = obs  # the task's observation dict, for pictures
-        if self.past_keys:
-            now = self._now(obs)
-            self._past = np.repeat(now[:, None], self.history - 1, axis=1)
+        self._past = self.inputs.start(obs)
         self._reset_seeds()
         self._returns[:] = 0
         self._lengths[:] = 0
@@ -100,7 +148,7 @@ class SB3VecEnv(VecEnv):
         self._actions = actions
 
     def step_wait(self):
-        before = self._now(self.last_obs) if self.past_keys else None
+        before = self.last_obs
         obs, reward, terminated, truncated, info = self.task.step(self._actions)
         self.last_obs = obs
         self._returns += reward
@@ -108,9 +156,9 @@ class SB3VecEnv(VecEnv):
         dones = terminated | truncated
         infos = [{} for _ in range(self.num_envs)]
         if self.past_keys:  # the present moves into the history; a fresh episode starts from its own
-            ended = np.concatenate([before[:, None], self._past[:, :-1]], axis=1)
+            ended = self.inputs.advance(self._past, before)
             self._past = ended.copy()
-            self._past[dones] = self._now(obs)[dones][:, None]
+            self._past[dones] = self.inputs.now(obs)[dones][:, None]
         for i in np.flatnonzero(dones):
             past = ended[i] if self.past_keys else None
             infos[i] = {"terminal_observation": self.flat(info["final_obs"][i], past),

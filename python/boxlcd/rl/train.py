@@ -1,6 +1,7 @@
 """PPO (stable-baselines3) on a goal task, in the engine or in a learned simulator.
 
   boxlcd rl train --env Urchin --task body --sim real|RUN_DIR --out runs/ppo-urchin
+                  [--obs state|pixels] [--init PPO_RUN] [--keep]
                   [--steps N] [--time-limit S] [--num-envs N] [--seed S] [--set KEY=VALUE ...]
 
   train(RunConfig(env="Urchin", steps=100_000), TrainOptions(out="runs/ppo-urchin"))
@@ -11,9 +12,13 @@ options above are generated from their fields.
 
 The policy sees the task's proprio and goal (boxlcd.rl.sb3.POLICY_KEYS), as the original's did,
 and (history, default 3) the two proprio values before the current one: proprio has no
-velocities.
+velocities. With --obs pixels it sees only the frame, the goal's frame and (history) the
+previous frames, as unpacked bits (boxlcd.rl.sb3.PolicyInput). --init starts the policy from
+another run's weights (the same env, task, obs, history and net), e.g. the last round's policy
+when a learned sim is fine-tuned.
 The run folder gets run.json (the settings), model.zip (policy, optimizer; rewritten every
---ckpt-every seconds and at the end), state.json (env steps and wall clock reached) and
+--ckpt-every seconds and at the end; with --keep each one is also kept as
+checkpoints/ENV_STEPS.zip), state.json (env steps and wall clock reached) and
 log.csv (after every rollout: env steps, wall clock, episodes ended, success rate, mean return
 and length). A run in a learned sim also keeps its models' weights in sim/ (sim/0/ckpt.pt,
 ...), so that it evaluates in its sim wherever it is copied. The same command again resumes
@@ -42,6 +47,8 @@ from boxlcd.rl.config import RunConfig, TrainOptions, add_options, from_options
 from boxlcd.rl.sb3 import CollectionThreads
 
 RUN_FILE, MODEL_FILE, STATE_FILE, LOG_FILE = "run.json", "model.zip", "state.json", "log.csv"
+CHECKPOINTS_DIR = "checkpoints"  # --keep: every checkpoint as CHECKPOINTS_DIR/ENV_STEPS.zip
+INIT_MATCH = ("env", "task", "obs", "history", "net")  # what shapes a policy: --init's run must share them
 SIM_DIR = "sim"  # a learned sim's models inside the run: SIM_DIR/0/ckpt.pt, ...
 POLICY_WEIGHTS, OPTIMIZER_WEIGHTS = "policy.pth", "policy.optimizer.pth"  # model.zip's entries boxlcd reads
 MAX_WEIGHTS_BYTES = 1 << 30
@@ -72,7 +79,7 @@ def make_env(run: RunConfig, num_envs: int | None = None, sim: str | None = None
                      temperature=run.temperature, noise=run.sim_noise, reach=run.reach,
                      reach_behind=run.reach_behind, start_near=run.start_near, near_spread=run.near_spread,
                      near_ahead=run.near_ahead)
-    env = SB3VecEnv(task, history=run.history)
+    env = SB3VecEnv(task, history=run.history, obs=run.obs)
     env.seed(run.seed + seed_offset)
     return env
 
@@ -192,10 +199,11 @@ def read_weights(path: Path, names: tuple[str, ...], device: str = "cpu") -> dic
     return out
 
 
-def load_ppo(out: str | os.PathLike, run: RunConfig, vec, device: str = "cpu", optimizer: bool = False):
-    """An SB3 PPO built from the run's (checked) settings on `vec`, with model.zip's policy
-    weights (and its optimizer's state when `optimizer`)."""
-    path = run_file(out, MODEL_FILE)
+def load_ppo(out: str | os.PathLike, run: RunConfig, vec, device: str = "cpu", optimizer: bool = False,
+             name: str = MODEL_FILE):
+    """An SB3 PPO built from the run's (checked) settings on `vec`, with the policy weights of
+    model.zip (or of `name`, a kept checkpoint) and its optimizer's state when `optimizer`."""
+    path = run_file(out, name)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: the run has no policy yet")
     names = (POLICY_WEIGHTS, OPTIMIZER_WEIGHTS) if optimizer else (POLICY_WEIGHTS,)
@@ -216,13 +224,34 @@ def load_ppo(out: str | os.PathLike, run: RunConfig, vec, device: str = "cpu", o
     return model
 
 
-def load_policy(out: str | os.PathLike, env=None, device: str = "cpu"):
+def load_policy(out: str | os.PathLike, env=None, device: str = "cpu", name: str = MODEL_FILE):
     """The run's policy (an SB3 PPO, its optimizer's state too) rebuilt from run.json with
-    model.zip's weights; `env` (an SB3VecEnv of the run's task) gives the spaces, else an
-    engine env does."""
+    model.zip's weights (or a kept checkpoint's: `name`, from checkpoints()); `env` (an
+    SB3VecEnv of the run's task) gives the spaces, else an engine env does."""
     run = read_run(out)
     vec = env if env is not None else make_env(dataclasses.replace(the_task(run), sim="real"), sim="real")
-    return load_ppo(out, run, vec, device, optimizer=True)
+    return load_ppo(out, run, vec, device, optimizer=True, name=name)
+
+
+def checkpoints(out: str | os.PathLike) -> list[tuple[int, str]]:
+    """The checkpoints a run kept (rl train --keep): (env steps, name for load_policy), in order."""
+    folder = Path(out) / CHECKPOINTS_DIR
+    if not folder.is_dir():
+        return []
+    kept = [(int(p.stem), f"{CHECKPOINTS_DIR}/{p.name}") for p in folder.iterdir()
+            if p.suffix == ".zip" and p.stem.isdigit() and p.stem.isascii()]
+    return sorted(kept)
+
+
+def init_weights(run: RunConfig) -> dict:
+    """The policy weights of the run `run.init` names, checked to fit this run's policy."""
+    source = read_run(run.init)
+    differ = [k for k in INIT_MATCH if getattr(source, k) != getattr(run, k)]
+    if differ:
+        theirs, ours = (", ".join(f"{k} {getattr(r, k)!r}" for k in differ) for r in (source, run))
+        raise ValueError(f"--init {run.init}: its policy has another {', '.join(differ)} than this run's "
+                         f"({theirs}; this run: {ours})")
+    return read_weights(run_file(run.init, MODEL_FILE), (POLICY_WEIGHTS,))[POLICY_WEIGHTS]
 
 
 def read_state(out_dir: Path) -> dict:
@@ -302,7 +331,8 @@ def train(config: RunConfig, options: TrainOptions) -> Path:
     sources = [] if config.sim == "real" else [str(Path(part).resolve()) for part in config.sim.split(",")]
     out_dir = Path(options.out)
     run = dataclasses.replace(config, sim=",".join(f"{SIM_DIR}/{i}" for i in range(len(sources))) or "real",
-                              sim_from=",".join(sources) or None)
+                              sim_from=",".join(sources) or None,
+                              init=None if config.init is None else str(Path(config.init).resolve()))
     resuming = (out_dir / MODEL_FILE).is_file()
     if resuming:
         saved = read_run(out_dir).to_json()
@@ -313,6 +343,7 @@ def train(config: RunConfig, options: TrainOptions) -> Path:
     # Before making --out: a wrong env, task or sim leaves no empty run folder. A resumed run
     # goes on in the models it kept, whatever became of their sources since.
     vec = make_env(run, sim=run_sim(run, out_dir) if resuming else ",".join(sources) or "real")
+    weights = init_weights(run) if run.init and not resuming else None
     out_dir.mkdir(parents=True, exist_ok=True)
     if sources and not resuming:
         keep_sim(sources, out_dir)
@@ -325,6 +356,14 @@ def train(config: RunConfig, options: TrainOptions) -> Path:
         state = {"env_steps": 0, "elapsed_s": 0.0}
         torch.manual_seed(run.seed)
         model = new_ppo(run, vec)
+        if weights is not None:
+            from boxlcd.models.checkpoint import CheckpointError, check_weights_fit
+
+            try:
+                check_weights_fit(run.init, weights, model.policy.state_dict(), "policy")
+            except CheckpointError as e:
+                raise RunError(str(e)) from None
+            model.policy.load_state_dict(weights)
     start = time.perf_counter() - state["elapsed_s"]
 
     def save() -> None:
@@ -335,6 +374,11 @@ def train(config: RunConfig, options: TrainOptions) -> Path:
             raise RuntimeError(f"the policy's {bad[0]} went NaN or inf after {model.num_timesteps} env steps; "
                                f"{out_dir / MODEL_FILE} keeps the last checkpoint: lower lr")
         replace_with(out_dir / MODEL_FILE, model.save)
+        if options.keep:
+            from boxlcd.files import make_folder
+
+            make_folder(out_dir / CHECKPOINTS_DIR)
+            replace_with(out_dir / CHECKPOINTS_DIR / f"{int(model.num_timesteps)}.zip", model.save)
         write_json(out_dir / STATE_FILE, {"env_steps": int(model.num_timesteps),
                                           "elapsed_s": round(time.perf_counter() - start, 2)})
 
