@@ -186,10 +186,12 @@ def test_sampling_keeps_the_prompt(tmp_path, datasets, name, temperature):
     assert set(out.unique().tolist()) <= {0.0, 1.0}
 
 
-def test_cached_steps_match_the_whole_sequence():
-    """CausalTransformer.step, fed a sequence one token per call, gives forward's outputs."""
+@pytest.mark.parametrize("context", [0, 1, 4, 12])
+def test_cached_steps_match_the_whole_sequence(context):
+    """CausalTransformer.step, fed a sequence one token per call, gives forward's outputs; with
+    a context window too (a ring of that many cache slots, the band mask in forward)."""
     torch.manual_seed(0)
-    core = CausalTransformer(d_in=7, d_model=32, layers=2, heads=4, max_len=12).eval()
+    core = CausalTransformer(d_in=7, d_model=32, layers=2, heads=4, max_len=12, context=context).eval()
     x = torch.randn(3, 12, 7)
     cache = core.new_cache(3)
     with torch.no_grad():
@@ -197,13 +199,21 @@ def test_cached_steps_match_the_whole_sequence():
         torch.testing.assert_close(outputs, core(x), rtol=1e-5, atol=1e-5)
     with pytest.raises(ValueError, match="past the model's 12 tokens"):
         core.step(x[:, 0], cache)
+    reach = 2 * (context - 1) + 1  # two layers, each attending context - 1 tokens back
+    if context and reach < 12:  # an output depends on the last `reach` tokens only
+        y = x.clone()
+        y[:, 0] += 1.0
+        with torch.no_grad():
+            torch.testing.assert_close(core(y)[:, reach:], core(x)[:, reach:], rtol=1e-5, atol=1e-5)
+            assert not torch.allclose(core(y)[:, reach - 1], core(x)[:, reach - 1])
 
 
-def test_rows_restarted_at_other_times_step_as_if_alone():
+@pytest.mark.parametrize("context", [0, 3])
+def test_rows_restarted_at_other_times_step_as_if_alone(context):
     """A row whose cache is replaced mid-sequence (an env reset in a batch) goes on exactly as a
     sequence of its own: per-row positions and masks, no leak from the other rows or its past."""
     torch.manual_seed(0)
-    core = CausalTransformer(d_in=5, d_model=32, layers=2, heads=4, max_len=10).eval()
+    core = CausalTransformer(d_in=5, d_model=32, layers=2, heads=4, max_len=10, context=context).eval()
     x = torch.randn(2, 10, 5)
     fresh = torch.randn(6, 5)
     cache = core.new_cache(2)
@@ -236,7 +246,7 @@ def uncached_sample(model, batch, prompt, temperature, generator):
 
 
 @pytest.mark.parametrize("name, extra", [("frame_transformer", {}), ("frame_transformer", {"conv_channels": 4}),
-                                         ("binary_ae", {})])
+                                         ("frame_transformer", {"context": 3}), ("binary_ae", {})])
 @pytest.mark.parametrize("temperature", [0.0, 1.0])
 def test_cached_sampling_equals_uncached(datasets, name, extra, temperature):
     """In float64, so that no pixel's mode flips on rounding differences between the two paths."""

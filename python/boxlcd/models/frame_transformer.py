@@ -4,7 +4,8 @@ next frame's pixels as independent Bernoullis (and the next proprio, by regressi
 With `dynamics` > 0 the proprio (or full_state) comes from a small MLP of that width that sees
 the transformer's output beside the last two vectors and the action, and predicts the change.
 With `input_noise` > 0 training reads noisy vectors and predicts the clean next one (see
-`loss`). `precision=bf16` runs the transformer's blocks in bf16 in teacher-forced passes
+`loss`). With `context` c > 0 each token attends to the last c tokens only (itself included),
+in training and in stepping, so a learned env's step costs the same at every time step. `precision=bf16` runs the transformer's blocks in bf16 in teacher-forced passes
 (training); stepping stays fp32. It pays only on a CPU with AVX512-BF16 or AMX (or a GPU):
 on an AVX2 CPU torch emulates bf16, and training is about 7x slower than in fp32.
 
@@ -27,12 +28,12 @@ from boxlcd.ranges import check_flags, check_heads, check_ranges
 
 DEFAULTS = {"d_model": 128, "layers": 4, "heads": 4, "dropout": 0.0, "proprio_weight": 1.0, "conv_channels": 0,
             "predict_state": False, "dynamics": 0, "precision": "fp32", "input_noise": 0.0,
-            "balanced_vector_loss": False}
+            "balanced_vector_loss": False, "context": 0}
 RANGES = {  # boxlcd.ranges: (lowest, highest, whether the lowest itself is allowed); the caps stop a typo
     # from asking for terabytes
     "d_model": (1, 8192, True), "layers": (1, 64, True), "heads": (1, 256, True), "dropout": (0.0, 1.0, True),
     "proprio_weight": (0.0, None, True), "conv_channels": (0, 1024, True), "dynamics": (0, 16384, True),
-    "input_noise": (0.0, None, True)}
+    "input_noise": (0.0, None, True), "context": (0, 100_000, True)}
 FLAGS = ("predict_state", "balanced_vector_loss")
 
 
@@ -55,7 +56,8 @@ class FrameTransformer(Stepper, nn.Module):
         self.vector = Vector(spec, c["predict_state"])
         self.P = self.vector.width
         d_in = self.pixels + spec["action_size"] + self.P + 1  # + a begin flag
-        self.core = CausalTransformer(d_in, c["d_model"], c["layers"], c["heads"], spec["ep_len"] + 1, c["dropout"])
+        self.core = CausalTransformer(d_in, c["d_model"], c["layers"], c["heads"], spec["ep_len"] + 1, c["dropout"],
+                                      c["context"])
         self.head = nn.Linear(c["d_model"], self.pixels + self.P)
         # conv_channels > 0: a small conv net refines the head's logits from the last frame, so
         # moving a body by a pixel is a local, translation-equivariant edit, not a 256-way readout.

@@ -19,10 +19,18 @@ def frame_tokens(parts: list[torch.Tensor], begin: bool = False) -> torch.Tensor
 
 
 class CausalTransformer(nn.Module):
-    """Pre-norm GPT-style stack over a sequence of vectors, learned positions, causal mask."""
+    """Pre-norm GPT-style stack over a sequence of vectors, learned positions, causal mask.
 
-    def __init__(self, d_in: int, d_model: int, layers: int, heads: int, max_len: int, dropout: float = 0.0):
+    context c > 0: each token attends to itself and the c - 1 tokens before it only (a band
+    mask in training, the same in stepping), so a step's attention costs c keys however long the
+    sequence has grown, and the cache is a ring of c slots. Over L layers an output still sees
+    L x (c - 1) tokens back. Positions stay absolute: each key
+    carries its own, so the ring's order does not matter to attention."""
+
+    def __init__(self, d_in: int, d_model: int, layers: int, heads: int, max_len: int, dropout: float = 0.0,
+                 context: int = 0):
         super().__init__()
+        self.context = context
         self.embed = nn.Linear(d_in, d_model)
         self.pos = nn.Parameter(torch.zeros(1, max_len, d_model))
         nn.init.normal_(self.pos, std=0.02)
@@ -39,16 +47,21 @@ class CausalTransformer(nn.Module):
         if T > self.max_len:
             raise ValueError(f"sequence of {T} tokens is longer than the model's {self.max_len}")
         mask = nn.Transformer.generate_square_subsequent_mask(T, device=x.device)
+        if self.context and self.context < T:  # the band: no key more than context - 1 tokens back
+            i = torch.arange(T, device=x.device)
+            mask = mask.masked_fill(i[None, :] <= i[:, None] - self.context, float("-inf"))
         h = self.embed(x) + self.pos[:, :T]
         with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=bf16):
-            h = self.blocks(h, mask=mask, is_causal=True)
+            h = self.blocks(h, mask=mask, is_causal=not self.context or self.context >= T)
         return self.norm(h.to(x.dtype))  # back from bf16; a float64 model stays float64
 
     def new_cache(self, batch: int, device=None) -> dict:
-        """An empty key/value cache for `step`: per layer (batch, heads, max_len, head_dim)
-        keys and values, and each row's position (how many tokens it holds)."""
+        """An empty key/value cache for `step`: per layer (batch, heads, slots, head_dim) keys
+        and values, slots = max_len (or context, a ring), and each row's position (how many
+        tokens it holds)."""
         layer = self.blocks.layers[0].self_attn
-        shape = (batch, layer.num_heads, self.max_len, layer.embed_dim // layer.num_heads)
+        slots = min(self.context, self.max_len) if self.context else self.max_len
+        shape = (batch, layer.num_heads, slots, layer.embed_dim // layer.num_heads)
         dtype = self.pos.dtype
         return {"k": [torch.zeros(shape, device=device, dtype=dtype) for _ in self.blocks.layers],
                 "v": [torch.zeros(shape, device=device, dtype=dtype) for _ in self.blocks.layers],
@@ -63,16 +76,20 @@ class CausalTransformer(nn.Module):
         if int(pos.max()) >= self.max_len:
             raise ValueError(f"a sequence would grow past the model's {self.max_len} tokens")
         rows = torch.arange(len(x), device=x.device)
-        span = int(pos.max()) + 1  # no row attends past the longest: the rest of the cache is skipped
+        slots = cache["k"][0].shape[2]
+        # No row attends past the longest: the rest of the cache is skipped. A ring (context) is
+        # full once a row has written every slot; until then its unwritten slots are masked.
+        span = min(int(pos.max()) + 1, slots)
         mask = (torch.arange(span, device=x.device) <= pos[:, None])[:, None, None, :]  # True: attend
+        slot = pos % slots
         h = (self.embed(x) + self.pos[0, pos])[:, None]
         for i, layer in enumerate(self.blocks.layers):  # nn.TransformerEncoderLayer, pre-norm
             attn = layer.self_attn
             qkv = F.linear(layer.norm1(h), attn.in_proj_weight, attn.in_proj_bias)
             q, k, v = (t.unflatten(-1, (attn.num_heads, -1)).transpose(1, 2) for t in qkv.chunk(3, dim=-1))
             keys, values = cache["k"][i], cache["v"][i]
-            keys[rows, :, pos] = k[:, :, 0]
-            values[rows, :, pos] = v[:, :, 0]
+            keys[rows, :, slot] = k[:, :, 0].to(keys.dtype)
+            values[rows, :, slot] = v[:, :, 0].to(values.dtype)
             a = F.scaled_dot_product_attention(q, keys[:, :, :span], values[:, :, :span], attn_mask=mask)
             h = h + attn.out_proj(a.transpose(1, 2).flatten(2))
             h = h + layer.linear2(layer.activation(layer.linear1(layer.norm2(h))))
