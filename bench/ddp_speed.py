@@ -11,7 +11,6 @@ cores: K processes on K cores is the case to compare.
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import tempfile
 
@@ -20,14 +19,7 @@ import torch
 from boxlcd.models import distributed
 from boxlcd.models.train import _train_with_threads
 from boxlcd.options import key_text as key_value, parse_value
-from boxlcd.analysis import report
-
-
-def samples_per_second(log: str, batch: int, procs: int, skip: int) -> float:
-    with open(log) as f:
-        rows = [(int(r["step"]), float(r["elapsed_s"])) for r in csv.DictReader(f)]
-    (s0, t0), (s1, t1) = next(r for r in rows if r[0] >= skip), rows[-1]
-    return (s1 - s0) * batch * procs / (t1 - t0)
+from boxlcd.analysis import log_steps_per_second, report
 
 
 def main(argv=None) -> dict:
@@ -53,7 +45,7 @@ def main(argv=None) -> dict:
             else:
                 distributed.launch(procs, _train_with_threads, 1, (a.model, a.data, out), kwargs)
             rows.append({"processes": procs, "batch_per_process": a.batch,
-                         "samples_per_s": samples_per_second(os.path.join(out, "log.csv"), a.batch, procs, a.skip)})
+                         "samples_per_s": log_steps_per_second(os.path.join(out, "log.csv"), a.skip) * a.batch * procs})
     base = rows[0]["samples_per_s"]
     for r in rows:
         r["speedup"] = r["samples_per_s"] / base

@@ -34,6 +34,88 @@ def solver_overrides(config: str) -> dict:
     return out
 
 
+def log_steps_per_second(log: str | Path, skip: int = 0) -> float:
+    """Optimizer steps per second of a training run, from its log.csv (a row per logged step,
+    with its elapsed_s): from the first row at or past step `skip` (start-up and the first
+    allocations left out) to the last row."""
+    import csv
+
+    with open(log) as f:
+        rows = [(int(r["step"]), float(r["elapsed_s"])) for r in csv.DictReader(f)]
+    (s0, t0), (s1, t1) = next(r for r in rows if r[0] >= skip), rows[-1]
+    if s1 <= s0 or t1 <= t0:
+        raise ValueError(f"{log}: too few rows past step {skip} to time (train longer or skip less)")
+    return (s1 - s0) / (t1 - t0)
+
+
+def training_step(data: str | Path, model: str = "frame_transformer", preset: str | None = None,
+                  device: str = "cpu", settings: dict | None = None, **options):
+    """One optimizer step of `boxlcd train MODEL --data DATA [--preset PRESET]`, as a function
+    built from train's own pieces: the options resolved over the preset's (options: TrainConfig
+    fields; settings: model settings), the model, AdamW, and a batch of real windows drawn as
+    train draws them. Each call of the returned step() computes the loss of that batch (held
+    fixed), its clipped gradients and the AdamW update; train() adds drawing the next batch,
+    the learning-rate schedule and its logs. Returns (step, the run's TrainConfig)."""
+    import torch
+
+    from boxlcd.dataset import open_episodes
+    from boxlcd.dataset.windows import Windows
+    from boxlcd.models import build
+    from boxlcd.models.spec import data_spec, prepare
+    from boxlcd.models.train import gradients, new_optimizer, resolve, window_length
+
+    episodes = open_episodes(data)
+    spec = data_spec(episodes)
+    config = resolve(model, {**options, "preset": preset, "data": str(data), "settings": settings or {}},
+                     spec["robot"])
+    torch.manual_seed(config.seed)
+    net = build(model, spec, **config.settings).to(device)
+    optimizer = new_optimizer(net, config)
+    if optimizer is None:
+        raise ValueError(f"{model} is fit by counting in one pass, not by optimizer steps")
+    config.window = window_length(model, config.window, episodes)
+    windows = Windows(episodes, window=config.window)
+    drawn = torch.randint(len(windows), (config.batch,), generator=torch.Generator().manual_seed(config.seed))
+    batch = prepare(windows.__getitems__(drawn.numpy()), device)
+    net.train()
+
+    def step() -> None:
+        gradients(net.loss, optimizer, net, batch, config.grad_clip)
+        optimizer.step()
+
+    return step, config
+
+
+def counted_flops(fn) -> int:
+    """The floating-point operations of fn() as torch's FlopCounterMode counts them: matrix
+    products, convolutions and attention, 2 per multiply-add, not the elementwise work around
+    them (activations, norms, the optimizer's update). Attention counts its whole square, its
+    causal mask ignored, as torch counts it; the CPU's flash attention, which torch's table
+    leaves out, is counted as the GPU kernels are."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode, sdpa_backward_flop_count, sdpa_flop_count
+
+    def attention(query, key, value, *args, out_shape=None, **kwargs):
+        return sdpa_flop_count(query, key, value)
+
+    def attention_backward(grad_out, query, key, value, *args, out_shape=None, **kwargs):
+        return sdpa_backward_flop_count(grad_out, query, key, value)
+
+    aten = torch.ops.aten
+    cpu = {aten._scaled_dot_product_flash_attention_for_cpu: attention,
+           aten._scaled_dot_product_flash_attention_for_cpu_backward: attention_backward}
+    with FlopCounterMode(display=False, custom_mapping=cpu) as counter:
+        fn()
+    return counter.get_total_flops()
+
+
+def utilisation(flops_per_step: float, steps_per_s: float, peak_flops_per_s: float) -> dict:
+    """What a rate of steps achieves: {"flops_per_s": FLOPs per step x steps/s, "utilisation":
+    that over the peak}."""
+    achieved = flops_per_step * steps_per_s
+    return {"flops_per_s": achieved, "utilisation": achieved / peak_flops_per_s}
+
+
 def oracle_coverage(data: str | Path, episodes: int = 1000, prior_samples: int | None = None,
                     prior_seed: int | None = None) -> dict:
     """How often the posterior oracle (boxlcd/models/oracle.py) finds a starting pose for the

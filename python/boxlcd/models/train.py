@@ -169,6 +169,30 @@ def learning_rate(run: dict, step: int, progress: float) -> float:
     return run["lr"] * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
+def window_length(model_name: str, window: int, episodes) -> int:
+    """Frames per training window: `window` when given (> 0), else the model's own (the
+    arbiter's 5), else whole episodes of `episodes`."""
+    return window or getattr(TRAINABLE.get(model_name), "window", 0) or episodes.ep_len + 1
+
+
+def new_optimizer(model, config: TrainConfig):
+    """The run's AdamW at the config's lr and weight decay; None for a model fit by counting."""
+    if model.closed_form:
+        return None
+    return torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+
+
+def gradients(compute_loss, optimizer, model, batch: dict, grad_clip: float):
+    """The first half of a training step: the loss of `batch`, its gradients, clipped to a norm
+    of grad_clip (0: not clipped). Returns (loss, logs, the norm before clipping); the caller
+    checks them before optimizer.step() lets the weights take the update."""
+    loss, logs = compute_loss(batch)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    norm = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip or float("inf"))
+    return loss, logs, norm
+
+
 def train(model_name: str, data: str, out: str, progress: bool = True, stop_after: int = 0, **options) -> Path:
     """Trains (or resumes) a model; returns the checkpoint path. options: TrainConfig fields
     (preset="learned-sim" among them); any other keyword is a model setting. Options given here
@@ -194,7 +218,7 @@ def train(model_name: str, data: str, out: str, progress: bool = True, stop_afte
     out_dir = Path(out)
     ckpt_path = out_dir / CKPT
     steps, batch, seed, time_limit = config.steps, config.batch, config.seed, config.time_limit
-    config.window = config.window or getattr(TRAINABLE.get(model_name), "window", 0) or episodes.ep_len + 1
+    config.window = window_length(model_name, config.window, episodes)
     config.data = ",".join(str(Path(part.path).resolve()) for part in getattr(episodes, "parts", [episodes]))
     config.device = device
     config.prompt = default_prompt(spec["env"]) if config.prompt is None else config.prompt
@@ -213,8 +237,7 @@ def train(model_name: str, data: str, out: str, progress: bool = True, stop_afte
         torch.manual_seed(seed + ranks.rank)
     windows = Windows(episodes, window=config.window)
     sampler = torch.Generator().manual_seed(seed)
-    optimizer = None if model.closed_form else torch.optim.AdamW(model.parameters(), lr=config.lr,
-                                                                          weight_decay=config.weight_decay)
+    optimizer = new_optimizer(model, config)
     step, elapsed = 0, 0.0
     if ckpt_path.exists():
         ckpt_path, ckpt = read_checkpoint(ckpt_path, device)
@@ -273,11 +296,9 @@ def train(model_name: str, data: str, out: str, progress: bool = True, stop_afte
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate(run, step, progress_frac)
             idx = torch.randint(len(windows), (batch * ranks.world,), generator=sampler).numpy()
-            loss, logs = compute_loss(prepare(windows.__getitems__(distributed.my_slice(idx, ranks)), device))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            drawn = prepare(windows.__getitems__(distributed.my_slice(idx, ranks)), device)
             # The norm is of the gradients all processes share, so every process stops together.
-            norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip or float("inf"))
+            loss, logs, norm = gradients(compute_loss, optimizer, model, drawn, config.grad_clip)
             if not torch.isfinite(norm) or (ranks.world == 1 and not torch.isfinite(loss.detach())):
                 raise TrainingDiverged(f"step {step + 1}: NaN or inf (loss {loss.item():.4g}, gradient norm "
                                        f"{norm.item():.4g}); stopped before the weights took it ({ckpt_path} "
