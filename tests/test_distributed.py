@@ -106,7 +106,7 @@ def test_nproc_is_capped_by_the_machine(data, tmp_path, capsys):
     with pytest.raises(ValueError, match="nproc must be at most"):
         distributed.launch(1000, _train_with_threads, 1, ("frame_transformer", str(data), str(tmp_path / "x")), {})
     assert main(["train", "frame_transformer", "--data", str(data), "--out", str(tmp_path / "f"),
-                 "--nproc", "1000"]) == 2
+                 "--nproc", "1000", "--device", "cpu"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "boxlcd train: --nproc must be at most the CPU cores" in err, err
     assert not (tmp_path / "f").exists()
@@ -137,7 +137,7 @@ def test_a_process_failing_is_one_line_and_stops_the_others(capfd):
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="two processes need two cores")
 def test_boxlcd_train_nproc_errors_are_one_line(data, tmp_path):
     cmd = [sys.executable, "-m", "boxlcd", "train", "frame_transformer", "--data", str(data), "--out",
-           str(tmp_path / "run"), "--nproc", "2", "--steps", "2", "-q", "--set", "bogus=3"]
+           str(tmp_path / "run"), "--nproc", "2", "--device", "cpu", "--steps", "2", "-q", "--set", "bogus=3"]
     env = {k: v for k, v in os.environ.items() if k != "BOXLCD_TRACEBACK"}
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env={**env, "OMP_NUM_THREADS": "1"})
     assert done.returncode == 2, done.stderr
