@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The GPU figures in one command, sized for under 10 minutes on an H100-class GPU. Three
-# parts, each recorded whether or not another fails:
+# The GPU figures in one command, sized for under 8 minutes on an H100-class GPU, the offline
+# build included. Three parts, each recorded whether or not another fails:
 #   tests    the test files whose tests take another path when CUDA is present (those that
 #            call torch.cuda.is_available()), on this machine
 #   learned  a learned env's steps/s at N = 4096 on the device (bench/learned_speed.py; the
@@ -11,45 +11,84 @@
 # the work (data, runs, logs) goes to OUT. Exits 1 with one line when no CUDA device can be
 # used, and 1 at the end when a part failed.
 #
-# Usage: bash scripts/setup.sh test && bash scripts/gpu_check.sh
-# Optional environment: OUT (default runs/gpu-check), RESULTS (docs/bench/gpu_check),
+# Usage, with .venv:  bash scripts/setup.sh test && bash scripts/gpu_check.sh
+# On a GPU machine without network whose python3 holds a CUDA torch (docs/speed.md, "On a
+# GPU"): bash scripts/gpu_prepare.sh where there is network, carry .whl and .box2d there, and
+#   PYTHON=python3 SITE=/tmp/site bash scripts/gpu_check.sh
+# which first builds and installs boxlcd and the wheels into SITE (scripts/gpu_install.sh).
+# As one call of a device tool's run (results and logs come back in its $OUT), with
+# carry [".whl", ".box2d"], timeout_s 600 and this command (docs/speed.md has it too):
+# D=$OUT; W=/tmp/gpu-check; PYTHONUNBUFFERED=1 PYTHON=python3 SITE=/tmp/site OUT=$W RESULTS=$D/gpu_check DEADLINE=540 bash scripts/gpu_check.sh; rc=$?; [ -d $W ] && tar -czf $D/logs.tgz -C $W --exclude=data --exclude=runs --exclude="*.gif" --exclude="*.pt" .; exit $rc
+#
+# Optional environment: PYTHON (default .venv/bin/python), SITE (a folder to install boxlcd
+# and the carried wheels into first, then put on PYTHONPATH), OUT (default runs/gpu-check),
+# RESULTS (docs/bench/gpu_check), DEADLINE (seconds the whole script may take: each part's
+# time limit, and the training's, shrink to fit, and the results are written in any case),
 # GPU_TESTS (test files, default those that call torch.cuda.is_available()), LEARNED_ENV
 # (Urchin), NUM_ENVS (4096), LEARNED_STEPS (training steps of that model, 100), ENVS
-# (gpu_train.sh's, "Bounce Urchin"), TRAIN_SECONDS (gpu_train.sh's budget for all ENVS, 240),
-# EPISODES (training episodes per env, 30000), TEST_EPISODES (500), DEVICE (cuda; cpu runs
+# (gpu_train.sh's, "Bounce Urchin"), TRAIN_SECONDS (gpu_train.sh's budget for all ENVS, 120),
+# EPISODES (training episodes per env, 10000), TEST_EPISODES (200), DEVICE (cuda; cpu runs
 # the script itself without a GPU, for a dry run with tiny sizes).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-PY=$PWD/.venv/bin/python
+PY=${PYTHON:-$PWD/.venv/bin/python}
 DEVICE=${DEVICE:-cuda}
 OUT=${OUT:-runs/gpu-check}
 RESULTS=${RESULTS:-docs/bench/gpu_check}
 LEARNED_ENV=${LEARNED_ENV:-Urchin}
 NUM_ENVS=${NUM_ENVS:-4096}
 ENVS=${ENVS:-Bounce Urchin}
-TRAIN_SECONDS=${TRAIN_SECONDS:-240}
+TRAIN_SECONDS=${TRAIN_SECONDS:-120}
+SITE=${SITE:-}
+RESERVE=20  # seconds DEADLINE keeps for writing the results
 
-[ -x "$PY" ] || { echo "gpu_check.sh: no .venv here: run bash scripts/setup.sh test first" >&2; exit 1; }
+if [ -z "${PYTHON:-}" ] && [ ! -x "$PY" ]; then
+  echo "gpu_check.sh: no .venv here: run bash scripts/setup.sh test first, or set PYTHON" >&2; exit 1
+fi
+found=$(command -v "$PY") || { echo "gpu_check.sh: no python at $PY" >&2; exit 1; }
+PY=$(cd "$(dirname "$found")" && pwd)/$(basename "$found")  # absolute: the tests run from tests/
 if [ "$DEVICE" != cpu ]; then
   why=$("$PY" -c "
 import torch
 if torch.version.cuda is None:
-    print(f'torch {torch.__version__} in .venv is a CPU build: no CUDA device can be used '
+    print(f'torch {torch.__version__} in $PY is a CPU build: no CUDA device can be used '
           '(install a CUDA build of torch there)')
 elif not torch.cuda.is_available():
     print(f'no CUDA device is visible to torch {torch.__version__} (CUDA {torch.version.cuda}); check nvidia-smi')
-" 2>&1) || why="torch does not import in .venv: run bash scripts/setup.sh test first"
+" 2>&1) || why="torch does not import in $PY$([ -n "${PYTHON:-}" ] || echo ': run bash scripts/setup.sh test first')"
   [ -z "$why" ] || { echo "gpu_check.sh: $why" >&2; exit 1; }
 fi
-mkdir -p "$OUT"
+mkdir -p "$OUT" "$(dirname "$RESULTS")"
 OUT=$(cd "$OUT" && pwd)
 declare -A status seconds
 
-part() {  # part NAME COMMAND...: runs it with its output in OUT/NAME.log, noting status and time
-  local name=$1 start=$SECONDS
-  shift
-  echo "== $name: $*"
-  "$@" >"$OUT/$name.log" 2>&1
+if [ -n "$SITE" ]; then
+  mkdir -p "$SITE"
+  SITE=$(cd "$SITE" && pwd)
+  echo "== install: boxlcd and the carried wheels into $SITE (log: $OUT/install.log)"
+  PYTHON="$PY" bash scripts/gpu_install.sh "$SITE" >"$OUT/install.log" 2>&1 || {
+    tail -n 15 "$OUT/install.log" >&2
+    echo "gpu_check.sh: installing boxlcd into $SITE failed (log: $OUT/install.log)" >&2; exit 1; }
+  tail -n 2 "$OUT/install.log"
+  export PYTHONPATH=$SITE${PYTHONPATH:+:$PYTHONPATH}
+fi
+
+left() {  # seconds DEADLINE leaves before the results are written; a large number without one
+  if [ -n "${DEADLINE:-}" ]; then echo $((DEADLINE - SECONDS - RESERVE)); else echo 1000000; fi
+}
+
+part() {  # part NAME LIMIT COMMAND...: runs it for LIMIT seconds at most (less where DEADLINE
+          # leaves less) with its output in OUT/NAME.log, noting status and time
+  local name=$1 limit=$2 start=$SECONDS
+  shift 2
+  [ "$(left)" -ge "$limit" ] || limit=$(left)
+  if [ "$limit" -lt 10 ]; then
+    status[$name]="skipped (DEADLINE)"; seconds[$name]=0
+    echo "== $name: ${status[$name]}"
+    return
+  fi
+  echo "== $name (${limit}s at most): $*"
+  timeout "$limit" "$@" >"$OUT/$name.log" 2>&1
   local rc=$?
   seconds[$name]=$((SECONDS - start))
   if [ $rc = 0 ]; then status[$name]=passed; elif [ $rc = 124 ]; then status[$name]="timed out"
@@ -80,11 +119,19 @@ GPU_TESTS=${GPU_TESTS:-$(cd tests && grep -l "torch.cuda.is_available()" test_*.
 export PY OUT DEVICE LEARNED_ENV NUM_ENVS GPU_TESTS
 export -f gpu_tests learned_speed  # for timeout, which runs commands, not functions
 rm -f "$OUT/learned_speed.json" "$OUT/train/results.json"  # no figure of an earlier run passes for this one's
-part tests timeout 300 bash -c gpu_tests
-part learned timeout 300 bash -c learned_speed
-part train env ENVS="$ENVS" EPISODES="${EPISODES:-30000}" TEST_EPISODES="${TEST_EPISODES:-500}" PYTHON="$PY" \
-  DEVICE="$DEVICE" DATA="$OUT/data" timeout $((TRAIN_SECONDS + 420)) \
-  bash scripts/gpu_train.sh "$TRAIN_SECONDS" "$OUT/train"
+part tests 150 bash -c gpu_tests
+part learned 150 bash -c learned_speed
+# gpu_train.sh spends about 150 s besides training (collecting, evaluating) at these sizes on a
+# GPU machine; where DEADLINE leaves less than that and TRAIN_SECONDS, the training is cut.
+if [ "$(left)" -lt $((TRAIN_SECONDS + 150)) ]; then
+  TRAIN_SECONDS=$(($(left) - 150))
+  [ "$TRAIN_SECONDS" -ge 0 ] || TRAIN_SECONDS=0
+  echo "   DEADLINE leaves ${TRAIN_SECONDS}s of training"
+fi
+train_limit=$((TRAIN_SECONDS + 300))
+[ "$TRAIN_SECONDS" -ge 10 ] || train_limit=0  # too little to train: skipped
+part train $train_limit env ENVS="$ENVS" EPISODES="${EPISODES:-10000}" TEST_EPISODES="${TEST_EPISODES:-200}" \
+  PYTHON="$PY" DEVICE="$DEVICE" DATA="$OUT/data" bash scripts/gpu_train.sh "$TRAIN_SECONDS" "$OUT/train"
 
 "$PY" - "$RESULTS" "$OUT" "$DEVICE" "$LEARNED_ENV" "$NUM_ENVS" "$ENVS" "$TRAIN_SECONDS" "${GPU_TESTS% }" \
   "${status[tests]}" "${seconds[tests]}" "${status[learned]}" "${seconds[learned]}" \
