@@ -117,6 +117,7 @@ def test_other_arguments_and_a_second_pipeline_are_refused(finished, capsys):
 def test_wrong_tasks_are_refused(tmp_path, capsys):
     for extra, message in ((["--task", "cube"], "the cube task needs a robot and an object"),
                            (["--rounds", "0"], "--rounds must be in [1, 100]"),
+                           (["--set", "contxt=16"], "--set contxt: the frame transformer has no such setting"),
                            (["--budget", "nan"], "--budget must be in (0, 100000]")):
         assert main(pipeline_argv(tmp_path / "p", *extra)) == 2
         err = capsys.readouterr().err
@@ -129,11 +130,11 @@ def test_wrong_tasks_are_refused(tmp_path, capsys):
 
 
 def keys(value):
-    """A JSON value's shape: its dicts' keys, nested; lists by their first item."""
+    """A JSON value's shape: its dicts' keys, nested; lists of objects by their first item."""
     if isinstance(value, dict):
         return {k: keys(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [keys(value[0])] if value else []
+        return [keys(value[0])] if value and isinstance(value[0], (dict, list)) else []
     return None
 
 
@@ -142,7 +143,7 @@ def test_a_killed_pixel_pipeline_resumes_to_the_same_summary(finished, tmp_path)
     completes, its policies read frames only, and its summary has the keys of a state pipeline
     that ran straight through."""
     out = tmp_path / "pixels"
-    argv = [sys.executable, "-m", "boxlcd", *pipeline_argv(out, "--obs", "pixels")]
+    argv = [sys.executable, "-m", "boxlcd", *pipeline_argv(out, "--obs", "pixels", "--set", "context=8")]
     argv[argv.index("0.3")] = "0.6"  # PPO long enough to be killed inside it
     child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     record = out / "pipeline.json"
@@ -156,11 +157,14 @@ def test_a_killed_pixel_pipeline_resumes_to_the_same_summary(finished, tmp_path)
     child.send_signal(signal.SIGKILL)
     child.wait()
     assert json.loads(record.read_text())["stages"]["ppo-1"]["status"] == "started"
-    argv = pipeline_argv(out, "--obs", "pixels")
+    argv = pipeline_argv(out, "--obs", "pixels", "--set", "context=8")
     argv[argv.index("0.3")] = "0.6"
     assert main(argv) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["obs"] == "pixels" and all(s["status"] == "finished" for s in summary["stages"])
+    assert summary["model_set"] == ["context=8"]
+    for k in (1, 2):  # the --set reached every round's model
+        assert json.loads((out / f"model-{k}" / "config.json").read_text())["model_config"]["context"] == 8
     assert keys(summary) == keys(json.loads((finished / "summary.json").read_text()))
     for k in (1, 2):
         run = json.loads((out / f"ppo-{k}" / "run.json").read_text())

@@ -2,6 +2,7 @@
 other, and no policy is ever trained in the engine.
 
   boxlcd rl pipeline ENV --task body|cube --out DIR [--budget MINUTES] [--rounds K] [--obs state|pixels]
+                     [--set KEY=VALUE ...]
                      [--episodes N] [--policy-episodes N] [--test-episodes N] [--eval-episodes N]
                      [--seed S] [--device D] [--threads T] [-q]
 
@@ -36,7 +37,8 @@ Stages, each a `boxlcd` command run in this process, and where they write (insid
   ppo-k-checkpoints rl eval ppo-k --checkpoints --episodes 200               ppo-k/eval_checkpoints.json
 
 The cube task's models also predict the full state (`--set predict_state=true`): the task reads
-the object's position from it.
+the object's position from it. The pipeline's own --set KEY=VALUE gives every round's model a
+frame transformer setting beyond the preset (e.g. context=16), recorded with the arguments.
 
 Budget: --budget MINUTES (default 30: Luxo's body goal as a half-hour run) bounds the stages that
 train, through their --time-limit. 15% of it is left to the stages sized by episode counts
@@ -56,7 +58,7 @@ Progress: one line per stage as it starts (its whole command) and ends (its time
 stages' own progress bars unless -q.
 
 DIR/summary.json, rewritten (atomically) after every stage:
-  env, task, obs, budget_s, rounds_planned, seconds (all stages so far),
+  env, task, obs, model_set (the --set settings), budget_s, rounds_planned, seconds (all stages so far),
   stages: [{name, round, status (finished, started, stopped, failed, not started), limit_s
            (its --time-limit; null: sized by episodes), seconds (used, over every run), output}],
   rounds: [{round, model, policy, trained_on (data folders),
@@ -84,6 +86,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from boxlcd.options import key_value
 from boxlcd.ranges import MAX_THREADS
 from boxlcd.rl.evaluate import rank_correlation
 
@@ -100,7 +103,8 @@ LOG_EVERY, LOGGED_MEAN = 2, 10  # training steps per log.csv row; rows averaged 
 MODEL_SCORES = ("bits_per_dim", "pixel_error", "iou", "ssim")  # eval.json's, on the held-out episodes
 # What decides the results, and so must stay the same when the pipeline is run again.
 RECORDED = ("env", "task", "obs", "budget", "rounds", "episodes", "policy_episodes", "test_episodes",
-            "eval_episodes", "seed", "device")
+            "eval_episodes", "seed", "device", "model_set")
+BEFORE = {"model_set": []}  # a record written before an argument existed: the value it had then
 LIMITS = {"budget": (0.0, 100_000.0), "rounds": (1, 100), "episodes": (1, 10**8), "policy_episodes": (1, 10**8),
           "test_episodes": (1, 10**6), "eval_episodes": (1, 10**6), "seed": (0, 10**12), "threads": (1, MAX_THREADS)}
 
@@ -145,6 +149,7 @@ def plan(a: argparse.Namespace) -> list[Stage]:
               Stage("test-data", 0, test_data, collect(test_data, a.test_episodes, TEST_SEED))]
     data = [random_data]
     recipe = ["--preset", "learned-sim"] + (["--set", "predict_state=true"] if a.task == "cube" else [])
+    recipe += [part for setting in a.model_set for part in ("--set", setting)]
     for k in range(1, a.rounds + 1):
         model, ppo = round_dir(out, "model", k), round_dir(out, "ppo", k)
         train = ["train", "frame_transformer", "--out", str(model), *recipe, "--seed", str(a.seed),
@@ -255,7 +260,8 @@ def summary(a: argparse.Namespace, stages: list[Stage], records: dict) -> dict:
         })
     scored = [c for r in rounds for c in r["checkpoints"]]
     spearman = rank_correlation([c["in_engine"] for c in scored], [c["in_model"] for c in scored])
-    return {"env": a.env, "task": a.task, "obs": a.obs, "budget_s": a.budget * 60, "rounds_planned": a.rounds,
+    return {"env": a.env, "task": a.task, "obs": a.obs, "model_set": a.model_set, "budget_s": a.budget * 60,
+            "rounds_planned": a.rounds,
             "seconds": round(sum(r["seconds"] for r in rows), 2), "stages": rows, "rounds": rounds,
             "rank_correlation": {"spearman": spearman, "checkpoints": len(scored),
                                  "episodes": min(CHECKPOINT_EPISODES, a.eval_episodes)}}
@@ -273,9 +279,9 @@ class Record:
             raise PipelineError(f"{self.path} is not a pipeline's record (not a JSON object): use another --out")
         if saved is not None:
             old = saved.get("arguments", {})
-            changed = [k for k in RECORDED if old.get(k) != arguments[k]]
+            changed = [k for k in RECORDED if old.get(k, BEFORE.get(k)) != arguments[k]]
             if changed:
-                what = ", ".join(f"{k} {old.get(k)!r} -> {arguments[k]!r}" for k in changed)
+                what = ", ".join(f"{k} {old.get(k, BEFORE.get(k))!r} -> {arguments[k]!r}" for k in changed)
                 raise PipelineError(f"{out} was started with other arguments ({what}): run it with the first "
                                     "ones to go on, or use another --out")
         elif out.exists() and any(out.iterdir()):
@@ -338,6 +344,13 @@ def check_arguments(a: argparse.Namespace) -> None:
         from boxlcd.learned import check_device
 
         check_device(a.device)
+    from boxlcd.models.frame_transformer import DEFAULTS
+
+    for key, value in a.model_set:
+        if key not in DEFAULTS:
+            raise ValueError(f"--set {key}: the frame transformer has no such setting; settings: {', '.join(DEFAULTS)}")
+    # As text, the form the stages pass on and pipeline.json records (JSON has no tuples).
+    a.model_set = [f"{key}={json.dumps(value)}" for key, value in a.model_set]
 
 
 def run_pipeline(a: argparse.Namespace) -> dict:
@@ -416,6 +429,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="the models' and PPO's seed (default 0)")
     p.add_argument("--device", default=None, help="torch device of every stage (default: each command's own)")
     p.add_argument("--threads", type=int, default=1, help="torch and env threads per stage (default 1)")
+    p.add_argument("--set", dest="model_set", action="append", default=[], type=key_value, metavar="KEY=VALUE",
+                   help="a frame transformer setting of every round's model beyond the learned-sim preset, "
+                        "e.g. context=16 (repeatable)")
     p.add_argument("-q", "--quiet", action="store_true", help="only the stage lines, no progress bars")
 
 
