@@ -14,11 +14,11 @@
 # Usage, with .venv:  bash scripts/setup.sh test && bash scripts/gpu_check.sh
 # On a GPU machine without network whose python3 holds a CUDA torch (docs/speed.md, "On a
 # GPU"): bash scripts/gpu_prepare.sh where there is network, carry .whl and .box2d there, and
-#   PYTHON=python3 SITE=/tmp/site bash scripts/gpu_check.sh
+#   PYTHON=python3 SITE=build/gpu-site bash scripts/gpu_check.sh
 # which first builds and installs boxlcd and the wheels into SITE (scripts/gpu_install.sh).
 # As one call of a device tool's run (results and logs come back in its $OUT), with
 # carry [".whl", ".box2d"], timeout_s 600 and this command (docs/speed.md has it too):
-# D=$OUT; W=/tmp/gpu-check; PYTHONUNBUFFERED=1 PYTHON=python3 SITE=/tmp/site OUT=$W RESULTS=$D/gpu_check DEADLINE=540 bash scripts/gpu_check.sh; rc=$?; [ -d $W ] && tar -czf $D/logs.tgz -C $W --exclude=data --exclude=runs --exclude="*.gif" --exclude="*.pt" .; exit $rc
+# D=$OUT; W=runs/gpu-check; PYTHONUNBUFFERED=1 PYTHON=python3 SITE=build/gpu-site OUT=$W RESULTS=$D/gpu_check DEADLINE=540 bash scripts/gpu_check.sh; rc=$?; [ -d $W ] && tar -czf $D/logs.tgz -C $W --exclude=data --exclude=runs --exclude="*.gif" --exclude="*.pt" .; exit $rc
 #
 # Optional environment: PYTHON (default .venv/bin/python), SITE (a folder to install boxlcd
 # and the carried wheels into first, then put on PYTHONPATH), OUT (default runs/gpu-check),
