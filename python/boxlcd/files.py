@@ -89,3 +89,17 @@ def lock_file(path: str | os.PathLike) -> int | None:
         os.close(fd)
         return None
     return fd
+
+
+def lock_folder(folder: Path, name: str, owner: str, user: str, error: type[Exception]) -> int:
+    """A descriptor holding the lock file `name` of `folder` (lock_file), so that a second
+    `user` working there fails at once; otherwise `error` with one line naming the file: a
+    lock held elsewhere, or a path that is not a plain file of the `owner`."""
+    path = Path(folder) / name
+    try:
+        fd = lock_file(path)
+    except OSError as e:
+        raise error(f"cannot lock {path} ({e.strerror}): it must be a plain file of the {owner}") from None
+    if fd is None:
+        raise error(f"{folder} is in use by another {user} (it holds the lock {path}); wait for it to end")
+    return fd

@@ -18,7 +18,7 @@ import numpy as np
 import boxlcd
 from boxlcd.dataset.store import (FORMAT, FORMAT_VERSION, MANIFEST, DatasetError, no_constant, read_shard_entry,
                                   resume_error, shard_name, write_json_atomically, write_shard)
-from boxlcd.files import lock_file, read_bytes
+from boxlcd.files import lock_folder, read_bytes
 from boxlcd.worlds import definition_summary
 
 LOCK = ".collect.lock"
@@ -178,7 +178,7 @@ def collect(
     check_folder(root, manifest, resume)  # before creating anything in a folder that is not ours
     try:
         root.mkdir(parents=True, exist_ok=True)
-        lock = lock_folder(root)
+        lock = lock_folder(root, LOCK, "dataset", "collection", DatasetError)
     except PermissionError as e:
         raise PermissionError(f"cannot write the dataset folder {root}: {e.strerror}") from e
     try:
@@ -201,21 +201,6 @@ def collect(
     finally:
         os.close(lock)  # releases the lock; the file stays, as deleting it would race a new locker
     return root / MANIFEST
-
-
-def lock_folder(root: Path) -> int:
-    """An open descriptor holding an exclusive lock on the dataset folder, so that a second
-    collection into it fails at once. The kernel drops flock locks with the process, so a
-    crashed run leaves no stale lock."""
-    path = root / LOCK
-    try:
-        fd = lock_file(path)
-    except OSError as e:
-        raise DatasetError(f"cannot lock {path} ({e.strerror}): it must be a plain file of the dataset") from None
-    if fd is None:
-        raise DatasetError(f"{root} is in use by another collection (it holds the lock {path}); "
-                           "wait for it to finish")
-    return fd
 
 
 def check_folder(root: Path, manifest: dict, resume: bool) -> None:

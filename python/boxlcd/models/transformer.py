@@ -88,8 +88,8 @@ class CausalTransformer(nn.Module):
             qkv = F.linear(layer.norm1(h), attn.in_proj_weight, attn.in_proj_bias)
             q, k, v = (t.unflatten(-1, (attn.num_heads, -1)).transpose(1, 2) for t in qkv.chunk(3, dim=-1))
             keys, values = cache["k"][i], cache["v"][i]
-            keys[rows, :, slot] = k[:, :, 0].to(keys.dtype)
-            values[rows, :, slot] = v[:, :, 0].to(values.dtype)
+            keys[rows, :, slot] = k[:, :, 0]
+            values[rows, :, slot] = v[:, :, 0]
             a = F.scaled_dot_product_attention(q, keys[:, :, :span], values[:, :, :span], attn_mask=mask)
             h = h + attn.out_proj(a.transpose(1, 2).flatten(2))
             h = h + layer.linear2(layer.activation(layer.linear1(layer.norm2(h))))

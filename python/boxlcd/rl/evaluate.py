@@ -133,10 +133,11 @@ def evaluate_checkpoints(run_dir: str, episodes: int = 200, device: str = "cpu")
     task = dataclasses.replace(the_task(run), device=device)
     rows = []
     for steps, name in kept:
-        row = {"env_steps": steps, "checkpoint": name}
+        row, policy = {"env_steps": steps, "checkpoint": name}, None
         for key, sim in sims.items():
             vec = make_env(task, num_envs=episodes, sim=sim, seed_offset=EVAL_SEED_OFFSET)
-            row[key] = float(first_episodes(load_policy(run_dir, vec, device, name), vec, False)["success"].mean())
+            policy = policy or load_policy(run_dir, vec, device, name)  # one load serves both sims
+            row[key] = float(first_episodes(policy, vec, False)["success"].mean())
             vec.close()
         rows.append(row)
     out = {"run": str(Path(run_dir)), "env": run.env, "task": run.task, "episodes": episodes, "checkpoints": rows,

@@ -86,6 +86,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from boxlcd.files import lock_folder
 from boxlcd.options import key_value
 from boxlcd.ranges import MAX_THREADS
 from boxlcd.rl.evaluate import rank_correlation
@@ -287,7 +288,7 @@ class Record:
         elif out.exists() and any(out.iterdir()):
             raise PipelineError(f"{out} exists and holds no {PIPELINE_FILE}: use an empty or new --out")
         make_folder(out)
-        self.lock = lock_folder(out)
+        self.lock = lock_folder(out, LOCK_FILE, "pipeline", "pipeline", PipelineError)
         self.arguments = arguments
         self.stages = saved.get("stages", {}) if saved else {}
         self.save()
@@ -303,21 +304,6 @@ class Record:
     def update(self, stage: Stage, status: str, seconds: float) -> None:
         self.stages[stage.name] = {"status": status, "seconds": round(seconds, 2), "limit_s": stage.limit_s}
         self.save()
-
-
-def lock_folder(out: Path) -> int:
-    """A descriptor holding DIR's lock, so that a second pipeline in the same folder fails at
-    once; the kernel drops it with the process."""
-    from boxlcd.files import lock_file
-
-    path = out / LOCK_FILE
-    try:
-        fd = lock_file(path)
-    except OSError as e:
-        raise PipelineError(f"cannot lock {path} ({e.strerror}): it must be a plain file of the pipeline") from None
-    if fd is None:
-        raise PipelineError(f"{out} is in use by another pipeline (it holds {path}); wait for it to end")
-    return fd
 
 
 def clock(seconds: float) -> str:
