@@ -118,6 +118,9 @@ def test_wrong_tasks_are_refused(tmp_path, capsys):
     for extra, message in ((["--task", "cube"], "the cube task needs a robot and an object"),
                            (["--rounds", "0"], "--rounds must be in [1, 100]"),
                            (["--set", "contxt=16"], "--set contxt: the frame transformer has no such setting"),
+                           (["--ppo-set", "nett=1"], "--ppo-set nett: rl train has no such --set setting"),
+                           (["--ppo-set", "encoder=conv"], "encoder conv reads frames: it needs --obs pixels"),
+                           (["--split", "4,2"], "--split: three weights in (0, 1000] as MODEL,FINETUNE,PPO"),
                            (["--budget", "nan"], "--budget must be in (0, 100000]")):
         assert main(pipeline_argv(tmp_path / "p", *extra)) == 2
         err = capsys.readouterr().err
@@ -141,9 +144,11 @@ def keys(value):
 def test_a_killed_pixel_pipeline_resumes_to_the_same_summary(finished, tmp_path):
     """--obs pixels end to end, killed (SIGKILL) while its first PPO trains and run again: it
     completes, its policies read frames only, and its summary has the keys of a state pipeline
-    that ran straight through."""
+    that ran straight through. Its --set, --ppo-set and --split reach every round."""
     out = tmp_path / "pixels"
-    argv = [sys.executable, "-m", "boxlcd", *pipeline_argv(out, "--obs", "pixels", "--set", "context=8")]
+    extra = ["--obs", "pixels", "--set", "context=8", "--ppo-set", "encoder=conv", "--ppo-set", "net=[32]",
+             "--split", "3,1,3"]
+    argv = [sys.executable, "-m", "boxlcd", *pipeline_argv(out, *extra)]
     argv[argv.index("0.3")] = "0.6"  # PPO long enough to be killed inside it
     child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     record = out / "pipeline.json"
@@ -157,17 +162,20 @@ def test_a_killed_pixel_pipeline_resumes_to_the_same_summary(finished, tmp_path)
     child.send_signal(signal.SIGKILL)
     child.wait()
     assert json.loads(record.read_text())["stages"]["ppo-1"]["status"] == "started"
-    argv = pipeline_argv(out, "--obs", "pixels", "--set", "context=8")
+    argv = pipeline_argv(out, *extra)
     argv[argv.index("0.3")] = "0.6"
     assert main(argv) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["obs"] == "pixels" and all(s["status"] == "finished" for s in summary["stages"])
-    assert summary["model_set"] == ["context=8"]
+    assert summary["model_set"] == ["context=8"] and summary["ppo_set"] == ['encoder="conv"', "net=[32]"]
+    # 85% of 36 s over weights 3 (model) + 1 (fine-tune) + 3 + 3 (PPO runs)
+    timed = {s["name"]: s["limit_s"] for s in summary["stages"] if s["limit_s"] is not None}
+    assert timed == pytest.approx({"model-1": 9.18, "ppo-1": 9.18, "model-2": 3.06, "ppo-2": 9.18})
     for k in (1, 2):  # the --set reached every round's model
         assert json.loads((out / f"model-{k}" / "config.json").read_text())["model_config"]["context"] == 8
     assert keys(summary) == keys(json.loads((finished / "summary.json").read_text()))
     for k in (1, 2):
         run = json.loads((out / f"ppo-{k}" / "run.json").read_text())
-        assert run["obs"] == "pixels"
+        assert (run["obs"], run["encoder"], run["net"]) == ("pixels", "conv", [32])
     manifest = json.loads((out / "data" / "policy-2" / "manifest.json").read_text())
     assert manifest["complete"] and manifest["policy"].startswith("ppo:")

@@ -16,7 +16,7 @@ from boxlcd.rl.evaluate import evaluate, first_episodes, summary  # noqa: E402
 from boxlcd.rl.sb3 import SB3VecEnv  # noqa: E402
 from boxlcd.rl.actor import ppo_policy  # noqa: E402
 from boxlcd.rl.config import RunConfig, TrainOptions  # noqa: E402
-from boxlcd.rl.train import make_env, read_run, the_task  # noqa: E402
+from boxlcd.rl.train import load_policy, make_env, read_run, the_task  # noqa: E402
 from boxlcd.rl.train import train as train_ppo  # noqa: E402
 from boxlcd.tasks import make_task  # noqa: E402
 
@@ -149,6 +149,44 @@ def test_a_pixel_policy_trains_evaluates_and_collects(tmp_path, monkeypatch):
     for t in range(10):
         np.testing.assert_array_equal(seen[:, t, :512], bits[:, t])
         np.testing.assert_array_equal(seen[:, t, 1024:], bits[:, max(t - 1, 0)])
+
+
+def test_the_conv_encoder_reads_each_frame_as_an_image_both_nets_share(tmp_path):
+    """--set encoder=conv: one FrameEncoder reads the pixel vector as a stack of frames (each
+    frame one channel), shared by the policy and value nets; a run trains, reloads and is
+    evaluated with it; it is refused for state policies and by --init across encoders."""
+    from boxlcd.rl.encoder import FrameEncoder
+    from boxlcd.rl.train import new_ppo
+
+    with pytest.raises(ValueError, match="encoder conv reads frames: it needs --obs pixels"):
+        RunConfig(env="Luxo", encoder="conv").check()
+    with pytest.raises(ValueError, match="encoder must be one of mlp, conv, got 'cnn'"):
+        RunConfig(env="Luxo", obs="pixels", encoder="cnn").check()
+    vec = SB3VecEnv(make_task("Luxo", "body", num_envs=4, threshold=0.2, ep_len=4), history=2, obs="pixels")
+    vec.seed(0)
+    obs = torch.as_tensor(vec.reset())
+    policy = new_ppo(RunConfig(env="Luxo", obs="pixels", history=2, net=[32], encoder="conv"), vec).policy
+    encoder = policy.features_extractor
+    assert isinstance(encoder, FrameEncoder) and encoder.shape == (3, 16, 32)
+    assert policy.pi_features_extractor is policy.vf_features_extractor is encoder
+    first = encoder.conv[0]
+    with torch.no_grad():
+        for channel in range(3):  # only frame `channel`'s weights on: only its bits move the output
+            first.weight.zero_()
+            first.weight[:, channel].normal_()
+            for frame in range(3):
+                changed = obs.clone()
+                changed[:, frame * 512:(frame + 1) * 512] = 1 - changed[:, frame * 512:(frame + 1) * 512]
+                moved = not torch.equal(encoder(changed), encoder(obs))
+                assert moved == (frame == channel), (channel, frame)
+
+    tiny = dict(ep_len=10, num_envs=16, n_steps=4, batch_size=64, net=[16], obs="pixels", history=2)
+    out = train("Luxo", "body", tmp_path / "conv", steps=64, encoder="conv", **tiny)
+    assert read_run(out).encoder == "conv"
+    assert isinstance(load_policy(out).policy.features_extractor, FrameEncoder)
+    assert 0 <= evaluate(str(out), episodes=8)["success_rate"] <= 1
+    with pytest.raises(ValueError, match=r"another encoder than this run.s \(encoder 'conv'; this run: encoder 'mlp'\)"):
+        train("Luxo", "body", tmp_path / "mlp", steps=64, init=str(out), **tiny)
 
 
 def test_init_starts_from_another_run_and_keep_scores_checkpoints(tmp_path, capsys):

@@ -99,6 +99,8 @@ class PPOConfig:
                              option="set", before="fp32")
     obs: str = setting("state", "what the policy reads: state (proprio and goal vectors) or pixels (the frame and "
                        "the goal's frame only, boxlcd.rl.sb3.PolicyInput)", kind=OBS, before="state")
+    encoder: str = setting("mlp", "pixels: how the nets read the frames: mlp (each net's first layer reads the bits) "
+                           "or conv (a small conv net both share, boxlcd.rl.encoder)", option="set", before="mlp")
     init: str | None = setting(None, "a PPO run folder whose policy weights this run starts from (same env, task, "
                                "obs, history and net)", kind=str, before=None)
 
@@ -114,6 +116,7 @@ class RunConfig(PPOConfig, SimConfig, TaskConfig):
         """A clear error for settings that PPO, the task or the engine would fail on or that
         would build something absurd."""
         import boxlcd
+        from boxlcd.rl.encoder import check_encoder
         from boxlcd.rl.precision import policy_class
 
         check_fields(self)
@@ -127,6 +130,7 @@ class RunConfig(PPOConfig, SimConfig, TaskConfig):
         if self.obs not in OBS:
             raise ValueError(f"obs must be one of {', '.join(OBS)}, got {self.obs!r}")
         policy_class(self.precision)
+        check_encoder(self.encoder, self.obs)
         net = self.net
         if (not isinstance(net, list) or not 1 <= len(net) <= MAX_LAYERS
                 or not all(isinstance(w, int) and not isinstance(w, bool) and 1 <= w <= MAX_WIDTH for w in net)):

@@ -2,7 +2,7 @@
 other, and no policy is ever trained in the engine.
 
   boxlcd rl pipeline ENV --task body|cube --out DIR [--budget MINUTES] [--rounds K] [--obs state|pixels]
-                     [--set KEY=VALUE ...]
+                     [--split MODEL,FINETUNE,PPO] [--set KEY=VALUE ...] [--ppo-set KEY=VALUE ...]
                      [--episodes N] [--policy-episodes N] [--test-episodes N] [--eval-episodes N]
                      [--seed S] [--device D] [--threads T] [-q]
 
@@ -38,15 +38,17 @@ Stages, each a `boxlcd` command run in this process, and where they write (insid
 
 The cube task's models also predict the full state (`--set predict_state=true`): the task reads
 the object's position from it. The pipeline's own --set KEY=VALUE gives every round's model a
-frame transformer setting beyond the preset (e.g. context=16), recorded with the arguments.
+frame transformer setting beyond the preset (e.g. context=16), recorded with the arguments;
+--ppo-set KEY=VALUE gives every round's PPO one of `rl train`'s --set settings (e.g.
+net=[128,128,128]), the same in every round as each goes on from the last one's weights.
 
 Budget: --budget MINUTES (default 30: Luxo's body goal as a half-hour run) bounds the stages that
 train, through their --time-limit. 15% of it is left to the stages sized by episode counts
 (collections and evaluations: a few minutes at the defaults); the other 85% is split in fixed
-weights: the first model 4, each fine-tune 2, each PPO run 2. At the defaults (30 minutes, two
-rounds: weights 4 + 2 + 2 + 2) the model trains 10.2 minutes, PPO 5.1, the fine-tune 5.1 and
-PPO again 5.1. A PPO run also stops at 9M env steps, and keeps a checkpoint every fifth of its
-time.
+weights (--split MODEL,FINETUNE,PPO): by default the first model 4, each fine-tune 2, each PPO
+run 2. At the defaults (30 minutes, two rounds: weights 4 + 2 + 2 + 2) the model trains 10.2
+minutes, PPO 5.1, the fine-tune 5.1 and PPO again 5.1. A PPO run also stops at 9M env steps,
+and keeps a checkpoint every fifth of its time.
 
 Resuming: DIR/pipeline.json records the arguments and each stage's state. The same command again
 skips the finished stages and runs the rest; a stage that was stopped goes on where its command
@@ -58,7 +60,8 @@ Progress: one line per stage as it starts (its whole command) and ends (its time
 stages' own progress bars unless -q.
 
 DIR/summary.json, rewritten (atomically) after every stage:
-  env, task, obs, model_set (the --set settings), budget_s, rounds_planned, seconds (all stages so far),
+  env, task, obs, model_set (the --set settings), ppo_set (--ppo-set's), split, budget_s,
+  rounds_planned, seconds (all stages so far),
   stages: [{name, round, status (finished, started, stopped, failed, not started), limit_s
            (its --time-limit; null: sized by episodes), seconds (used, over every run), output}],
   rounds: [{round, model, policy, trained_on (data folders),
@@ -93,7 +96,7 @@ from boxlcd.rl.evaluate import rank_correlation
 
 PIPELINE_FILE, SUMMARY_FILE, LOCK_FILE = "pipeline.json", "summary.json", ".pipeline.lock"
 UNTIMED_SHARE = 0.15  # of the budget: collections and evaluations, sized by episodes, not by a clock
-WEIGHTS = {"model": 4, "finetune": 2, "ppo": 2}  # the rest of the budget, split over the training stages
+SPLIT = (4.0, 2.0, 2.0)  # the rest of the budget's weights: the first model, each fine-tune, each PPO run
 PPO_STEPS = 9_000_000  # a PPO run's cap: Luxo and Urchin's learned-trained policies were done by then
 CHECKPOINTS_PER_RUN = 5  # kept along each PPO run (and its last), scored for the rank correlation
 CHECKPOINT_EPISODES = 200
@@ -104,8 +107,9 @@ LOG_EVERY, LOGGED_MEAN = 2, 10  # training steps per log.csv row; rows averaged 
 MODEL_SCORES = ("bits_per_dim", "pixel_error", "iou", "ssim")  # eval.json's, on the held-out episodes
 # What decides the results, and so must stay the same when the pipeline is run again.
 RECORDED = ("env", "task", "obs", "budget", "rounds", "episodes", "policy_episodes", "test_episodes",
-            "eval_episodes", "seed", "device", "model_set")
-BEFORE = {"model_set": []}  # a record written before an argument existed: the value it had then
+            "eval_episodes", "seed", "device", "model_set", "ppo_set", "split")
+# A record written before an argument existed: the value it had then.
+BEFORE = {"model_set": [], "ppo_set": [], "split": list(SPLIT)}
 LIMITS = {"budget": (0.0, 100_000.0), "rounds": (1, 100), "episodes": (1, 10**8), "policy_episodes": (1, 10**8),
           "test_episodes": (1, 10**6), "eval_episodes": (1, 10**6), "seed": (0, 10**12), "threads": (1, MAX_THREADS)}
 
@@ -127,17 +131,18 @@ def round_dir(out: Path, kind: str, k: int) -> Path:
     return out / f"{kind}-{k}"
 
 
-def time_limits(budget_s: float, rounds: int) -> dict[str, float]:
-    """Seconds for the first model, each fine-tune and each PPO run (fixed weights)."""
-    total = WEIGHTS["model"] + WEIGHTS["ppo"] * rounds + WEIGHTS["finetune"] * (rounds - 1)
+def time_limits(budget_s: float, rounds: int, split=SPLIT) -> dict[str, float]:
+    """Seconds for the first model, each fine-tune and each PPO run (the split's weights)."""
+    weights = dict(zip(("model", "finetune", "ppo"), split))
+    total = weights["model"] + weights["ppo"] * rounds + weights["finetune"] * (rounds - 1)
     unit = budget_s * (1 - UNTIMED_SHARE) / total
-    return {kind: round(weight * unit, 2) for kind, weight in WEIGHTS.items()}
+    return {kind: round(weight * unit, 2) for kind, weight in weights.items()}
 
 
 def plan(a: argparse.Namespace) -> list[Stage]:
     """Every stage of the pipeline, in order."""
     out = Path(a.out).resolve()
-    limits = time_limits(a.budget * 60, a.rounds)
+    limits = time_limits(a.budget * 60, a.rounds, a.split)
     common = ["--threads", str(a.threads)] + (["--device", a.device] if a.device else [])
     quiet = ["-q"] if a.quiet else []
     random_data, test_data = out / "data" / "random", out / "data" / "test"
@@ -170,6 +175,7 @@ def plan(a: argparse.Namespace) -> list[Stage]:
                     "--obs", a.obs, "--steps", str(PPO_STEPS), "--time-limit", str(limits["ppo"]),
                     "--keep", "--ckpt-every", str(round(limits["ppo"] / CHECKPOINTS_PER_RUN, 2)),
                     "--seed", str(a.seed), *common, *quiet]
+        ppo_argv += [part for setting in a.ppo_set for part in ("--set", setting)]
         if k > 1:
             ppo_argv += ["--init", str(round_dir(out, "ppo", k - 1))]
         evaluate = ["rl", "eval", str(ppo), "--episodes"]
@@ -261,7 +267,8 @@ def summary(a: argparse.Namespace, stages: list[Stage], records: dict) -> dict:
         })
     scored = [c for r in rounds for c in r["checkpoints"]]
     spearman = rank_correlation([c["in_engine"] for c in scored], [c["in_model"] for c in scored])
-    return {"env": a.env, "task": a.task, "obs": a.obs, "model_set": a.model_set, "budget_s": a.budget * 60,
+    return {"env": a.env, "task": a.task, "obs": a.obs, "model_set": a.model_set,
+            "ppo_set": a.ppo_set, "split": a.split, "budget_s": a.budget * 60,
             "rounds_planned": a.rounds,
             "seconds": round(sum(r["seconds"] for r in rows), 2), "stages": rows, "rounds": rounds,
             "rank_correlation": {"spearman": spearman, "checkpoints": len(scored),
@@ -335,8 +342,28 @@ def check_arguments(a: argparse.Namespace) -> None:
     for key, value in a.model_set:
         if key not in DEFAULTS:
             raise ValueError(f"--set {key}: the frame transformer has no such setting; settings: {', '.join(DEFAULTS)}")
+    from boxlcd.rl.config import RunConfig, set_keys
+
+    keys = set_keys(RunConfig)
+    for key, _ in a.ppo_set:
+        if key not in keys:
+            raise ValueError(f"--ppo-set {key}: rl train has no such --set setting; settings: {', '.join(keys)}")
+    RunConfig(env=a.env, task=a.task, obs=a.obs, **dict(a.ppo_set)).check()
+    a.split = split_weights(a.split)
     # As text, the form the stages pass on and pipeline.json records (JSON has no tuples).
     a.model_set = [f"{key}={json.dumps(value)}" for key, value in a.model_set]
+    a.ppo_set = [f"{key}={json.dumps(value)}" for key, value in a.ppo_set]
+
+
+def split_weights(text: str) -> list[float]:
+    """--split's MODEL,FINETUNE,PPO: three positive weights."""
+    try:
+        weights = [float(w) for w in text.split(",")]
+    except ValueError:
+        weights = []
+    if len(weights) != 3 or not all(0 < w <= 1000 for w in weights):
+        raise ValueError(f"--split: three weights in (0, 1000] as MODEL,FINETUNE,PPO (e.g. 4,2,2), got {text!r}")
+    return weights
 
 
 def run_pipeline(a: argparse.Namespace) -> dict:
@@ -418,6 +445,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--set", dest="model_set", action="append", default=[], type=key_value, metavar="KEY=VALUE",
                    help="a frame transformer setting of every round's model beyond the learned-sim preset, "
                         "e.g. context=16 (repeatable)")
+    p.add_argument("--split", default=",".join(f"{w:g}" for w in SPLIT), metavar="MODEL,FINETUNE,PPO",
+                   help="the training stages' weights in the budget: the first model, each fine-tune, each PPO run "
+                        f"(default {','.join(f'{w:g}' for w in SPLIT)})")
+    p.add_argument("--ppo-set", dest="ppo_set", action="append", default=[], type=key_value, metavar="KEY=VALUE",
+                   help="an rl train --set setting of every round's PPO, e.g. net=[128,128,128] (repeatable)")
     p.add_argument("-q", "--quiet", action="store_true", help="only the stage lines, no progress bars")
 
 

@@ -48,7 +48,7 @@ from boxlcd.rl.sb3 import CollectionThreads
 
 RUN_FILE, MODEL_FILE, STATE_FILE, LOG_FILE = "run.json", "model.zip", "state.json", "log.csv"
 CHECKPOINTS_DIR = "checkpoints"  # --keep: every checkpoint as CHECKPOINTS_DIR/ENV_STEPS.zip
-INIT_MATCH = ("env", "task", "obs", "history", "net")  # what shapes a policy: --init's run must share them
+INIT_MATCH = ("env", "task", "obs", "history", "net", "encoder")  # what shapes a policy: --init's run must share them
 SIM_DIR = "sim"  # a learned sim's models inside the run: SIM_DIR/0/ckpt.pt, ...
 POLICY_WEIGHTS, OPTIMIZER_WEIGHTS = "policy.pth", "policy.optimizer.pth"  # model.zip's entries boxlcd reads
 MAX_WEIGHTS_BYTES = 1 << 30
@@ -90,6 +90,7 @@ def new_ppo(run: RunConfig, vec):
     from stable_baselines3 import PPO
     from stable_baselines3.common.utils import LinearSchedule
 
+    from boxlcd.rl.encoder import policy_kwargs
     from boxlcd.rl.precision import policy_class
 
     lr = run.lr if run.lr_end == 1.0 else LinearSchedule(run.lr, run.lr * run.lr_end, 1.0)
@@ -97,7 +98,7 @@ def new_ppo(run: RunConfig, vec):
                n_epochs=run.n_epochs, gamma=run.gamma, gae_lambda=run.gae_lambda, ent_coef=run.ent_coef,
                seed=run.seed, device=run.device, verbose=0,
                policy_kwargs={"net_arch": list(run.net), "activation_fn": torch.nn.Tanh,
-                              "log_std_init": run.log_std_init})
+                              "log_std_init": run.log_std_init, **policy_kwargs(run.encoder, vec)})
 
 
 def write_json(path: Path, data: dict) -> None:
