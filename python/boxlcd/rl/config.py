@@ -102,7 +102,7 @@ class PPOConfig:
     encoder: str = setting("mlp", "pixels: how the nets read the frames: mlp (each net's first layer reads the bits) "
                            "or conv (a small conv net both share, boxlcd.rl.encoder)", option="set", before="mlp")
     init: str | None = setting(None, "a PPO run folder whose policy weights this run starts from (same env, task, "
-                               "obs, history and net)", kind=str, before=None)
+                               "obs, history, net and encoder)", kind=str, before=None)
 
 
 @dataclass(frozen=True, kw_only=True)

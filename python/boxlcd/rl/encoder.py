@@ -5,8 +5,8 @@ goal's frame and the previous frames, as bits) straight to SB3's policy and valu
 which reads all of it through its own first layer. encoder=conv reads it once, as a stack of
 images, through a small strided conv net that both nets share (SB3's features extractor); the
 MLPs (--set net) then read its features. Why: a conv sees the robot the same wherever it
-stands in the frame, and the shared reading costs the PPO update less arithmetic than two
-first layers over 2,048 bits.
+stands in the frame. On a CPU its update costs more time than the two first layers it replaces,
+and it learned neither robot's body goal better (docs/learned-sims.md, pixels in the engine).
 """
 from __future__ import annotations
 
@@ -49,7 +49,5 @@ def policy_kwargs(encoder: str, vec) -> dict:
     """SB3 policy_kwargs for the encoder, on an SB3VecEnv (its frames' shape)."""
     if encoder == "mlp":
         return {}
-    if not all(key.endswith("lcd") for key in vec.keys):
-        raise ValueError(f"the conv encoder reads frames only, not {', '.join(vec.keys)}")
     rows, cols = vec.task.frame_shape[0], vec.inputs.frame_cols
     return {"features_extractor_class": FrameEncoder, "features_extractor_kwargs": {"rows": rows, "cols": cols}}

@@ -97,6 +97,7 @@ from boxlcd.rl.evaluate import rank_correlation
 PIPELINE_FILE, SUMMARY_FILE, LOCK_FILE = "pipeline.json", "summary.json", ".pipeline.lock"
 UNTIMED_SHARE = 0.15  # of the budget: collections and evaluations, sized by episodes, not by a clock
 SPLIT = (4.0, 2.0, 2.0)  # the rest of the budget's weights: the first model, each fine-tune, each PPO run
+SPLIT_TEXT = ",".join(f"{w:g}" for w in SPLIT)  # as --split takes it
 PPO_STEPS = 9_000_000  # a PPO run's cap: Luxo and Urchin's learned-trained policies were done by then
 CHECKPOINTS_PER_RUN = 5  # kept along each PPO run (and its last), scored for the rank correlation
 CHECKPOINT_EPISODES = 200
@@ -445,9 +446,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--set", dest="model_set", action="append", default=[], type=key_value, metavar="KEY=VALUE",
                    help="a frame transformer setting of every round's model beyond the learned-sim preset, "
                         "e.g. context=16 (repeatable)")
-    p.add_argument("--split", default=",".join(f"{w:g}" for w in SPLIT), metavar="MODEL,FINETUNE,PPO",
+    p.add_argument("--split", default=SPLIT_TEXT, metavar="MODEL,FINETUNE,PPO",
                    help="the training stages' weights in the budget: the first model, each fine-tune, each PPO run "
-                        f"(default {','.join(f'{w:g}' for w in SPLIT)})")
+                        f"(default {SPLIT_TEXT})")
     p.add_argument("--ppo-set", dest="ppo_set", action="append", default=[], type=key_value, metavar="KEY=VALUE",
                    help="an rl train --set setting of every round's PPO, e.g. net=[128,128,128] (repeatable)")
     p.add_argument("-q", "--quiet", action="store_true", help="only the stage lines, no progress bars")

@@ -14,8 +14,8 @@ The policy sees the task's proprio and goal (boxlcd.rl.sb3.POLICY_KEYS), as the 
 and (history, default 3) the two proprio values before the current one: proprio has no
 velocities. With --obs pixels it sees only the frame, the goal's frame and (history) the
 previous frames, as unpacked bits (boxlcd.rl.sb3.PolicyInput). --init starts the policy from
-another run's weights (the same env, task, obs, history and net), e.g. the last round's policy
-when a learned sim is fine-tuned.
+another run's weights (the same env, task, obs, history, net and encoder), e.g. the last
+round's policy when a learned sim is fine-tuned.
 The run folder gets run.json (the settings), model.zip (policy, optimizer; rewritten every
 --ckpt-every seconds and at the end; with --keep each one is also kept as
 checkpoints/ENV_STEPS.zip), state.json (env steps and wall clock reached) and
