@@ -22,7 +22,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 @pytest.fixture(scope="module")
 def suites(tmp_path_factory):
     root = tmp_path_factory.mktemp("voe")
-    assert main(["voe", "make", "--envs", "Bounce,UrchinCube", "--out", str(root), "--pairs", "4"]) == 0
+    assert main(["voe", "make", "--envs", "Bounce,UrchinCube,Luxo", "--out", str(root), "--pairs", "4"]) == 0
     return root
 
 
@@ -30,10 +30,16 @@ def unpacked(episodes, k):
     return np.unpackbits(np.asarray(episodes.episode(k)["frames"]), axis=-1)
 
 
-@pytest.mark.parametrize("env", ["Bounce", "UrchinCube"])
+def types_of(env):
+    """The violation types of an env's suite: all, or without an object all but resize and reshape."""
+    return [n for n, v in voe.VIOLATIONS.items() if env != "Luxo" or not v.objects_only]
+
+
+@pytest.mark.parametrize("env", ["Bounce", "UrchinCube", "Luxo"])
 def test_pairs_are_identical_before_t_star_and_differ_after(suites, env):
     pairs, clips = voe.load_suite(suites / env)
-    assert pairs["env"] == env and len(pairs["pairs"]) == 4 * len(voe.VIOLATIONS)
+    assert pairs["env"] == env and len(pairs["pairs"]) == 4 * len(types_of(env))
+    assert list(pairs["summary"]) == types_of(env)
     for name, s in pairs["summary"].items():
         assert s["made"] == 4 and s["kept"] + s["dropped_invisible"] + s["no_moment"] == 4, name
         assert s["kept"] == sum(p["kept"] for p in pairs["pairs"] if p["violation"] == name)
@@ -48,7 +54,29 @@ def test_pairs_are_identical_before_t_star_and_differ_after(suites, env):
         np.testing.assert_array_equal(a["frames"][:t], b["frames"][:t])
         after = (unpacked(clips["possible"], k)[t:] != unpacked(clips["impossible"], k)[t:]).any()
         assert after == p["kept"], p
-    assert sum(p["kept"] for p in pairs["pairs"]) >= 3 * len(voe.VIOLATIONS)  # most pairs show
+    assert sum(p["kept"] for p in pairs["pairs"]) >= 3 * len(types_of(env))  # most pairs show
+
+
+def test_a_robot_without_objects_is_violated_whole(suites, tmp_path):
+    """Luxo has no object: its suite's edits move its robot, every body of it, by its root. A
+    teleport shifts each body by the same x at t*; vanish hides the whole robot."""
+    pairs, clips = voe.load_suite(suites / "Luxo")
+    keys = clips["possible"].manifest["state_keys"]
+    xs = [i for i, k in enumerate(keys) if k.startswith("luxo0:") and k.endswith(":x:p")]
+    assert len(xs) == 4
+    for p in pairs["pairs"]:
+        if not p["kept"]:
+            continue
+        k, t = p["pair"], p["t_star"]
+        a, b = clips["possible"].episode(k), clips["impossible"].episode(k)
+        if p["violation"] == "teleport":
+            shift = np.asarray(b["full_state"])[t, xs] - np.asarray(a["full_state"])[t, xs]
+            assert abs(shift[0]) >= 0.39 and np.allclose(shift, shift[0], atol=1e-4), shift
+        if p["violation"] == "vanish":
+            assert not unpacked(clips["impossible"], k)[t:].any()
+    with pytest.raises(ValueError, match="resize changes what only an object has; Luxo has no object "
+                                         r"\(its suite's subject is the robot luxo0:root\)"):
+        voe.make_suite("Luxo", tmp_path / "x", pairs=2, violations=["teleport", "resize"])
 
 
 def test_the_engine_scores_one_and_copy_last_does_not(suites, tmp_path):
@@ -59,7 +87,7 @@ def test_the_engine_scores_one_and_copy_last_does_not(suites, tmp_path):
     rows = json.loads((out / "voe.json").read_text())
     assert all({"model", "env", "violation", "pairwise_accuracy", "auc", "pairs"} <= set(r) for r in rows)
     engine = [r for r in rows if r["model"].startswith("engine")]
-    assert {r["env"] for r in engine} == {"Bounce", "UrchinCube"}
+    assert {r["env"] for r in engine} == {"Bounce", "UrchinCube", "Luxo"}
     assert all(r["pairwise_accuracy"] == 1.0 and r["auc"] == 1.0 for r in engine)
     copy_last = next(r for r in rows if r["model"] == "copy_last" and r["env"] == "Bounce" and r["violation"] == "all")
     assert 0.0 < copy_last["pairwise_accuracy"] < 1.0 and copy_last["pairs"] == next(
@@ -79,8 +107,6 @@ def test_constant_velocity_guess_moves_the_picture_on():
 def test_bad_input_is_refused(suites, tmp_path, capsys):
     with pytest.raises(ValueError, match="unknown violation type 'float'; types: teleport"):
         voe.make_suite("Bounce", tmp_path / "x", pairs=2, violations=["float"])
-    with pytest.raises(ValueError, match="Urchin has no object to violate"):
-        voe.make_suite("Urchin", tmp_path / "y", pairs=2)
     with pytest.raises(FileExistsError, match="already holds a dataset"):
         voe.make_suite("Bounce", suites / "Bounce", pairs=2)
     with pytest.raises(ValueError, match="is not a violation-of-expectation suite"):

@@ -208,8 +208,8 @@ def cmd_voe_make(args) -> None:
 
     envs = list(dict.fromkeys(e.strip() for e in args.envs.split(",") if e.strip()))  # each once
     if not envs:
-        raise ValueError(f"--envs names no env, got {args.envs!r}: give comma-separated envs with objects, "
-                         "e.g. Dropbox,Bounce")
+        raise ValueError(f"--envs names no env, got {args.envs!r}: give comma-separated envs with an object or a "
+                         "robot, e.g. Dropbox,Bounce,Luxo")
     for e in envs:
         if e not in boxlcd.envs():
             raise ValueError(f"unknown env {e!r}; envs: {', '.join(boxlcd.envs())}")
@@ -352,7 +352,8 @@ def parser(model_command: str | None = None) -> argparse.ArgumentParser:
     voe_sub = voe.add_subparsers(dest="voe_command", required=True, metavar="COMMAND")
     c = voe_sub.add_parser("make", help="matched possible/impossible pairs per env and violation type")
     c.set_defaults(fn=cmd_voe_make)
-    c.add_argument("--envs", required=True, help="comma-separated envs with objects, e.g. Dropbox,Bounce,UrchinCube")
+    c.add_argument("--envs", required=True,
+                   help="comma-separated envs with an object or a robot, e.g. Dropbox,Bounce,UrchinCube,Luxo")
     c.add_argument("--out", required=True, help="folder; one suite per env in OUT/ENV")
     c.add_argument("--pairs", type=_positive_int, default=64, help="pairs per env and violation type (default 64)")
     c.add_argument("--seed", type=int, default=0)

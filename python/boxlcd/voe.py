@@ -19,7 +19,9 @@ were made, kept, dropped because the difference does not show, and skipped for w
 moment. Dropped and skipped pairs stay in the datasets (so that episode k keeps seed + k) but
 are never scored.
 
-Violations (each acts on the env's first object, "object0": the ball, the box or the cube):
+Violations act on the suite's subject: the env's first object ("object0": the ball, the box or
+the cube), or in an env without objects its first robot, whole (by its root, e.g. "luxo0:root").
+A robot's suite has every violation but resize and reshape (only objects change size and shape).
   teleport           it jumps sideways by 0.4 to 0.8 of the half-width
   vanish             it leaves the world (removed: no longer drawn or simulated)
   appear             absent from the start in both clips, it appears in the impossible one
@@ -44,7 +46,8 @@ from boxlcd.dataset.collector import new_manifest
 from boxlcd.dataset.store import JOINABLE, MANIFEST, inside, read_json, write_json_atomically, write_shard
 from boxlcd.files import replace_with, write_text
 
-BODY = "object0"
+FIRST_OBJECT = "object0"
+AIRBORNE = 0.1  # metres clear of the floor (a robot: of the lowest its lowest body goes in the clip)
 PAIRS_FILE = "pairs.json"
 CLIPS = ("possible", "impossible")  # the suite's two datasets
 # The first frame a violation may touch: after the prompt frames models start from (3).
@@ -58,6 +61,7 @@ class Violation:
     moment: str  # "any", "airborne" (the body clear of the floor) or "flying" (airborne and moving)
     edits: Callable  # (state of the env at t*, Moment, rng) -> [(kind, values)] for Env.edit
     at_reset: tuple = ()  # edits in both clips at the reset
+    objects_only: bool = False  # the edit changes what only an object has (size, shape)
 
 
 @dataclass
@@ -67,7 +71,7 @@ class Moment:
     y: float
     angle: float
     size: float
-    shape: str  # the definition's: "circle", "box", "random" or "polygon"
+    shape: str  # the definition's: "circle", "box", "random" or "polygon"; "robot" for a robot
 
 
 def teleport(m: Moment, rng) -> list:
@@ -90,8 +94,9 @@ VIOLATIONS = {v.name: v for v in (
     Violation("gravity_off", "airborne", lambda m, rng: [("gravity", dict(gx=0.0, gy=0.0))]),
     Violation("gravity_reversed", "airborne", lambda m, rng: [("gravity", dict(gx=0.0, gy=9.81))]),
     Violation("velocity_reversed", "flying", lambda m, rng: [("scale_velocity", dict(scale=-1.0))]),
-    Violation("resize", "any", lambda m, rng: [("resize", dict(scale=float(rng.choice([0.5, 1.8]))))]),
-    Violation("reshape", "any", reshape),
+    Violation("resize", "any", lambda m, rng: [("resize", dict(scale=float(rng.choice([0.5, 1.8]))))],
+              objects_only=True),
+    Violation("reshape", "any", reshape, objects_only=True),
 )}
 GLOBAL_EDITS = {"gravity"}  # edits of the world, not of a body
 
@@ -109,29 +114,67 @@ def check_violations(names) -> list[str]:
     return names
 
 
+def subject(env: boxlcd.Env) -> str:
+    """The body the env's violations act on: its first object, else its first robot's root."""
+    if env.definition.objects:
+        return FIRST_OBJECT
+    roots = [name for name in env.body_names if name.endswith(":root")]
+    if not roots:
+        raise ValueError(f"{env.definition.name} has no object or robot to violate")
+    return roots[0]
+
+
+def violations_for(env: boxlcd.Env, names) -> list[str]:
+    """The violation types of the env's suite: `names` (default all that apply to its subject);
+    one that only an object can undergo is refused in an env without objects."""
+    if env.definition.objects:
+        return check_violations(names)
+    if names is None:
+        return [n for n, v in VIOLATIONS.items() if not v.objects_only]
+    names = check_violations(names)
+    for n in names:
+        if VIOLATIONS[n].objects_only:
+            raise ValueError(f"{n} changes what only an object has; {env.definition.name} has no object (its suite's "
+                             f"subject is the robot {subject(env)})")
+    return names
+
+
 def apply(env: boxlcd.Env, envs, edits) -> None:
     for kind, values in edits:
-        env.edit(kind, envs=envs, **({} if kind in GLOBAL_EDITS else {"body": BODY}), **values)
+        env.edit(kind, envs=envs, **({} if kind in GLOBAL_EDITS else {"body": subject(env)}), **values)
 
 
 def body_track(env: boxlcd.Env, states: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(x, y, angle) of BODY over an (n, T + 1, D) state array; x and y in full_state units."""
-    k = {c: env.state_keys.index(f"{BODY}:{c}") for c in ("x:p", "y:p", "cos", "sin")}
+    """(x, y, angle) of the subject over an (n, T + 1, D) state array; x and y in full_state units."""
+    body = subject(env)
+    k = {c: env.state_keys.index(f"{body}:{c}") for c in ("x:p", "y:p", "cos", "sin")}
     return states[..., k["x:p"]], states[..., k["y:p"]], np.arctan2(states[..., k["sin"]], states[..., k["cos"]])
+
+
+def clearance(env: boxlcd.Env, states: np.ndarray) -> np.ndarray:
+    """(n, T + 1) metres the subject is clear of the floor: an object's lowest point (its centre
+    less its size) above the floor; a robot's lowest body centre above the lowest that centre
+    goes in the clip (where it stands), as its bodies' extents are not in the state."""
+    d = env.definition
+    metres = lambda y: (y + 1) / 2 * d.height  # noqa: E731 (full_state y to metres above the floor)
+    if d.objects:
+        return metres(body_track(env, states)[1]) - d.objects[0].size
+    robot = subject(env).split(":")[0]
+    ys = [i for i, key in enumerate(env.state_keys) if key.startswith(f"{robot}:") and key.endswith(":y:p")]
+    lowest = metres(states[..., ys].min(axis=-1))
+    return lowest - lowest.min(axis=1, keepdims=True)
 
 
 def moments(env: boxlcd.Env, states: np.ndarray, need: str) -> np.ndarray:
     """(n, T + 1) bool: frames where a violation that needs `need` may happen."""
     d = env.definition
-    size = d.objects[0].size
     x, y, _ = body_track(env, states)
     T = states.shape[1] - 1
     ok = np.zeros(x.shape, bool)
     ok[:, FIRST_TSTAR:T + 1 - LAST_FRAMES] = True
     if need == "any":
         return ok
-    bottom = (y + 1) / 2 * d.height - size  # metres above the floor
-    ok &= bottom > 0.1
+    ok &= clearance(env, states) > AIRBORNE
     if need == "flying":
         speed = np.zeros_like(x)
         speed[:, 1:] = np.hypot(np.diff(x, axis=1) * d.width / 2, np.diff(y, axis=1) * d.height / 2)
@@ -155,14 +198,16 @@ def run_pairs(env_name: str, violation: Violation, n: int, seed: int, rng: np.ra
             ok = moments(env, out[0]["full_state"], violation.moment)
             t_star = np.array([rng.choice(np.flatnonzero(row)) if row.any() else -1 for row in ok])
             shape = boxlcd.Shape.__members__
-            kind = {v: k.lower() for k, v in shape.items()}[env.definition.objects[0].body.shape]
+            objects = env.definition.objects
+            kind = {v: k.lower() for k, v in shape.items()}[objects[0].body.shape] if objects else "robot"
+            size = objects[0].size if objects else 0.0
         for t in range(T + 1):
             if t:
                 obs = env.step(actions[t - 1])[0]
             if c == 1:
                 for i in np.flatnonzero(t_star == t):
                     x, y, angle = (float(v[i, 0]) for v in body_track(env, obs["full_state"][:, None]))
-                    moment = Moment(x=x, y=y, angle=angle, size=env.definition.objects[0].size, shape=kind)
+                    moment = Moment(x=x, y=y, angle=angle, size=size, shape=kind)
                     apply(env, [int(i)], violation.edits(moment, rng))
             frames[:, t], state[:, t], proprio[:, t] = obs["lcd"], obs["full_state"], obs["proprio"]
         out.append({"frames": frames, "full_state": state, "proprio": proprio})
@@ -180,10 +225,9 @@ def make_suite(env: str, out: str | os.PathLike, pairs: int = 64, seed: int = 0,
     seed + k, so `possible/` and `impossible/` are datasets whose episode k is pair k."""
     if env not in boxlcd.envs():
         raise ValueError(f"env must be a built-in env name ({', '.join(boxlcd.envs())}), got {env!r}")
-    names = check_violations(violations)
     probe = boxlcd.make(env, num_envs=1)
-    if not probe.definition.objects:
-        raise ValueError(f"{env} has no object to violate; the suite needs an env with objects")
+    subject(probe)  # an env with neither an object nor a robot is refused
+    names = violations_for(probe, violations)
     if not isinstance(pairs, int) or isinstance(pairs, bool) or not 1 <= pairs <= 100_000:
         raise ValueError(f"pairs must be an int in [1, 100000], got {pairs!r}")
     if not _is_int(seed) or not 0 <= seed < 2**62:
