@@ -10,7 +10,10 @@
 #   OUT   folder for data/, runs/, results.md and results.json
 #   JOBS  trainings run at once (default 2: one per core of a 2-core machine)
 # Optional environment: PYTHON (default python3), SECONDS_PER_RUN (1800), ENVS (the five),
-# ARBITER_SECONDS (600; 0: no arbiters, no realism columns).
+# ARBITER_SECONDS (600; 0: no arbiters, no realism columns), RUN (the runs' name: runs/ENV-RUN,
+# default ft), TRAIN_OPTIONS (more `boxlcd train` options after the preset's, e.g.
+# "--set render=256": a variant to set beside the preset's runs under another RUN), RESULTS
+# (the folder, inside OUT, of results.md and results.json; default OUT itself).
 set -euo pipefail
 OUT=${1:?usage: table1.sh OUT [JOBS]}
 JOBS=${2:-2}
@@ -18,6 +21,9 @@ PY=${PYTHON:-python3}
 RUN_SECONDS=${SECONDS_PER_RUN:-1800}
 ARBITER_RUN_SECONDS=${ARBITER_SECONDS:-600}
 ENVS=${ENVS:-Bounce2 Object2 Luxo UrchinCube LuxoCube}
+RUN=${RUN:-ft}
+TRAIN_OPTIONS=${TRAIN_OPTIONS:-}
+RESULTS=${RESULTS:-.}
 mkdir -p "$OUT/data" "$OUT/runs" "$OUT/logs"
 cd "$OUT"
 
@@ -41,7 +47,7 @@ train() {  # train ENV RUN MODEL SECONDS OPTION...: runs/env-RUN
 }
 jobs=()
 for env in $ENVS; do
-  jobs+=("$env ft frame_transformer $RUN_SECONDS --preset table1")
+  jobs+=("$env $RUN frame_transformer $RUN_SECONDS --preset table1 $TRAIN_OPTIONS")
 done
 if [ "$ARBITER_RUN_SECONDS" != 0 ]; then
   for env in $ENVS; do jobs+=("$env arbiter arbiter $ARBITER_RUN_SECONDS --steps 100000 --threads 1"); done
@@ -60,9 +66,9 @@ runs=()
 for env in $ENVS; do
   e=$(echo "$env" | tr '[:upper:]' '[:lower:]')
   tests+=(--test "$env=data/${e}_test")
-  runs+=("runs/$e-ft")
+  runs+=("runs/$e-$RUN")
   [ "$ARBITER_RUN_SECONDS" = 0 ] || tests+=(--arbiter "$env=runs/$e-arbiter")
 done
 $PY -m boxlcd results "${runs[@]}" "${tests[@]}" --episodes 1000 --oracle --threads "$JOBS" \
-  --samples 1 32 --out . --reuse
-echo "results in $OUT/results.md and $OUT/results.json"
+  --samples 1 32 --out "$RESULTS" --reuse
+echo "results in $OUT/$RESULTS/results.md and results.json"

@@ -34,6 +34,7 @@ TINY = {"marginal": {}, "copy_last": {}, "constant_velocity": {},
 LEARNED = ["frame_transformer", "frame_transformer+conv", "frame_transformer+dynamics", "binary_ae", "rssm"]
 TINY["frame_transformer+conv"] = {**TINY["frame_transformer"], "conv_channels": 4}
 TINY["frame_transformer+dynamics"] = {**TINY["frame_transformer"], "dynamics": 16}
+TINY["frame_transformer+render"] = {**TINY["frame_transformer+dynamics"], "render": 16}
 
 
 @pytest.fixture(scope="module")
@@ -581,7 +582,7 @@ def test_majority_decoding_in_eval_and_results(tmp_path, datasets, capsys):
 
 
 STEPPERS = ["marginal", "copy_last", "constant_velocity", "frame_transformer", "frame_transformer+conv", "frame_transformer+dynamics",
-            "binary_ae", "rssm"]
+            "frame_transformer+render", "binary_ae", "rssm"]
 
 
 def stepper(name, spec, **extra):
@@ -654,6 +655,57 @@ def test_dynamics_head_predicts_the_change_of_the_vector(datasets):
     for t in range(2, 5):
         _, proprio, state = model.step(state, batch["actions"][:, t - 1])
         torch.testing.assert_close(proprio, batch["proprio"][:, 1])
+
+
+def test_render_draws_the_frame_from_the_predicted_vector(datasets):
+    """render > 0: with the transformer's pixel readout zeroed, the frame's logits are the
+    renderer's of the predicted vector, in training and in stepping, so a different last
+    vector draws a different frame; the loss adds the renderer's own loss on the true vectors;
+    an env without a vector is refused."""
+    data = Episodes(datasets["Urchin"])
+    model = stepper("frame_transformer+render", data_spec(data))
+    batch = fixed_batch(datasets["Urchin"], 4)
+    pixels = model.pixels
+    with torch.no_grad():
+        model.head.weight[:pixels].zero_()
+        model.head.bias[:pixels].zero_()
+        logits, prop = model._teacher_forced(batch)
+        torch.testing.assert_close(logits, model.render(prop))
+        loss, logs = model.loss(batch)
+    frames = batch["lcd"].flatten(2)
+    drawn = bernoulli_nll(model.render(batch["proprio"]), frames).mean()
+    assert logs["render_nll_per_pixel"] == pytest.approx(drawn.item(), rel=1e-6)
+    want = bernoulli_nll(logits, frames).mean() + model.config["proprio_weight"] * vector_mse(prop, batch["proprio"]) + drawn
+    assert loss.item() == pytest.approx(want.item(), rel=1e-5)
+    prompt = {"lcd": batch["lcd"][:, :2], "actions": batch["actions"][:, :1], "proprio": batch["proprio"][:, :2]}
+    moved = {**prompt, "proprio": prompt["proprio"] + 0.2}
+    with torch.no_grad():
+        model.dynamics[-1].weight.zero_()  # the predicted vector is the last one
+        model.dynamics[-1].bias.zero_()
+    _, vector, _ = model.step(model.start(prompt), batch["actions"][:, 1], temperature=0.0)
+    torch.testing.assert_close(vector, batch["proprio"][:, 1])
+    a = model.step(model.start(prompt), batch["actions"][:, 1], temperature=0.0)[2]["frame"]
+    want = (model.render(batch["proprio"][:, 1]) > 0).float().reshape(a.shape)
+    assert torch.equal(a, want)
+    b = model.step(model.start(moved), batch["actions"][:, 1], temperature=0.0)[2]["frame"]
+    assert torch.equal(b, (model.render(batch["proprio"][:, 1] + 0.2) > 0).float().reshape(b.shape))
+    with pytest.raises(ValueError, match="render needs a vector to draw from"):
+        stepper("frame_transformer+render", data_spec(Episodes(datasets["Bounce"])))
+
+
+def test_the_renderer_learns_to_draw_the_robot(tmp_path, datasets):
+    """A short run teaches the renderer alone (from the true vectors) to draw the frames better
+    than the pixels' marginal does: it reads where the robot is from the vector."""
+    out = tmp_path / "run"
+    train("frame_transformer", datasets["Urchin"], out, steps=150, batch=8, lr=3e-3, warmup=1, progress=False,
+          **TINY["frame_transformer+render"])
+    model = load_model(out)[0].eval()
+    batch = fixed_batch(datasets["Urchin"])
+    on = batch["lcd"].mean()
+    marginal = -(on * on.log() + (1 - on) * (1 - on).log()).item()
+    with torch.no_grad():
+        drawn = model.loss(batch)[1]["render_nll_per_pixel"]
+    assert drawn < 0.9 * marginal
 
 
 def test_bf16_precision_runs_the_blocks_in_bf16_and_steps_in_fp32(datasets):

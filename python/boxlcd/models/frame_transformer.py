@@ -4,7 +4,11 @@ next frame's pixels as independent Bernoullis (and the next proprio, by regressi
 With `dynamics` > 0 the proprio (or full_state) comes from a small MLP of that width that sees
 the transformer's output beside the last two vectors and the action, and predicts the change.
 With `input_noise` > 0 training reads noisy vectors and predicts the clean next one (see
-`loss`). With `context` c > 0 each token attends to the last c tokens only (itself included),
+`loss`). With `render` > 0 the frame's logits also get a renderer's: an MLP of that width from the
+predicted next vector alone (a robot's pose, or with predict_state every body's) to every pixel,
+which an extra loss teaches on the true vectors (see `loss`). A per-pixel independent readout
+of the transformer blurs a body whose place it is unsure of; the renderer draws it where the
+predicted vector puts it. With `context` c > 0 each token attends to the last c tokens only (itself included),
 in training and in stepping, so a learned env's step costs the same at every time step. `precision=bf16` runs the transformer's blocks in bf16 in teacher-forced passes
 (training); stepping stays fp32. It pays only on a CPU with AVX512-BF16 or AMX (or a GPU):
 on an AVX2 CPU torch emulates bf16, and training is about 7x slower than in fp32.
@@ -28,12 +32,12 @@ from boxlcd.ranges import check_flags, check_heads, check_ranges
 
 DEFAULTS = {"d_model": 128, "layers": 4, "heads": 4, "dropout": 0.0, "proprio_weight": 1.0, "conv_channels": 0,
             "predict_state": False, "dynamics": 0, "precision": "fp32", "input_noise": 0.0,
-            "balanced_vector_loss": False, "context": 0}
+            "balanced_vector_loss": False, "context": 0, "render": 0}
 RANGES = {  # boxlcd.ranges: (lowest, highest, whether the lowest itself is allowed); the caps stop a typo
     # from asking for terabytes
     "d_model": (1, 8192, True), "layers": (1, 64, True), "heads": (1, 256, True), "dropout": (0.0, 1.0, True),
     "proprio_weight": (0.0, None, True), "conv_channels": (0, 1024, True), "dynamics": (0, 16384, True),
-    "input_noise": (0.0, None, True), "context": (0, 100_000, True)}
+    "input_noise": (0.0, None, True), "context": (0, 100_000, True), "render": (0, 16384, True)}
 FLAGS = ("predict_state", "balanced_vector_loss")
 
 
@@ -74,6 +78,11 @@ class FrameTransformer(Stepper, nn.Module):
         self.dynamics = None if not h else nn.Sequential(
             nn.Linear(c["d_model"] + 2 * self.P + spec["action_size"], h), nn.GELU(), nn.Linear(h, h), nn.GELU(),
             nn.Linear(h, self.P))
+        r = c["render"]
+        if r and not self.P:
+            raise ValueError("render needs a vector to draw from: an env with a robot, or predict_state=true")
+        self.render = None if not r else nn.Sequential(
+            nn.Linear(self.P, r), nn.GELU(), nn.Linear(r, r), nn.GELU(), nn.Linear(r, self.pixels))
 
     def forward(self, lcd: torch.Tensor, actions: torch.Tensor, proprio: torch.Tensor):
         """Logits of frames 0..n and proprio predictions, from frames 0..n-1 (lcd (B, n, H, W)),
@@ -97,6 +106,9 @@ class FrameTransformer(Stepper, nn.Module):
         if self.dynamics is not None:
             last_vector, prev_vector, action = motion
             prop = last_vector + self.dynamics(torch.cat([out, last_vector, prev_vector, action], dim=-1))
+        if self.render is not None:  # detached: the frames' loss does not pull the vector toward
+            # what the renderer draws well; the vector keeps its own loss
+            logits = logits + self.render(prop.detach())
         if self.refine is not None:
             B, m, H, W = last.shape
             planes = torch.stack([logits.reshape(B, m, H, W), last * 2 - 1], dim=2).reshape(-1, 2, H, W)
@@ -125,12 +137,22 @@ class FrameTransformer(Stepper, nn.Module):
     def loss(self, batch: dict):
         """input_noise > 0: the vectors the model reads (not those it predicts) get Gaussian noise
         of that scale, so it learns to pull a rollout that drifted off the data back toward the
-        true next vector rather than to carry its own one-step errors forward."""
+        true next vector rather than to carry its own one-step errors forward.
+
+        render > 0: the renderer alone, from each frame's true vector, also learns that frame (its
+        per-pixel loss added to the loss), so it learns to draw a pose before the predicted
+        vectors are good; the frames' likelihood stays that of the predicted vectors (a function of
+        the past), as in evaluation and stepping."""
         lcd = batch["lcd"]
+        frames = lcd.reshape(*lcd.shape[:2], -1)
         logits, prop = self._teacher_forced(batch, self.config["input_noise"])
-        nll = bernoulli_nll(logits, lcd.reshape(*lcd.shape[:2], -1)).mean()
+        nll = bernoulli_nll(logits, frames).mean()
         logs = {"nll_per_pixel": nll.item()}
         loss = nll
+        if self.render is not None:
+            drawn = bernoulli_nll(self.render(self.vector.of(batch)), frames).mean()
+            logs["render_nll_per_pixel"] = drawn.item()
+            loss = loss + drawn
         if self.P:
             target = self.vector.of(batch)
             loss = loss + self.config["proprio_weight"] * vector_mse(prop, target, self.config["balanced_vector_loss"])
