@@ -4,13 +4,14 @@ next frame's pixels as independent Bernoullis (and the next proprio, by regressi
 With `dynamics` > 0 the proprio (or full_state) comes from a small MLP of that width that sees
 the transformer's output beside the last two vectors and the action, and predicts the change.
 With `input_noise` > 0 training reads noisy vectors and predicts the clean next one (see
-`loss`). With `render` > 0 the frame's logits also get a renderer's: an MLP of that width from the
-predicted next vector alone (a robot's pose, or with predict_state every body's) to every pixel,
-which an extra loss teaches on the true vectors (see `loss`). A per-pixel independent readout
-of the transformer blurs a body whose place it is unsure of; the renderer draws it where the
-predicted vector puts it. With `context` c > 0 each token attends to the last c tokens only (itself included),
-in training and in stepping, so a learned env's step costs the same at every time step. `precision=bf16` runs the transformer's blocks in bf16 in teacher-forced passes
-(training); stepping stays fp32. It pays only on a CPU with AVX512-BF16 or AMX (or a GPU):
+`loss`). With `render` > 0 the frame's logits also get a renderer's: an MLP of that width
+from the predicted next vector alone (a robot's pose, or with predict_state every body's) to
+every pixel, which an extra loss teaches on the true vectors (see `loss`). A per-pixel
+independent readout of the transformer blurs a body whose place it is unsure of; the renderer
+draws it where the predicted vector puts it. With `context` c > 0 each token attends to the
+last c tokens only (itself included), in training and in stepping, so a learned env's step
+costs the same at every time step. `precision=bf16` runs the transformer's blocks in bf16 in
+teacher-forced passes (training); stepping stays fp32. It pays only on a CPU with AVX512-BF16 or AMX (or a GPU):
 on an AVX2 CPU torch emulates bf16, and training is about 7x slower than in fp32.
 
 The sequence starts with a begin token, so frame 0 gets a likelihood too. Good for 16x16 and
