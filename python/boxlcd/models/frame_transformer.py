@@ -8,11 +8,12 @@ With `input_noise` > 0 training reads noisy vectors and predicts the clean next 
 from the predicted next vector alone (a robot's pose, or with predict_state every body's) to
 every pixel, which an extra loss teaches on the true vectors (see `loss`). A per-pixel
 independent readout of the transformer blurs a body whose place it is unsure of; the renderer
-draws it where the predicted vector puts it. With `context` c > 0 each token attends to the
-last c tokens only (itself included), in training and in stepping, so a learned env's step
-costs the same at every time step. `precision=bf16` runs the transformer's blocks in bf16 in
-teacher-forced passes (training); stepping stays fp32. It pays only on a CPU with AVX512-BF16 or AMX (or a GPU):
-on an AVX2 CPU torch emulates bf16, and training is about 7x slower than in fp32.
+draws it where the predicted vector puts it (on Luxo it gained nothing over the dynamics MLP
+alone: docs/models.md). With `context` c > 0 each token attends to the last c tokens only
+(itself included), in training and in stepping, so a learned env's step costs the same at every
+time step. `precision=bf16` runs the transformer's blocks in bf16 in teacher-forced passes
+(training); stepping stays fp32. It pays only on a CPU with AVX512-BF16 or AMX (or a GPU): on
+an AVX2 CPU torch emulates bf16, and training is about 7x slower than in fp32.
 
 The sequence starts with a begin token, so frame 0 gets a likelihood too. Good for 16x16 and
 16x32 frames: one token per frame keeps sequences short (ep_len + 1 tokens).
@@ -150,12 +151,12 @@ class FrameTransformer(Stepper, nn.Module):
         nll = bernoulli_nll(logits, frames).mean()
         logs = {"nll_per_pixel": nll.item()}
         loss = nll
+        target = self.vector.of(batch)
         if self.render is not None:
-            drawn = bernoulli_nll(self.render(self.vector.of(batch)), frames).mean()
+            drawn = bernoulli_nll(self.render(target), frames).mean()
             logs["render_nll_per_pixel"] = drawn.item()
             loss = loss + drawn
         if self.P:
-            target = self.vector.of(batch)
             loss = loss + self.config["proprio_weight"] * vector_mse(prop, target, self.config["balanced_vector_loss"])
             logs["proprio_mse"] = F.mse_loss(prop, target).item()  # plain, so runs with either loss compare
         return loss, logs
